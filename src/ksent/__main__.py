@@ -1,0 +1,3 @@
+from ksent.cli import main
+
+main()

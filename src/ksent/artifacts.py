@@ -1,0 +1,92 @@
+"""A trained model is a folder: model.safetensors, config.json, vocab.json, metrics.json.
+
+No pickle anywhere. The folder is written next to its destination under a temporary name and
+renamed into place, so a crash never leaves a half-written model that loads.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ksent.config import Config
+from ksent.errors import KsentError
+from ksent.vocab import Vocab
+
+FORMAT = "ksent-model"
+FORMAT_VERSION = 1
+FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
+
+
+def _write_json(path: Path, obj) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save(out: str | Path, state: dict[str, torch.Tensor], cfg: Config, vocab: Vocab, metrics: dict) -> Path:
+    from ksent import __version__
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp / "model.safetensors")
+        _write_json(tmp / "vocab.json", {"oov": vocab.oov, "words": vocab.words})
+        _write_json(tmp / "metrics.json", metrics)
+        # config.json last: it is what `load` checks first.
+        _write_json(
+            tmp / "config.json",
+            {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__, "config": cfg.to_dict()},
+        )
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.rmdir(old)
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out
+
+
+def read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KsentError(f"{path} is missing: {path.parent} is not a complete ksent model folder") from None
+    except json.JSONDecodeError as e:
+        raise KsentError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); the model folder is damaged") from None
+
+
+def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict]:
+    path = Path(path)
+    if not path.is_dir():
+        raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
+    meta = read_json(path / "config.json")
+    if meta.get("format") != FORMAT:
+        raise KsentError(f'{path / "config.json"} is not a ksent model config (no "format": "{FORMAT}")')
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise KsentError(
+            f"{path} has model format version {meta.get('format_version')!r}; this ksent reads version "
+            f"{FORMAT_VERSION}. Use the ksent version that wrote it ({meta.get('ksent_version')}) or retrain"
+        )
+    cfg = Config.from_dict(meta["config"])
+    v = read_json(path / "vocab.json")
+    vocab = Vocab(words=v["words"], oov=v["oov"])
+    metrics = read_json(path / "metrics.json")
+    try:
+        state = load_file(path / "model.safetensors")
+    except FileNotFoundError:
+        raise KsentError(f"{path / 'model.safetensors'} is missing: the model folder is incomplete") from None
+    except Exception as e:  # safetensors raises its own error types for damaged files
+        raise KsentError(f"{path / 'model.safetensors'} cannot be read ({e}); the model folder is damaged") from None
+    return state, cfg, vocab, metrics

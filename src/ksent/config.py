@@ -1,0 +1,121 @@
+"""Run configuration: one plain dataclass, saved inside every model folder.
+
+`seed` is the seed document's pipeline as the classic NSMC chapter completes it. `default` is
+the same model fed by Kiwi morphemes, with an OOV id so unseen words still count.
+"""
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ksent.errors import KsentError
+from ksent.text import SEED_STOPWORDS
+
+
+@dataclass
+class Config:
+    name: str = "default"
+    # text -> tokens
+    tokenizer: str = "kiwi"  # "kiwi" | "okt"
+    clean: bool = True  # the seed's Hangul-only cleaning
+    stopwords: list[str] = field(default_factory=lambda: list(SEED_STOPWORDS))
+    # tokens -> ids
+    min_count: int = 3  # the classic chapter drops words seen fewer than 3 times
+    oov: bool = True  # map rare/unseen words to an OOV id instead of deleting them
+    max_len: int = 30
+    padding: str = "pre"
+    truncating: str = "pre"
+    # model
+    embed_dim: int = 100
+    hidden: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0  # between stacked LSTM layers
+    # training (Keras defaults where the seed relies on them)
+    lr: float = 1e-3
+    adam_eps: float = 1e-7
+    batch_size: int = 64
+    epochs: int = 15
+    val_split: float = 0.2  # the last 20% of the cleaned training rows, as Keras' validation_split
+    patience: int = 4  # early stopping on validation loss
+    seed: int = 42
+
+    def validate(self) -> "Config":
+        checks = [
+            (self.tokenizer in ("kiwi", "okt"), "tokenizer must be 'kiwi' or 'okt'"),
+            (self.min_count >= 1, "min_count must be >= 1"),
+            (self.max_len >= 1, "max_len must be >= 1"),
+            (
+                self.padding in ("pre", "post") and self.truncating in ("pre", "post"),
+                "padding and truncating must be 'pre' or 'post'",
+            ),
+            (
+                min(self.embed_dim, self.hidden, self.num_layers, self.batch_size, self.epochs) >= 1,
+                "embed_dim, hidden, num_layers, batch_size and epochs must be >= 1",
+            ),
+            (0.0 < self.val_split < 1.0, "val_split must be between 0 and 1 (exclusive)"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (self.lr > 0 and self.adam_eps > 0, "lr and adam_eps must be > 0"),
+            (self.patience >= 1, "patience must be >= 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise KsentError(f"config {self.name!r}: {msg}")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise KsentError(f"unknown config keys {unknown}; known keys: {', '.join(sorted(known))}")
+        return cls(**d).validate()
+
+
+PRESETS = {
+    "seed": Config(name="seed", tokenizer="okt", oov=False),
+    "default": Config(name="default"),
+}
+
+
+def _parse(f: dataclasses.Field, raw: str):
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("list"):
+            return [w for w in raw.split(",") if w]
+        return raw
+    except ValueError:
+        raise KsentError(f"--set {f.name}={raw}: expected a value of type {kind}") from None
+
+
+def resolve(config: str, overrides: list[str] | None = None) -> Config:
+    """A preset name or a JSON config file, then `key=value` overrides."""
+    if config in PRESETS:
+        cfg = Config.from_dict(PRESETS[config].to_dict())  # a deep copy
+    else:
+        path = Path(config)
+        if not path.is_file():
+            raise KsentError(f"config {config!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file")
+        try:
+            cfg = Config.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as e:
+            raise KsentError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    by_name = {f.name: f for f in fields(Config)}
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in by_name:
+            raise KsentError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(by_name)}")
+        setattr(cfg, key, _parse(by_name[key], raw))
+    return cfg.validate()

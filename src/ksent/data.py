@@ -1,0 +1,259 @@
+"""Loading labelled reviews: the NSMC files (local copy or verified download) and any TSV/CSV.
+
+Reading is strict: a malformed row stops with the file, the line and the fix. Rows are only
+ever dropped from *training* data, and every drop is counted with its reason.
+"""
+
+import csv
+import hashlib
+import os
+import tempfile
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ksent.errors import KsentError
+from ksent.text import clean_hangul
+
+NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
+NSMC_FILES = {  # split -> (file name, sha256 of the official file)
+    "train": ("ratings_train.txt", "e03b7d14e9e41be8d464a28057cd25d7396c53e67aa7fd5f7e552c59b0ee2940"),
+    "test": ("ratings_test.txt", "8ac9f64052f11dbf6ae0acb5e038f03d90a76f0eda7820cfb3a92d02edfcebda"),
+}
+
+
+def cache_dir() -> Path:
+    """Where ksent keeps downloads and caches: $KSENT_CACHE_DIR, else the user's cache dir."""
+    if env := os.environ.get("KSENT_CACHE_DIR"):
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("ksent"))
+
+
+# --- getting the NSMC files -------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
+    """Download `url` to `dest` through a temp file in the same folder, verify, then rename.
+
+    A crash or a checksum mismatch never leaves a file at `dest`.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as resp:
+                    for chunk in iter(lambda: resp.read(1 << 20), b""):
+                        h.update(chunk)
+                        out.write(chunk)
+            except OSError as e:
+                raise KsentError(
+                    f"could not download {url}: {e}. Download it by hand and pass its folder with "
+                    "--data-dir DIR (or set KSENT_DATA_DIR)"
+                ) from None
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() != sha256:
+            raise KsentError(
+                f"downloaded {url} but its sha256 is {h.hexdigest()}, expected {sha256}; "
+                "the file is corrupt or has changed upstream. Nothing was saved"
+            )
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
+def nsmc_path(split: str, data_dir: str | Path | None = None) -> Path:
+    """Path to an NSMC split file.
+
+    Looks in `data_dir`, else $KSENT_DATA_DIR; with neither, uses (and if needed downloads and
+    verifies) a copy in the ksent cache dir.
+    """
+    if split not in NSMC_FILES:
+        raise KsentError(f"unknown NSMC split {split!r}; expected one of {sorted(NSMC_FILES)}")
+    name, sha = NSMC_FILES[split]
+    given = data_dir if data_dir is not None else os.environ.get("KSENT_DATA_DIR") or None
+    if given is not None:
+        path = Path(given) / name
+        if not path.is_file():
+            src = "--data-dir" if data_dir is not None else "KSENT_DATA_DIR"
+            raise KsentError(
+                f"{path} not found: {src} must be a folder holding the NSMC files "
+                f"{NSMC_FILES['train'][0]} and {NSMC_FILES['test'][0]}; "
+                "leave it unset to download them"
+            )
+        return path
+    path = cache_dir() / "nsmc" / name
+    if not path.is_file():
+        print(f"downloading {NSMC_URL + name} -> {path}")
+        download(NSMC_URL + name, path, sha)
+    return path
+
+
+# --- reading labelled files ---------------------------------------------------------------------
+
+
+@dataclass
+class Labelled:
+    """Reviews read from one file, in file order. `lines[i]` is the 1-based line of row i."""
+
+    path: Path
+    texts: list[str]
+    labels: list[int]
+    lines: list[int]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def head(self, n: int) -> "Labelled":
+        return Labelled(self.path, self.texts[:n], self.labels[:n], self.lines[:n])
+
+
+def _decode(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise KsentError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise KsentError(f"{path} is a folder; expected a TSV/CSV file") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise KsentError(
+            f"{path}:{line}: byte offset {e.start} ({raw[e.start : e.start + 1]!r}) is not valid UTF-8; "
+            "re-save the file as UTF-8 (e.g. iconv -f cp949 -t utf-8)"
+        ) from None
+
+
+def _rows(path: Path, text: str, delimiter: str):
+    """Yield (line number, fields). TSV is split with quoting off, exactly as NSMC was written;
+    CSV follows the usual quoting rules (commas inside reviews need quotes)."""
+    if delimiter == "\t":
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for i, line in enumerate(lines, 1):
+            yield i, line.removesuffix("\r").split("\t")
+    else:
+        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+        try:
+            start = 1
+            for fields in reader:
+                yield start, fields
+                start = reader.line_num + 1
+        except csv.Error as e:
+            raise KsentError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
+
+
+def read_labelled(
+    path: str | Path, text_col: str = "document", label_col: str = "label", delimiter: str | None = None
+) -> Labelled:
+    """Read a file with a header row, a text column and a 0/1 label column.
+
+    The delimiter is a tab for .txt/.tsv files and a comma for .csv unless given.
+    Empty texts are kept (as ""); deciding what to drop is the caller's job.
+    """
+    path = Path(path)
+    text = _decode(path)
+    if delimiter is None:
+        delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    rows = _rows(path, text, delimiter)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise KsentError(f"{path} is empty; expected a header row naming a text and a label column") from None
+    header = [h.strip() for h in header]
+    sep = "tab" if delimiter == "\t" else repr(delimiter)
+    for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
+        if col not in header:
+            raise KsentError(
+                f"{path}:1: no column named {col!r} in the header {header} ({sep}-separated); "
+                f"name the right column with {flag}"
+            )
+    ti, li, n = header.index(text_col), header.index(label_col), len(header)
+    texts, labels, lines = [], [], []
+    for line, fields in rows:
+        if len(fields) != n:
+            raise KsentError(
+                f"{path}:{line}: expected {n} {sep}-separated fields ({', '.join(header)}), "
+                f"found {len(fields)}; fix or remove this row"
+            )
+        label = fields[li].strip()
+        if label not in ("0", "1"):
+            raise KsentError(
+                f"{path}:{line}: label {fields[li]!r} in column {label_col!r} is not 0 or 1; "
+                "ksent expects binary labels (0 = negative, 1 = positive)"
+            )
+        texts.append(fields[ti])
+        labels.append(int(label))
+        lines.append(line)
+    if not texts:
+        raise KsentError(f"{path} has a header but no rows")
+    return Labelled(path, texts, labels, lines)
+
+
+# --- what training keeps ------------------------------------------------------------------------
+
+
+@dataclass
+class DropReport:
+    """Rows removed from training data, by reason, with a few example line numbers each."""
+
+    total: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    examples: dict[str, list[int]] = field(default_factory=dict)
+
+    def drop(self, reason: str, line: int) -> None:
+        self.dropped[reason] += 1
+        ex = self.examples.setdefault(reason, [])
+        if len(ex) < 5:
+            ex.append(line)
+
+    def to_dict(self) -> dict:
+        return {"total": self.total, "kept": self.kept, "dropped": dict(self.dropped), "example_lines": self.examples}
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{n:,} {reason}" for reason, n in self.dropped.items()) or "nothing"
+        return f"kept {self.kept:,} of {self.total:,} rows; dropped {parts}"
+
+
+def clean_training(data: Labelled, clean: bool = True) -> tuple[Labelled, DropReport]:
+    """The seed's training-set filtering, done so that it really happens and is accounted for:
+    drop empty documents, then duplicate documents (first one kept), then Hangul-clean and drop
+    what cleaning left empty."""
+    report = DropReport(total=len(data))
+    seen: set[str] = set()
+    texts, labels, lines = [], [], []
+    for text, label, line in zip(data.texts, data.labels, data.lines, strict=True):
+        if text == "":  # what pandas reads as NaN and the seed's dropna removes
+            report.drop("empty document", line)
+            continue
+        if text in seen:
+            report.drop("duplicate document", line)
+            continue
+        seen.add(text)
+        cleaned = clean_hangul(text) if clean else text
+        if not cleaned.strip():
+            report.drop("empty after Hangul-only cleaning", line)
+            continue
+        texts.append(cleaned)
+        labels.append(label)
+        lines.append(line)
+    report.kept = len(texts)
+    return Labelled(data.path, texts, labels, lines), report

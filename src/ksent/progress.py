@@ -1,0 +1,33 @@
+"""Progress bars (rich) for the two long stages: tokenizing and training."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console(stderr=True)
+
+
+@contextmanager
+def bar(description: str, total: int, enabled: bool = True) -> Iterator:
+    """Yield an `advance(n)` function; the bar goes to stderr so stdout stays parseable."""
+    if not enabled:
+        yield lambda n=1, **kw: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=total, info="")
+
+        def advance(n: int = 1, info: str | None = None) -> None:
+            progress.update(task, advance=n, **({"info": info} if info is not None else {}))
+
+        yield advance

@@ -1,0 +1,196 @@
+"""End to end on a small NSMC subset: train, save under a Hangul path, load, predict, evaluate."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import ksent
+from ksent import artifacts
+from ksent.cli import app
+from ksent.config import Config
+from ksent.data import nsmc_path, read_labelled
+from ksent.errors import KsentError
+from ksent.metrics import classification_report
+
+N_TRAIN, N_TEST = 8000, 1000
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained(nsmc_dir, tmp_path_factory):
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(N_TRAIN)
+    clf = ksent.SentimentClassifier(Config(epochs=4, patience=2), device="cpu", cache=False)
+    clf.fit_labelled(train)
+    out = tmp_path_factory.mktemp("m") / "모델 폴더" / "기본"
+    clf.save(out)
+    return clf, out
+
+
+@pytest.fixture(scope="module")
+def test_rows(nsmc_dir):
+    return read_labelled(nsmc_path("test", nsmc_dir)).head(N_TEST)
+
+
+def test_accuracy_far_above_chance_on_held_out(trained, test_rows):
+    clf, _ = trained
+    report = classification_report(test_rows.labels, clf.predict_proba(test_rows.texts)[:, 1])
+    assert report["n"] == N_TEST
+    assert report["accuracy"] > 0.72, report  # chance is ~0.5
+
+
+def test_saved_model_reloads_identically(trained, test_rows):
+    clf, out = trained
+    assert sorted(p.name for p in out.iterdir()) == sorted(artifacts.FILES)
+    loaded = ksent.load(out, device="cpu")
+    texts = test_rows.texts[:200]
+    np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    assert loaded.config == clf.config and loaded.vocab.words == clf.vocab.words
+    meta = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert meta["format_version"] == artifacts.FORMAT_VERSION and meta["config"]["tokenizer"] == "kiwi"
+
+
+def test_predict_api_contract(trained):
+    clf, _ = trained
+    texts = ["정말 재밌고 감동적인 영화 최고", "시간 아깝다 최악의 영화", "", "!!!", "ㅋㅋㅋ"]
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (5, 2) and np.allclose(proba.sum(1), 1.0)
+    np.testing.assert_array_equal(clf.predict(texts), (proba[:, 1] >= 0.5).astype(int))
+    assert list(clf.predict(texts[:2])) == [1, 0]
+    assert list(clf.classes_) == [0, 1]
+    with pytest.raises(KsentError, match="single string"):
+        clf.predict("좋다")
+
+
+def test_metrics_record_drops_and_history(trained):
+    m = trained[0].metrics
+    d = m["data"]
+    assert d["total"] == N_TRAIN and d["kept"] + sum(d["dropped"].values()) == N_TRAIN
+    assert d["dropped"]["duplicate document"] > 0
+    assert 1 <= len(m["training"]["epochs"]) <= 4
+    assert m["training"]["n_train"] + m["training"]["n_val"] == d["kept"]
+
+
+def test_training_is_reproducible(nsmc_dir):
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    cfg = Config(epochs=1, hidden=32, embed_dim=16)
+    a = ksent.SentimentClassifier(cfg, device="cpu", cache=False).fit_labelled(train)
+    b = ksent.SentimentClassifier(cfg, device="cpu", cache=False).fit_labelled(train)
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+
+
+def test_fit_validates_input():
+    clf = ksent.SentimentClassifier(device="cpu")
+    with pytest.raises(KsentError, match="3 texts but 2 labels"):
+        clf.fit(["a", "b", "c"], [0, 1])
+    with pytest.raises(KsentError, match="labels must be 0 or 1"):
+        clf.fit(["좋다", "싫다"], [0, 2])
+    with pytest.raises(KsentError, match="not trained yet"):
+        clf.predict(["좋다"])
+
+
+# --- artifacts: atomic, versioned, no pickle ----------------------------------------------------
+
+
+def test_crash_during_save_leaves_old_model_intact(trained, monkeypatch):
+    clf, out = trained
+    before = (out / "model.safetensors").read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(artifacts, "save_file", boom)
+    with pytest.raises(OSError):
+        clf.save(out)
+    assert (out / "model.safetensors").read_bytes() == before
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp folder left behind
+    new = out.parent / "새 모델"
+    with pytest.raises(OSError):
+        clf.save(new)
+    assert not new.exists()
+
+
+def test_version_and_damage_are_detected(trained, tmp_path):
+    _, out = trained
+    bad = tmp_path / "버전"
+    bad.mkdir()
+    for f in artifacts.FILES:
+        (bad / f).write_bytes((out / f).read_bytes())
+    meta = json.loads((bad / "config.json").read_text(encoding="utf-8"))
+    meta["format_version"] = 99
+    (bad / "config.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(KsentError, match="format version 99"):
+        ksent.load(bad)
+    meta["format_version"] = artifacts.FORMAT_VERSION
+    (bad / "config.json").write_text(json.dumps(meta), encoding="utf-8")
+    (bad / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(KsentError, match="damaged"):
+        ksent.load(bad)
+    (bad / "vocab.json").unlink()
+    with pytest.raises(KsentError, match="vocab.json is missing"):
+        ksent.load(bad)
+    with pytest.raises(KsentError, match="model folder not found"):
+        ksent.load(tmp_path / "없음")
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_train_evaluate_predict(nsmc_dir, hangul_root):
+    out = hangul_root / "cli 모델"
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--data-dir",
+            str(nsmc_dir),
+            "--out",
+            str(out),
+            "--limit",
+            "3000",
+            "--set",
+            "epochs=2",
+            "--set",
+            "hidden=32",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "dropped" in r.output and "saved" in r.output
+    r = runner.invoke(app, ["evaluate", "-m", str(out), "--data-dir", str(nsmc_dir), "--limit", "500", "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["n"] == 500 and 0.5 < rep["accuracy"] <= 1 and len(rep["confusion_matrix"]) == 2
+    r = runner.invoke(app, ["predict", "-m", str(out), "--json", "최고의 영화", "최악"])
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["text"] for x in rows] == ["최고의 영화", "최악"] and all(0 <= x["p_positive"] <= 1 for x in rows)
+    f = hangul_root / "리뷰 목록.txt"
+    f.write_text("재밌다\n\n지루하다\n", encoding="utf-8")
+    r = runner.invoke(app, ["predict", "-m", str(out), "--file", str(f)])
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 3  # the empty line is predicted too
+    r = runner.invoke(app, ["predict", "-m", str(out)], input="좋아요\n별로에요\n")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 2
+
+
+def test_cli_errors_are_one_line(hangul_root, capsys):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "ksent", "evaluate", "-m", str(hangul_root / "없는 모델")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: model folder not found") and "Traceback" not in r.stderr
+    bad = hangul_root / "나쁜.tsv"
+    bad.write_text("id\tdocument\tlabel\n1\t좋다\t7\n", encoding="utf-8")
+    r = subprocess.run(
+        [sys.executable, "-m", "ksent", "train", "--train", str(bad), "--out", str(hangul_root / "x")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "나쁜.tsv:2: label '7'" in r.stderr
