@@ -101,17 +101,20 @@ def fit(
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(model.state_dict())
             note = "  (best so far: kept)"
-        console.print(
-            f"epoch {epoch}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
-            f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} [{seconds:.1f}s]{note}"
-        )
+        if progress:
+            console.print(
+                f"epoch {epoch}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
+                f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} [{seconds:.1f}s]{note}",
+                soft_wrap=True,
+            )
         # 4. early stopping on validation loss
         if val_loss < best_loss:
             best_loss, wait = val_loss, 0
         else:
             wait += 1
             if wait >= cfg.patience:
-                console.print(f"early stop: validation loss has not improved for {cfg.patience} epochs")
+                if progress:
+                    console.print(f"early stop: validation loss has not improved for {cfg.patience} epochs")
                 break
     model.load_state_dict(best_state)
     model.eval()
