@@ -22,6 +22,16 @@ from ksent.data import nsmc_path, read_labelled
 from ksent.metrics import classification_report
 
 
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="default")
@@ -59,7 +69,7 @@ def main() -> None:
         "training_seconds": round(train_s, 1),
         "preprocess_seconds": round(fit_s - train_s, 1),
         "test_predict_seconds": round(predict_s, 1),
-        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, CPU only, "
+        "machine": f"{os.cpu_count()} cores, {cpu_name()}, CPU only, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads",
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -8,7 +8,7 @@ import torch
 from typer.testing import CliRunner
 
 import ksent
-from ksent import artifacts
+from ksent import artifacts, atomic
 from ksent.cli import app
 from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
@@ -44,6 +44,8 @@ def test_accuracy_far_above_chance_on_held_out(trained, test_rows):
 def test_saved_model_reloads_identically(trained, test_rows):
     clf, out = trained
     assert sorted(p.name for p in out.iterdir()) == sorted(artifacts.FILES)
+    assert out.stat().st_mode & 0o777 == atomic.dir_mode()  # not mkdtemp's private 0700
+    assert all(p.stat().st_mode & 0o777 == atomic.file_mode() for p in out.iterdir())
     loaded = ksent.load(out, device="cpu")
     texts = test_rows.texts[:200]
     np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
@@ -140,13 +142,22 @@ def test_version_and_damage_are_detected(trained, tmp_path):
 
 
 def test_cli_train_evaluate_predict(nsmc_dir, hangul_root):
+    data_dir = hangul_root / "데이터 폴더"  # an NSMC-shaped data dir under a Hangul path
+    data_dir.mkdir()
+    for name, n in (("ratings_train.txt", 3001), ("ratings_test.txt", 501)):
+        lines = (nsmc_dir / name).read_text(encoding="utf-8").split("\n")[:n]
+        (data_dir / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stop = hangul_root / "cli 불용어.txt"
+    stop.write_text("영화\n정말\n", encoding="utf-8")
     out = hangul_root / "cli 모델"
     r = runner.invoke(
         app,
         [
             "train",
+            "--stopwords",
+            str(stop),
             "--data-dir",
-            str(nsmc_dir),
+            str(data_dir),
             "--out",
             str(out),
             "--limit",
@@ -161,7 +172,8 @@ def test_cli_train_evaluate_predict(nsmc_dir, hangul_root):
     )
     assert r.exit_code == 0, r.output
     assert "dropped" in r.output and "saved" in r.output
-    r = runner.invoke(app, ["evaluate", "-m", str(out), "--data-dir", str(nsmc_dir), "--limit", "500", "--json"])
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]["stopwords"] == ["영화", "정말"]
+    r = runner.invoke(app, ["evaluate", "-m", str(out), "--data-dir", str(data_dir), "--json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     assert rep["n"] == 500 and 0.5 < rep["accuracy"] <= 1 and len(rep["confusion_matrix"]) == 2
@@ -194,3 +206,18 @@ def test_cli_errors_are_one_line(hangul_root, capsys):
         text=True,
     )
     assert r.returncode == 2 and "나쁜.tsv:2: label '7'" in r.stderr
+
+
+def test_token_cache_only_for_corpus_sized_inputs(trained, nsmc_dir, hangul_root):
+    clf, _ = trained
+    cache = hangul_root / "예측 캐시"
+    clf.cache = cache
+    try:
+        clf.predict(["좋아요", "별로"])
+        assert not cache.exists()  # a few predictions never touch the disk
+        texts = read_labelled(nsmc_path("test", nsmc_dir)).texts[:6000]
+        first = clf.predict_proba(texts)
+        assert len(list(cache.glob("tokens-*.json"))) == 1
+        np.testing.assert_array_equal(clf.predict_proba(texts), first)  # served from the cache, same result
+    finally:
+        clf.cache = False

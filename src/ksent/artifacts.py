@@ -8,11 +8,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from ksent import atomic
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.vocab import Vocab
@@ -29,7 +31,16 @@ def _write_json(path: Path, obj) -> None:
         os.fsync(f.fileno())
 
 
-def save(out: str | Path, state: dict[str, torch.Tensor], cfg: Config, vocab: Vocab, metrics: dict) -> Path:
+def save(
+    out: str | Path,
+    state: dict[str, torch.Tensor],
+    cfg: Config,
+    vocab: Vocab,
+    metrics: dict,
+    extra: Callable[[Path], object] | None = None,
+) -> Path:
+    """Write the model folder atomically. `extra(folder)` may add files (plots, a report) to the
+    temporary folder before it is renamed into place: they appear together with the model or not at all."""
     from ksent import __version__
 
     out = Path(out)
@@ -39,11 +50,16 @@ def save(out: str | Path, state: dict[str, torch.Tensor], cfg: Config, vocab: Vo
         save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp / "model.safetensors")
         _write_json(tmp / "vocab.json", {"oov": vocab.oov, "words": vocab.words})
         _write_json(tmp / "metrics.json", metrics)
+        if extra is not None:
+            extra(tmp)
         # config.json last: it is what `load` checks first.
         _write_json(
             tmp / "config.json",
             {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__, "config": cfg.to_dict()},
         )
+        for f in tmp.iterdir():
+            os.chmod(f, atomic.file_mode())  # mkdtemp/safetensors create private files; a model is shared
+        os.chmod(tmp, atomic.dir_mode())
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))

@@ -12,14 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from ksent import artifacts
-from ksent.config import PRESETS, Config
-from ksent.data import DropReport, Labelled, cache_dir, clean_training
+from ksent.config import Config, resolve
+from ksent.data import Labelled, cache_dir, clean_training
 from ksent.errors import KsentError
+from ksent.explain import Explanation, explain_review
+from ksent.metrics import classification_report
 from ksent.model import LSTMClassifier
 from ksent.text import clean_hangul, remove_stopwords
 from ksent.tokenizers import tokenize
 from ksent.train import evaluate_logits, fit, resolve_device
 from ksent.vocab import Vocab, pad_sequences
+
+CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
 
 
 def _check_texts(texts) -> list[str]:
@@ -47,17 +51,20 @@ class SentimentClassifier:
         progress: bool = False,
         cache: Path | None | bool = True,
     ):
-        self.config = (PRESETS[config] if isinstance(config, str) else config).validate()
+        self.config = resolve(config) if isinstance(config, str) else config.validate()
         self.device = device
         self.progress = progress
         self.cache = cache
         self.vocab: Vocab | None = None
         self.model: LSTMClassifier | None = None
         self.metrics: dict = {}
+        self.validation_: tuple[np.ndarray, np.ndarray] | None = None  # (labels, P(positive)), set by fit
 
     # -- text -> ids --------------------------------------------------------------------------
 
-    def _cache_dir(self) -> Path | None:
+    def _cache_dir(self, n_texts: int) -> Path | None:
+        if n_texts < CACHE_MIN_TEXTS:
+            return None  # a few predictions: reading/writing a cache file costs more than it saves
         if self.cache is True:
             return cache_dir() / "tokens"
         return self.cache or None
@@ -66,7 +73,7 @@ class SentimentClassifier:
         """Cleaned, analysed and stopword-filtered tokens, one list per text."""
         cfg = self.config
         cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
-        docs = tokenize(cleaned, cfg.tokenizer, cache=self._cache_dir(), progress=self.progress)
+        docs = tokenize(cleaned, cfg.tokenizer, cache=self._cache_dir(len(cleaned)), progress=self.progress)
         stop = frozenset(cfg.stopwords)
         return [remove_stopwords(d, stop) for d in docs]
 
@@ -96,9 +103,11 @@ class SentimentClassifier:
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
         self.vocab = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
         ids = self.vocab.encode_all(docs)
-        keep = [i for i, s in enumerate(ids) if s]
-        for i in range(len(ids)):
-            if not ids[i]:
+        keep = []
+        for i, seq in enumerate(ids):
+            if seq:
+                keep.append(i)
+            else:
                 report.drop("no tokens left after stopword/rare-word removal", kept.lines[i])
         report.kept = len(keep)
         if self.progress:
@@ -106,12 +115,17 @@ class SentimentClassifier:
         x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
         self.model, history = fit(cfg, x, y, len(self.vocab), self.device, self.progress)
+        # The last n_val rows are the validation split: their scores under the kept weights go into
+        # metrics.json and the run's plots (the test set is never looked at during training).
+        y_val = y[len(y) - history["n_val"] :]
+        logits = evaluate_logits(self.model, x[len(x) - len(y_val) :], next(self.model.parameters()).device)
+        self.validation_ = (y_val, 1.0 / (1.0 + np.exp(-logits.astype(np.float64))))
         self.metrics = {
             "data": {"train_file": str(data.path), **report.to_dict()},
             "vocab_size": len(self.vocab),
             "training": history,
+            "validation": classification_report(*self.validation_),
         }
-        self.drop_report: DropReport = report
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -125,11 +139,31 @@ class SentimentClassifier:
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
 
+    def explain(self, text: str) -> Explanation:
+        """One review opened up: tokens with spans and evidence, gates and cell state at every step.
+
+        See `ksent.explain.Explanation` (`.to_dict()` for JSON, `ksent.explain.plot` for a heatmap).
+        """
+        self._check_fitted()
+        return explain_review(self.model, self.vocab, self.config, text)
+
     # -- persistence --------------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, report: bool = False) -> Path:
+        """Write the model folder. With `report`, also the run's plots (learning curves; confusion
+        matrix, ROC curve and score histogram on the validation split) and report.html, written
+        into the folder before it is renamed into place; needs a model fitted in this session."""
         self._check_fitted()
-        return artifacts.save(path, self.model.state_dict(), self.config, self.vocab, self.metrics)
+        extra = None
+        if report:
+            if self.validation_ is None:
+                raise KsentError("report=True needs the validation scores that fit() keeps; a loaded model has none")
+            from ksent.report import write_run_report
+
+            def extra(folder: Path) -> None:
+                write_run_report(folder, self.metrics, self.config, *self.validation_)
+
+        return artifacts.save(path, self.model.state_dict(), self.config, self.vocab, self.metrics, extra=extra)
 
     def _check_fitted(self) -> None:
         if self.model is None or self.vocab is None:

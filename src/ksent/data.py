@@ -7,12 +7,12 @@ ever dropped from *training* data, and every drop is counted with its reason.
 import csv
 import hashlib
 import os
-import tempfile
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksent import atomic
 from ksent.errors import KsentError
 from ksent.text import clean_hangul
 
@@ -48,32 +48,22 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
 
     A crash or a checksum mismatch never leaves a file at `dest`.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    h = hashlib.sha256()
     try:
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:
-                    for chunk in iter(lambda: resp.read(1 << 20), b""):
-                        h.update(chunk)
-                        out.write(chunk)
-            except OSError as e:
+        with atomic.replacing(dest) as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            for chunk in iter(lambda: resp.read(1 << 20), b""):
+                h.update(chunk)
+                out.write(chunk)
+            if h.hexdigest() != sha256:
                 raise KsentError(
-                    f"could not download {url}: {e}. Download it by hand and pass its folder with "
-                    "--data-dir DIR (or set KSENT_DATA_DIR)"
-                ) from None
-            out.flush()
-            os.fsync(out.fileno())
-        if h.hexdigest() != sha256:
-            raise KsentError(
-                f"downloaded {url} but its sha256 is {h.hexdigest()}, expected {sha256}; "
-                "the file is corrupt or has changed upstream. Nothing was saved"
-            )
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+                    f"downloaded {url} but its sha256 is {h.hexdigest()}, expected {sha256}; "
+                    "the file is corrupt or has changed upstream. Nothing was saved"
+                )
+    except OSError as e:
+        raise KsentError(
+            f"could not download {url}: {e}. Download it by hand and pass its folder with "
+            "--data-dir DIR (or set KSENT_DATA_DIR)"
+        ) from None
     return dest
 
 

@@ -39,3 +39,23 @@ def classification_report(y_true, prob_pos, threshold: float = 0.5) -> dict:
         "roc_auc": roc_auc(y, p),
         "confusion_matrix": [[tn, fp], [fn, tp]],  # rows: true 0/1, columns: predicted 0/1
     }
+
+
+def roc_curve(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct score used as threshold (predict 1 if score >= t).
+
+    Starts at (0, 0) with threshold +inf and ends at (1, 1); the trapezoid area under it is `roc_auc`.
+
+    >>> fpr, tpr, thr = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(score, dtype=np.float64)
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each run of equal scores
+    tp = np.cumsum(y)[last]
+    fp = (last + 1) - tp
+    n_pos, n_neg = max(int(y.sum()), 1), max(int((~y).sum()), 1)
+    return np.r_[0.0, fp / n_neg], np.r_[0.0, tp / n_pos], np.r_[np.inf, s[last]]

@@ -8,13 +8,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
 
+from ksent import atomic
 from ksent.errors import KsentError
 from ksent.progress import bar
 
@@ -135,18 +135,6 @@ def _cache_read(path: Path, key: str, n: int) -> list[list[str]] | None:
         return None  # missing, corrupt or foreign: rebuild
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def tokenize(
     texts: Sequence[str],
     name: str = "kiwi",
@@ -168,6 +156,6 @@ def tokenize(
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
             toks = _RUNNERS[name](unique, workers, advance)
         if path is not None:
-            _atomic_write_text(path, json.dumps({"key": key, "backend": bid, "tokens": toks}, ensure_ascii=False))
+            atomic.write_text(path, json.dumps({"key": key, "backend": bid, "tokens": toks}, ensure_ascii=False))
     index = dict(zip(unique, range(len(unique)), strict=True))
     return [toks[index[t]] for t in texts]
