@@ -54,7 +54,7 @@ def main() -> None:
         predict_s = time.perf_counter() - t0
     report = classification_report(test.labels, probs)
     clf.metrics["test"] = report
-    clf.save(args.out)
+    clf.save(args.out, report=True)
     summary = {
         "config": cfg.name,
         "test_accuracy": report["accuracy"],

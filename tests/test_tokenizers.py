@@ -5,7 +5,7 @@ import pytest
 
 from ksent.errors import KsentError
 from ksent.text import SEED_STOPWORDS, clean_hangul, remove_stopwords
-from ksent.tokenizers import tokenize
+from ksent.tokenizers import _pack, _unpack, tokenize
 
 
 def test_kiwi_lemmatises_verbs_like_okt_stem():
@@ -24,12 +24,12 @@ def test_cache_hit_and_corrupt_cache_rebuilt(hangul_root):
     first = tokenize(texts, "kiwi", cache=cache, progress=False)
     (f,) = cache.glob("tokens-*.json")
     obj = json.loads(f.read_text(encoding="utf-8"))
-    obj["tokens"][0] = ["가짜"]  # a cache file is only trusted if its key matches the content
+    obj["docs"][0] = "가짜"  # a cache file is only trusted if its key matches the content
     f.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
     assert tokenize(texts, "kiwi", cache=cache, progress=False)[0] == ["가짜"]  # key matches: served from cache
     f.write_text('{"key": "', encoding="utf-8")  # truncated: corrupt
     assert tokenize(texts, "kiwi", cache=cache, progress=False) == first
-    assert json.loads(f.read_text(encoding="utf-8"))["tokens"] == first  # rewritten whole
+    assert _unpack(json.loads(f.read_text(encoding="utf-8"))["docs"]) == first  # rewritten whole
     obj["key"] = "stale"
     f.write_text(json.dumps(obj), encoding="utf-8")
     assert tokenize(texts, "kiwi", cache=cache, progress=False) == first
@@ -67,3 +67,10 @@ def test_okt_without_java_says_what_to_install(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(KsentError, match="needs a Java runtime"):
         tokenize(["좋다"], "okt", progress=False)
+
+
+def test_cache_packing_round_trips():
+    docs = [["영화", "좋다"], [], ["a b", "c"], ["", "x"], ["하나"]]
+    packed = _pack(docs)
+    assert packed[0] == "영화 좋다" and packed[2] == ["a b", "c"] and packed[3] == ["", "x"]
+    assert _unpack(json.loads(json.dumps(packed))) == docs

@@ -56,3 +56,10 @@ def test_pad_sequences_post():
 def test_pad_sequences_rejects_bad_mode():
     with pytest.raises(KsentError, match="pre' or 'post"):
         pad_sequences([[1]], 3, padding="middle")
+
+
+def test_encode_all_equals_encode_per_doc():
+    docs = [["b", "A", "zzz"], [], ["a", "a", "Z", "c"]]
+    for oov in (False, True):
+        v = Vocab.fit(DOCS + [["Z"]], oov=oov)
+        assert v.encode_all(docs) == [v.encode(d) for d in docs]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ksent import artifacts
 from ksent.config import Config, resolve
-from ksent.data import Labelled, cache_dir, clean_training
+from ksent.data import DropReport, Labelled, cache_dir, clean_training
 from ksent.errors import KsentError
 from ksent.explain import Explanation, explain_review
 from ksent.metrics import classification_report
@@ -79,7 +79,8 @@ class SentimentClassifier:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Padded ids (N, max_len) for any texts, empty ones included (all padding)."""
-        self._check_fitted()
+        if self.vocab is None:
+            raise KsentError("no vocabulary yet: call fit(texts, labels) or prepare(data), or ksent.load(DIR)")
         ids = self.vocab.encode_all(self.tokens(texts))
         return pad_sequences(ids, self.config.max_len, self.config.padding, self.config.truncating)
 
@@ -96,7 +97,11 @@ class SentimentClassifier:
         data = Labelled(Path("<fit>"), texts, y.astype(int).tolist(), list(range(1, len(texts) + 1)))
         return self.fit_labelled(data)
 
-    def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
+    def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
+        """Training rows -> padded ids (N, max_len) and labels (N,), fitting the vocabulary on the way.
+
+        Rows are filtered as the seed filters them; the report counts every dropped row by reason.
+        """
         cfg = self.config
         kept, report = clean_training(data, clean=cfg.clean)
         docs = self.tokens(kept.texts)
@@ -110,10 +115,15 @@ class SentimentClassifier:
             else:
                 report.drop("no tokens left after stopword/rare-word removal", kept.lines[i])
         report.kept = len(keep)
-        if self.progress:
-            print(f"{data.path}: {report.summary()}")
         x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
+        return x, y, report
+
+    def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
+        cfg = self.config
+        x, y, report = self.prepare(data)
+        if self.progress:
+            print(f"{data.path}: {report.summary()}")
         self.model, history = fit(cfg, x, y, len(self.vocab), self.device, self.progress)
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).

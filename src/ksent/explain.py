@@ -33,7 +33,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -161,20 +160,6 @@ def _clean_with_offsets(text: str, clean: bool) -> tuple[str, list[int] | None]:
     return cleaned, kept
 
 
-@cache
-def _kiwi():
-    from kiwipiepy import Kiwi
-
-    return Kiwi(num_workers=1)
-
-
-@cache
-def _okt_analyser():
-    from ksent.tokenizers import _okt
-
-    return _okt()
-
-
 def _spans_in_order(text: str, surfaces: list[str]) -> list[tuple[int, int] | None]:
     """Find each surface form after the previous one; None where it cannot be found."""
     out, cursor = [], 0
@@ -197,17 +182,17 @@ def analyse(text: str, cfg: Config) -> list[tuple[str, int | None, int | None]]:
     >>> analyse("영화 10점!! 재밌었다", Config(tokenizer="kiwi"))
     [('영화', 0, 2), ('점', 5, 6), ('재밌다', 9, 11), ('었', 11, 12), ('다', 12, 13)]
     """
-    from ksent.tokenizers import _kiwi_tokens
+    from ksent.tokenizers import kiwi, kiwi_words, okt
 
     cleaned, where = _clean_with_offsets(text, cfg.clean)
     if cfg.tokenizer == "kiwi":
-        toks = _kiwi().tokenize(cleaned)
-        words = _kiwi_tokens(toks)
+        toks = kiwi(1).tokenize(cleaned)
+        words = kiwi_words(toks)
         spans = [(t.start, t.start + t.len) for t in toks]
     else:
-        okt = _okt_analyser()
-        words = okt.morphs(cleaned, stem=True)
-        surfaces = okt.morphs(cleaned)  # Okt stems token by token, so the two lists pair up
+        analyser = okt()
+        words = analyser.morphs(cleaned, stem=True)
+        surfaces = analyser.morphs(cleaned)  # Okt stems token by token, so the two lists pair up
         spans = _spans_in_order(cleaned, surfaces) if len(surfaces) == len(words) else [None] * len(words)
     out = []
     for w, span in zip(words, spans, strict=True):

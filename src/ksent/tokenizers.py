@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
@@ -19,7 +20,7 @@ from ksent.errors import KsentError
 from ksent.progress import bar
 
 BACKENDS = ("kiwi", "okt")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _pkg_version(name: str) -> str:
@@ -32,9 +33,10 @@ def _pkg_version(name: str) -> str:
 # --- Okt: konlpy's Open Korean Text, morphs(stem=True) as the seed calls it ---------------------
 
 
-def _okt():
+def okt():
+    """The process's one Okt analyser (konlpy starts the JVM on first use)."""
     try:
-        from konlpy.tag import Okt
+        import konlpy.tag  # noqa: F401
     except ImportError:
         raise KsentError(
             "the 'okt' tokenizer needs konlpy and Java: pip install 'ksent[okt]' and a Java runtime "
@@ -45,34 +47,37 @@ def _okt():
             "the 'okt' tokenizer needs a Java runtime and none was found (no java on PATH, no JAVA_HOME); "
             "install one (e.g. apt-get install default-jre) or use the default 'kiwi' tokenizer"
         )
+    return _okt_instance()
+
+
+@cache
+def _okt_instance():
+    from konlpy.tag import Okt
+
     return Okt()
 
 
-_worker_okt = None
-
-
-def _okt_init() -> None:
-    global _worker_okt
-    _worker_okt = _okt()
-
-
 def _okt_chunk(texts: list[str]) -> list[list[str]]:
-    return [_worker_okt.morphs(t, stem=True) for t in texts]
+    analyser = okt()
+    return [analyser.morphs(t, stem=True) for t in texts]
+
+
+OKT_POOL_MIN_TEXTS = 5000  # below this, starting one JVM per worker process costs more than it saves
 
 
 def _run_okt(texts: list[str], workers: int, advance: Callable) -> list[list[str]]:
     chunk = 1000
     chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
-    if workers <= 1 or len(chunks) <= 1:
-        okt, out = _okt(), []
+    if workers <= 1 or len(texts) < OKT_POOL_MIN_TEXTS:
+        out = []
         for c in chunks:
-            out.extend(okt.morphs(t, stem=True) for t in c)
+            out.extend(_okt_chunk(c))
             advance(len(c))
         return out
-    _okt()  # fail here, with a clear message, rather than inside a worker
+    okt()  # fail here, with a clear message, rather than inside a worker
     out = []
     # One JVM per process; spawn (not fork) because a JVM does not survive fork.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_okt_init) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=okt) as pool:
         for c, toks in zip(chunks, pool.map(_okt_chunk, chunks), strict=True):
             out.extend(toks)
             advance(len(c))
@@ -84,17 +89,23 @@ def _run_okt(texts: list[str], workers: int, advance: Callable) -> list[list[str
 _LEMMA_TAGS = ("VV", "VA", "VX")
 
 
-def _kiwi_tokens(tokens) -> list[str]:
+def kiwi_words(tokens) -> list[str]:
+    """Kiwi tokens -> the strings ksent uses: lemmas for verbs/adjectives (재밌 -> 재밌다), forms otherwise."""
     return [t.lemma if t.tag.startswith(_LEMMA_TAGS) else t.form for t in tokens]
 
 
-def _run_kiwi(texts: list[str], workers: int, advance: Callable) -> list[list[str]]:
+@cache
+def kiwi(workers: int = 1):
+    """One Kiwi per worker count, loaded once per process (loading its model takes ~1-2 s)."""
     from kiwipiepy import Kiwi
 
-    kiwi = Kiwi(num_workers=max(workers, 1))
+    return Kiwi(num_workers=max(workers, 1))
+
+
+def _run_kiwi(texts: list[str], workers: int, advance: Callable) -> list[list[str]]:
     out = []
-    for tokens in kiwi.tokenize(texts):  # an iterable runs on the worker threads, in order
-        out.append(_kiwi_tokens(tokens))
+    for tokens in kiwi(workers).tokenize(texts):  # an iterable runs on the worker threads, in order
+        out.append(kiwi_words(tokens))
         if len(out) % 1000 == 0:
             advance(1000)
     advance(len(out) % 1000)
@@ -118,20 +129,28 @@ def backend_id(name: str) -> str:
 
 def _cache_key(texts: Sequence[str], bid: str) -> str:
     h = hashlib.sha256(f"ksent-tokens/{CACHE_FORMAT}/{bid}\n".encode())
-    for t in texts:
-        h.update(t.encode())
-        h.update(b"\0")
+    h.update("\0".join(texts).encode())
     return h.hexdigest()
+
+
+# On disk a document's tokens are one space-joined string (JSON decodes one string per document
+# much faster than one per token); the rare document with a space inside a token stays a list.
+def _pack(docs: list[list[str]]) -> list:
+    return [d if any(" " in t or not t for t in d) else " ".join(d) for d in docs]
+
+
+def _unpack(docs: list) -> list[list[str]]:
+    return [(d.split(" ") if d else []) if isinstance(d, str) else d for d in docs]
 
 
 def _cache_read(path: Path, key: str, n: int) -> list[list[str]] | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-        tokens = obj["tokens"]
-        if obj.get("key") != key or len(tokens) != n:
+        docs = obj["docs"]
+        if obj.get("key") != key or len(docs) != n:
             return None
-        return tokens
-    except (OSError, ValueError, KeyError, TypeError):
+        return _unpack(docs)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, corrupt or foreign: rebuild
 
 
@@ -156,6 +175,7 @@ def tokenize(
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
             toks = _RUNNERS[name](unique, workers, advance)
         if path is not None:
-            atomic.write_text(path, json.dumps({"key": key, "backend": bid, "tokens": toks}, ensure_ascii=False))
+            obj = {"key": key, "backend": bid, "docs": _pack(toks)}
+            atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
     index = dict(zip(unique, range(len(unique)), strict=True))
     return [toks[index[t]] for t in texts]

@@ -30,7 +30,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 @torch.inference_mode()
-def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch: int = 1024) -> np.ndarray:
+def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
     model.eval()
     out = [model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu() for i in range(0, len(x), batch)]
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)

@@ -10,6 +10,7 @@ Keras details kept on purpose (the `seed` config depends on them):
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -30,9 +31,7 @@ class Vocab:
         cls, docs: Iterable[Sequence[str]], min_count: int = 1, oov: bool = False, max_size: int | None = None
     ) -> "Vocab":
         """Count tokens and keep those seen at least `min_count` times (at most `max_size`)."""
-        counts: Counter[str] = Counter()
-        for doc in docs:
-            counts.update(t.lower() for t in doc)
+        counts = Counter(map(str.lower, chain.from_iterable(docs)))
         # Counter keeps first-appearance order and sorted() is stable: Keras' tie-breaking.
         ranked = [w for w, c in sorted(counts.items(), key=lambda wc: wc[1], reverse=True) if c >= min_count]
         if max_size is not None:
@@ -47,12 +46,24 @@ class Vocab:
         return len(self.words) + 1
 
     def encode(self, doc: Sequence[str]) -> list[int]:
-        get, oov = self.index.get, 1 if self.oov else None
-        ids = (get(t.lower(), oov) for t in doc)
-        return [i for i in ids if i is not None]
+        get = self.index.get
+        if self.oov:
+            return [get(t.lower(), 1) for t in doc]
+        return [i for t in doc if (i := get(t.lower())) is not None]
 
     def encode_all(self, docs: Iterable[Sequence[str]]) -> list[list[int]]:
-        return [self.encode(d) for d in docs]
+        """`encode` for many docs; each distinct token is lower-cased and looked up once."""
+        get, oov = self.index.get, 1 if self.oov else None
+
+        class Lookup(dict):
+            def __missing__(self, token: str) -> int | None:
+                self[token] = i = get(token.lower(), oov)
+                return i
+
+        ids = Lookup().__getitem__
+        if self.oov:
+            return [list(map(ids, d)) for d in docs]
+        return [[i for i in map(ids, d) if i is not None] for d in docs]
 
 
 def pad_sequences(
