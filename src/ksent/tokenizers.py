@@ -120,8 +120,10 @@ def backend_id(name: str) -> str:
     """Backend plus the versions that decide its output: part of every cache key."""
     if name not in BACKENDS:
         raise KsentError(f"unknown tokenizer {name!r}; choose one of {', '.join(BACKENDS)}")
-    extra = f"+model{_pkg_version('kiwipiepy_model')}" if name == "kiwi" else ""
-    return f"{name}:{_pkg_version(_PACKAGES[name])}{extra}"
+    from ksent import __version__
+
+    extra = f"+model{_pkg_version('kiwipiepy_model')}+lemmas{'/'.join(_LEMMA_TAGS)}" if name == "kiwi" else ""
+    return f"ksent{__version__}/{name}:{_pkg_version(_PACKAGES[name])}{extra}"
 
 
 # --- the cache: content-addressed, atomic, verified on read -------------------------------------
