@@ -32,7 +32,7 @@ CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, ev
 def _gc_paused() -> Iterator[None]:
     """Pause the cycle collector while millions of small token lists are built: they hold no cycles,
     and in a process that already holds many objects each collection walks all of them
-    (measured: warm NSMC preprocessing 2.5 s -> 1.9 s)."""
+    (see the warm-preprocessing row in docs/benchmarks.md)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
