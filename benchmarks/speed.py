@@ -27,9 +27,9 @@ from ksent.config import resolve
 from ksent.data import Labelled, clean_training, nsmc_path, read_labelled
 from ksent.metrics import classification_report
 from ksent.text import clean_hangul, remove_stopwords
-from ksent.tokenizers import tokenize
+from ksent.text.tokenizers import tokenize
 from ksent.train import evaluate_logits, fit
-from ksent.vocab import Vocab, pad_sequences
+from ksent.text.vocab import Vocab, pad_sequences
 
 ROWS: list[dict] = []
 

@@ -19,7 +19,7 @@ from rich.console import Console
 import ksent
 from ksent.data import nsmc_path, read_labelled
 from ksent.explain import Explanation, lstm_steps, plot, table
-from ksent.vocab import pad_sequences
+from ksent.text.vocab import pad_sequences
 
 DOCS = Path(__file__).resolve().parent
 MARKERS = ("근데", "하지만", "그런데", "그러나")  # "but": the review may turn here

@@ -17,9 +17,9 @@ from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.explain import SIGNALS, analyse, lstm_steps, plot, table
-from ksent.model import LSTMClassifier
+from ksent.models import LSTMClassifier
 from ksent.train import fit
-from ksent.vocab import OOV_TOKEN, Vocab, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
 
 N_TRAIN, N_EXPLAIN = 8000, 150
 VARIANTS = [(1, False), (2, False), (1, True), (2, True)]  # (num_layers, bidirectional): all ksent can train

@@ -5,7 +5,7 @@ import torch
 
 from ksent.config import PRESETS, Config, resolve
 from ksent.errors import KsentError
-from ksent.model import LSTMClassifier
+from ksent.models import LSTMClassifier
 
 
 def test_seed_preset_is_the_seed():

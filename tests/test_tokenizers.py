@@ -5,7 +5,7 @@ import pytest
 
 from ksent.errors import KsentError
 from ksent.text import SEED_STOPWORDS, clean_hangul, remove_stopwords
-from ksent.tokenizers import _pack, _unpack, tokenize
+from ksent.text.tokenizers import _pack, _unpack, tokenize
 
 
 def test_kiwi_lemmatises_verbs_like_okt_stem():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ksent.errors import KsentError
-from ksent.vocab import OOV_TOKEN, Vocab, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
 
 DOCS = [["b", "a", "a"], ["c", "b", "a"], ["d"]]
 

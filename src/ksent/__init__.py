@@ -1,6 +1,6 @@
 """ksent: Korean review sentiment with an LSTM you can open up."""
 
-__version__ = "0.1.0"
+from ksent._version import __version__
 
 from ksent.classifier import SentimentClassifier, load  # noqa: E402
 from ksent.config import Config  # noqa: E402

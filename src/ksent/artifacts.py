@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from ksent import atomic
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.vocab import Vocab
+from ksent.text.vocab import Vocab
 
 FORMAT = "ksent-model"
 FORMAT_VERSION = 1
@@ -41,7 +41,7 @@ def save(
 ) -> Path:
     """Write the model folder atomically. `extra(folder)` may add files (plots, a report) to the
     temporary folder before it is renamed into place: they appear together with the model or not at all."""
-    from ksent import __version__
+    from ksent._version import __version__
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,11 @@ from ksent.data import DropReport, Labelled, cache_dir, clean_training
 from ksent.errors import KsentError
 from ksent.explain import Explanation, explain_review
 from ksent.metrics import classification_report
-from ksent.model import LSTMClassifier
+from ksent.models import LSTMClassifier
 from ksent.text import clean_hangul, remove_stopwords
-from ksent.tokenizers import tokenize
+from ksent.text.tokenizers import tokenize
 from ksent.train import evaluate_logits, fit, resolve_device
-from ksent.vocab import Vocab, pad_sequences
+from ksent.text.vocab import Vocab, pad_sequences
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
 

@@ -10,7 +10,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ksent.errors import KsentError
-from ksent.text import SEED_STOPWORDS
+from ksent.text.clean import SEED_STOPWORDS
+
+
+ARCHITECTURES = ("lstm",)
+READOUTS = ("last", "mean", "max", "max_mean")
 
 
 @dataclass
@@ -26,7 +30,9 @@ class Config:
     max_len: int = 30
     padding: str = "pre"
     truncating: str = "pre"
-    # model
+    # model (built by ksent.models.build_model)
+    architecture: str = "lstm"  # one of ARCHITECTURES
+    readout: str = "last"  # one of READOUTS: "last" is Keras' (the state after the last step)
     embed_dim: int = 100
     hidden: int = 128
     num_layers: int = 1
@@ -44,6 +50,8 @@ class Config:
     def validate(self) -> "Config":
         checks = [
             (self.tokenizer in ("kiwi", "okt"), "tokenizer must be 'kiwi' or 'okt'"),
+            (self.architecture in ARCHITECTURES, f"architecture must be one of {', '.join(ARCHITECTURES)}"),
+            (self.readout in READOUTS, f"readout must be one of {', '.join(READOUTS)}"),
             (self.min_count >= 1, "min_count must be >= 1"),
             (self.max_len >= 1, "max_len must be >= 1"),
             (
@@ -68,12 +76,41 @@ class Config:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Config":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
+    def from_dict(cls, d: dict, source: str = "config") -> "Config":
+        """A config from JSON-like data; each value is type-checked against its field first."""
+        if not isinstance(d, dict):
+            raise KsentError(f"{source}: expected a JSON object of config keys, got {type(d).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
         if unknown:
-            raise KsentError(f"unknown config keys {unknown}; known keys: {', '.join(sorted(known))}")
+            raise KsentError(f"{source}: unknown config keys {unknown}; known keys: {', '.join(sorted(known))}")
+        for key, value in d.items():
+            _check_type(known[key], value, source)
         return cls(**d).validate()
+
+
+def _kind(f: dataclasses.Field) -> str:
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
+def _check_type(f: dataclasses.Field, value, source: str) -> None:
+    kind = _kind(f)
+    if kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind.startswith("list"):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        kind = "list of strings"
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise KsentError(f"{source}: {f.name!r} must be {_ARTICLE.get(kind, 'a ' + kind)}, got {json.dumps(value)}")
+
+
+_ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or false", "str": "a string"}
 
 
 PRESETS = {
@@ -83,7 +120,7 @@ PRESETS = {
 
 
 def _parse(f: dataclasses.Field, raw: str):
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    kind = _kind(f)
     try:
         if kind == "bool":
             if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -109,7 +146,9 @@ def resolve(config: str, overrides: list[str] | None = None) -> Config:
         if not path.is_file():
             raise KsentError(f"config {config!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file")
         try:
-            cfg = Config.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            cfg = Config.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+        except UnicodeDecodeError as e:
+            raise KsentError(f"{path}: byte {e.start} is not UTF-8; save the config as UTF-8") from None
         except json.JSONDecodeError as e:
             raise KsentError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
     by_name = {f.name: f for f in fields(Config)}

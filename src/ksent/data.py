@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ksent import atomic
 from ksent.errors import KsentError
-from ksent.text import clean_hangul
+from ksent.progress import notice
+from ksent.text.clean import clean_hangul
 
 NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 NSMC_FILES = {  # split -> (file name, sha256 of the official file)
@@ -89,7 +90,7 @@ def nsmc_path(split: str, data_dir: str | Path | None = None) -> Path:
         return path
     path = cache_dir() / "nsmc" / name
     if not path.is_file():
-        print(f"downloading {NSMC_URL + name} -> {path}")
+        notice(f"downloading {NSMC_URL + name} -> {path}")
         download(NSMC_URL + name, path, sha)
     return path
 
@@ -200,6 +201,15 @@ def read_labelled(
 # --- what training keeps ------------------------------------------------------------------------
 
 
+# Why a training row is dropped: the one definition, in the order the filters apply. The strings
+# are the keys of metrics.json's data.dropped and of `ksent data stats`.
+EMPTY = "empty document"
+DUPLICATE = "duplicate document"
+EMPTY_AFTER_CLEANING = "empty after Hangul-only cleaning"
+NO_TOKENS = "no tokens left after stopword/rare-word removal"
+DROP_REASONS = (EMPTY, DUPLICATE, EMPTY_AFTER_CLEANING, NO_TOKENS)
+
+
 @dataclass
 class DropReport:
     """Rows removed from training data, by reason, with a few example line numbers each."""
@@ -210,16 +220,19 @@ class DropReport:
     examples: dict[str, list[int]] = field(default_factory=dict)
 
     def drop(self, reason: str, line: int) -> None:
+        if reason not in DROP_REASONS:
+            raise ValueError(f"unknown drop reason {reason!r}; expected one of {DROP_REASONS}")
         self.dropped[reason] += 1
         ex = self.examples.setdefault(reason, [])
         if len(ex) < 5:
             ex.append(line)
 
     def to_dict(self) -> dict:
-        return {"total": self.total, "kept": self.kept, "dropped": dict(self.dropped), "example_lines": self.examples}
+        dropped = {reason: self.dropped[reason] for reason in DROP_REASONS}  # zeros too: every reason is a key
+        return {"total": self.total, "kept": self.kept, "dropped": dropped, "example_lines": self.examples}
 
     def summary(self) -> str:
-        parts = ", ".join(f"{n:,} {reason}" for reason, n in self.dropped.items()) or "nothing"
+        parts = ", ".join(f"{self.dropped[r]:,} {r}" for r in DROP_REASONS if self.dropped[r]) or "nothing"
         return f"kept {self.kept:,} of {self.total:,} rows; dropped {parts}"
 
 
@@ -232,15 +245,15 @@ def clean_training(data: Labelled, clean: bool = True) -> tuple[Labelled, DropRe
     texts, labels, lines = [], [], []
     for text, label, line in zip(data.texts, data.labels, data.lines, strict=True):
         if text == "":  # what pandas reads as NaN and the seed's dropna removes
-            report.drop("empty document", line)
+            report.drop(EMPTY, line)
             continue
         if text in seen:
-            report.drop("duplicate document", line)
+            report.drop(DUPLICATE, line)
             continue
         seen.add(text)
         cleaned = clean_hangul(text) if clean else text
         if not cleaned.strip():
-            report.drop("empty after Hangul-only cleaning", line)
+            report.drop(EMPTY_AFTER_CLEANING, line)
             continue
         texts.append(cleaned)
         labels.append(label)

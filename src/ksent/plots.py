@@ -1,10 +1,16 @@
-"""Headless plotting with Hangul that renders: matplotlib on Agg with NanumGothic.
+"""Headless plotting with Hangul that renders: matplotlib figures drawn with NanumGothic.
 
 The font comes from the `koreanize-matplotlib` package, which ships NanumGothic (SIL OFL).
 Only its font files are used: importing that package would change global matplotlib settings.
+
+No global side effects: figures are `matplotlib.figure.Figure` objects (no pyplot, no backend
+switch, nothing left open), and the font applies only while ksent builds and saves its own figures
+(`korean_fonts()`), so a notebook user's plots look the same before and after ksent draws.
 """
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -24,20 +30,26 @@ def korean_font_files() -> tuple[Path, ...]:
     return tuple(files)
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend with NanumGothic as the font: use this, not a bare import."""
+@contextmanager
+def korean_fonts() -> Iterator[None]:
+    """NanumGothic for the figures built and saved inside this block, and only for them."""
     import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib import font_manager
-    from matplotlib import pyplot as plt
 
     if FONT_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
         for f in korean_font_files():
-            font_manager.fontManager.addfont(str(f))
-    plt.rcParams["font.family"] = FONT_FAMILY
-    plt.rcParams["axes.unicode_minus"] = False  # NanumGothic has no U+2212 minus sign
-    return plt
+            font_manager.fontManager.addfont(str(f))  # makes the font known; changes no setting
+    # NanumGothic has no U+2212 minus sign: ASCII hyphens for negative numbers
+    with matplotlib.rc_context({"font.family": FONT_FAMILY, "axes.unicode_minus": False}):
+        yield
+
+
+def new_figure(**kwargs):
+    """A figure that belongs to no pyplot state (rendered by Agg when saved). Build it, and save it,
+    inside `korean_fonts()`: text objects take their font when they are created."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -49,15 +61,30 @@ LABEL_TICKS = {0: "0 = 부정 (negative)", 1: "1 = 긍정 (positive)"}
 SPLIT_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3")
 
 
+def subplots(*args, figsize: tuple[float, float], layout: str | None = None, **kwargs):
+    """`pyplot.subplots` without pyplot: (figure, axes) of a `new_figure`."""
+    fig = new_figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def drawn_in_korean(make):
+    """Decorator: build the figure inside `korean_fonts()`."""
+    from functools import wraps
+
+    @wraps(make)
+    def wrapper(*args, **kwargs):
+        with korean_fonts():
+            return make(*args, **kwargs)
+
+    return wrapper
+
+
 def save_png(fig, path: str | Path, dpi: int = 100) -> Path:
-    """Write `fig` as a PNG atomically (temp file in the same folder, then rename) and close it."""
+    """Write `fig` as a PNG atomically (temp file in the same folder, then rename)."""
     from ksent import atomic
 
-    try:
-        with atomic.replacing(path) as f:
-            fig.savefig(f, format="png", dpi=dpi)
-    finally:
-        pyplot().close(fig)
+    with korean_fonts(), atomic.replacing(path) as f:
+        fig.savefig(f, format="png", dpi=dpi)
     return Path(path)
 
 
@@ -69,12 +96,12 @@ def _thousands(ax, axis: str = "y") -> None:
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
+@drawn_in_korean
 def label_distribution(counts: dict[str, dict]):
     """Bars of rows per label, one panel per split. Each bar stands at its label's value and is
     named by it (the seed named `value_counts()` bars by position, i.e. by count order), with the
     count written on it. `counts`: {split: {label: rows}} (int or str labels)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(counts), figsize=(0.6 + 4.4 * len(counts), 4.4), squeeze=False)
+    fig, axes = subplots(1, len(counts), figsize=(0.6 + 4.4 * len(counts), 4.4), squeeze=False)
     for ax, (split, by_label) in zip(axes[0], counts.items(), strict=True):
         by_label = {int(k): int(v) for k, v in by_label.items()}
         labels = sorted(by_label)
@@ -92,13 +119,13 @@ def label_distribution(counts: dict[str, dict]):
     return fig
 
 
+@drawn_in_korean
 def token_length_histogram(length_counts: dict[str, list[int]], max_len: int, truncated: dict[str, int] | None = None):
     """Share of reviews by number of tokens, one outline per split, with the max_len cut marked.
     `length_counts`: {split: counts}, counts[i] = reviews with i tokens."""
     import numpy as np
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(9, 4.4))
+    fig, ax = subplots(figsize=(9, 4.4))
     for i, (split, counts) in enumerate(length_counts.items()):
         c = np.asarray(counts, dtype=np.float64)
         share = 100 * c / c.sum()
@@ -124,11 +151,11 @@ def token_length_histogram(length_counts: dict[str, list[int]], max_len: int, tr
     return fig
 
 
+@drawn_in_korean
 def top_tokens(top: dict, method: str = "", k: int = 15):
     """Horizontal bars of the tokens most characteristic of each label (by |z|), strongest on top.
     `top`: {label: [{"token", "z", "count_0", "count_1"}, ...]} as `ksent.stats.characteristic_tokens`."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.34 * k), squeeze=False)
+    fig, axes = subplots(1, 2, figsize=(11, 0.9 + 0.34 * k), squeeze=False)
     for ax, label in zip(axes[0], (0, 1), strict=True):
         rows = list(top.get(label, top.get(str(label), [])))[:k][::-1]
         ax.barh(range(len(rows)), [abs(r["z"]) for r in rows], color=LABEL_COLORS[label])
@@ -140,10 +167,10 @@ def top_tokens(top: dict, method: str = "", k: int = 15):
     return fig
 
 
+@drawn_in_korean
 def learning_curves(epochs: list[dict], best_epoch: int | None = None):
     """Training and validation loss and accuracy per epoch (`metrics.json` training.epochs)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = subplots(1, 2, figsize=(11, 4.2))
     x = [e["epoch"] for e in epochs]
     for ax, key, name in zip(axes, ("loss", "accuracy"), ("loss (binary cross-entropy)", "accuracy"), strict=True):
         ax.plot(x, [e[key] for e in epochs], "o-", color=SPLIT_COLORS[0], label="train")
@@ -159,14 +186,14 @@ def learning_curves(epochs: list[dict], best_epoch: int | None = None):
     return fig
 
 
+@drawn_in_korean
 def confusion_matrix(cm, title: str = ""):
     """2x2 counts (rows: true label, columns: predicted), with each cell's share of its row."""
     import numpy as np
 
-    plt = pyplot()
     cm = np.asarray(cm)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    fig, ax = subplots(figsize=(5.6, 4.8))
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for (r, c), n in np.ndenumerate(cm):
         ax.text(
@@ -188,15 +215,15 @@ def confusion_matrix(cm, title: str = ""):
     return fig
 
 
+@drawn_in_korean
 def roc(y, p_positive, title: str = ""):
     """ROC curve with its AUC and the point the 0.5 threshold picks."""
     import numpy as np
 
     from ksent.metrics import roc_auc, roc_curve
 
-    plt = pyplot()
     fpr, tpr, thr = roc_curve(y, p_positive)
-    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    fig, ax = subplots(figsize=(5.2, 5.0))
     ax.plot(fpr, tpr, color=SPLIT_COLORS[0], lw=1.8, label=f"AUC = {roc_auc(y, p_positive):.4f}")
     ax.plot([0, 1], [0, 1], color="gray", ls=":", lw=1, label="chance")
     i = int(np.flatnonzero(thr >= 0.5)[-1]) if (thr >= 0.5).any() else 0
@@ -212,14 +239,14 @@ def roc(y, p_positive, title: str = ""):
     return fig
 
 
+@drawn_in_korean
 def score_histogram(y, p_positive, title: str = "", bins: int = 50):
     """How P(positive) is spread for the reviews of each true label; the 0.5 threshold marked."""
     import numpy as np
 
-    plt = pyplot()
     y, p = np.asarray(y), np.asarray(p_positive, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig, ax = subplots(figsize=(8, 4.4))
     for label in (0, 1):
         counts, _ = np.histogram(p[y == label], bins=edges)
         ax.stairs(

@@ -1,4 +1,7 @@
-"""Progress bars (rich) for the two long stages: tokenizing and training."""
+"""Progress bars (rich) for the two long stages, tokenizing and training, and notices.
+
+Both go to stderr: stdout carries results only, so `--json` output always parses.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,6 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 console = Console(stderr=True)
+
+
+def notice(message: str) -> None:
+    """A one-line message for the person at the terminal (a download, a summary), on stderr."""
+    console.print(message, soft_wrap=True, markup=False, highlight=False)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import numpy as np
 from ksent import atomic, plots
 from ksent.config import Config
 from ksent.metrics import classification_report
-from ksent.stats import DROP_REASONS
+from ksent.data import DROP_REASONS
 
 REPORT = "report.html"
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
@@ -124,7 +124,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         ("tokenizer", cfg.tokenizer),
         ("train file", d["train_file"]),
         ("rows read", d["total"]),
-        *((f"dropped: {reason}", d["dropped"].get(reason, 0)) for reason in DROP_REASONS),
+        *((f"dropped: {reason}", d["dropped"][reason]) for reason in DROP_REASONS),
         ("rows kept", d["kept"]),
         ("training / validation rows", f"{t['n_train']:,} / {t['n_val']:,}"),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),

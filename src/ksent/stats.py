@@ -39,12 +39,10 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from ksent.config import Config
-from ksent.data import Labelled, clean_training
-from ksent.text import clean_hangul
-from ksent.vocab import Vocab
+from ksent.data import DROP_REASONS, DUPLICATE, NO_TOKENS, Labelled, clean_training
+from ksent.text.clean import clean_hangul
+from ksent.text.vocab import Vocab
 
-NO_TOKENS = "no tokens left after stopword/rare-word removal"
-DROP_REASONS = ("empty document", "duplicate document", "empty after Hangul-only cleaning", NO_TOKENS)
 MIN_COUNTS = (1, 2, 3, 5, 10)
 LABEL_NAMES = {0: "negative", 1: "positive"}
 METHOD = "weighted log-odds ratio, informative Dirichlet prior = pooled counts (Monroe et al. 2008)"
@@ -179,7 +177,7 @@ def _split_rows(data: Labelled, tokenize: Tokenizer, cfg: Config) -> tuple[dict,
     if missing:
         by_text.update(zip(missing, tokenize(missing), strict=True))
     row_docs = [by_text[c] if c.strip() else [] for c in cleaned]
-    dropped = {reason: report.dropped.get(reason, 0) for reason in DROP_REASONS}
+    dropped = report.to_dict()["dropped"]
     assert sum(dropped.values()) + report.kept == len(data), "every row is kept or dropped for one reason"
     lengths = [len(d) for d in row_docs]
     stats = {
@@ -257,7 +255,7 @@ def format_table(stats: dict) -> str:
     rows.append(("dropped if used for training, in order:",))
     for reason in DROP_REASONS:
         rows.append((f"  {reason}", *(_pct(s["dropped"][reason], s["rows"]) for s in splits.values())))
-        if reason == "duplicate document":
+        if reason == DUPLICATE:
             rows.append(
                 ("    of which with the other label", *(f"{s['conflicting_duplicates']:,}" for s in splits.values()))
             )

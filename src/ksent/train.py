@@ -15,7 +15,7 @@ from torch import nn
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.model import LSTMClassifier
+from ksent.models import LSTMClassifier
 from ksent.progress import bar, console
 
 

@@ -31,8 +31,27 @@ SEED_STOPWORDS: tuple[str, ...] = (
 # The seed keeps Hangul jamo, Hangul syllables and spaces. It wrote this as
 # `str.replace("[^ㄱ-ㅎㅏ-ㅣ가-힣 ]", "")`, which on pandas >= 2 is a literal (non-regex)
 # replace and so changes nothing; here the pattern is really applied.
-_NOT_HANGUL = re.compile("[^ㄱ-ㅎㅏ-ㅣ가-힣 ]")
-_LEADING_SPACES = re.compile("^ +")
+_KEPT_RUNS = re.compile("[ㄱ-ㅎㅏ-ㅣ가-힣 ]+")
+
+
+def hangul_runs(text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of `text` that Hangul-only cleaning keeps, leading spaces stripped.
+
+    The one definition of the cleaning: `clean_hangul` joins these spans, `clean_with_offsets`
+    also maps each kept character back to its place in `text`.
+
+    >>> hangul_runs("  10점 좋아!")
+    [(4, 8)]
+    """
+    runs = [m.span() for m in _KEPT_RUNS.finditer(text)]
+    while runs:  # the classic chapter strips leading spaces after cleaning
+        start, end = runs[0]
+        lead = len(text[start:end]) - len(text[start:end].lstrip(" "))
+        if lead < end - start:
+            runs[0] = (start + lead, end)
+            break
+        runs.pop(0)
+    return runs
 
 
 def clean_hangul(text: str) -> str:
@@ -41,11 +60,26 @@ def clean_hangul(text: str) -> str:
     >>> clean_hangul("아 더빙.. 진짜 짜증나네요 목소리!! 10점 ㅋㅋ")
     '아 더빙 진짜 짜증나네요 목소리 점 ㅋㅋ'
     """
-    return _LEADING_SPACES.sub("", _NOT_HANGUL.sub("", text))
+    return "".join(text[s:e] for s, e in hangul_runs(text))
+
+
+def clean_with_offsets(text: str) -> tuple[str, list[int]]:
+    """`clean_hangul(text)` and, for each of its characters, the index in `text` it came from.
+
+    >>> clean_with_offsets("10점 좋아!")
+    ('점 좋아', [2, 3, 4, 5])
+    """
+    runs = hangul_runs(text)
+    return "".join(text[s:e] for s, e in runs), [i for s, e in runs for i in range(s, e)]
+
+
+def is_stopword(tokens: Iterable[str], stopwords: frozenset[str]) -> list[bool]:
+    """For each token, whether the stopword rule removes it (exact match, as the seed compares)."""
+    return [t in stopwords for t in tokens]
 
 
 def remove_stopwords(tokens: Iterable[str], stopwords: frozenset[str]) -> list[str]:
-    return [t for t in tokens if t not in stopwords]
+    return [t for t in tokens if t not in stopwords]  # the rule of is_stopword, inlined: it runs per token
 
 
 def read_stopwords(path: str | Path) -> tuple[str, ...]:

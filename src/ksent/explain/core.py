@@ -42,7 +42,7 @@ from torch import nn
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.text import clean_hangul
-from ksent.vocab import OOV_TOKEN, Vocab, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
 
 SIGNALS = ("input_gate", "forget_gate", "candidate", "output_gate", "cell", "hidden")
 DIRECTIONS = ("forward", "backward")
@@ -182,7 +182,7 @@ def analyse(text: str, cfg: Config) -> list[tuple[str, int | None, int | None]]:
     >>> analyse("영화 10점!! 재밌었다", Config(tokenizer="kiwi"))
     [('영화', 0, 2), ('점', 5, 6), ('재밌다', 9, 11), ('었', 11, 12), ('다', 12, 13)]
     """
-    from ksent.tokenizers import kiwi, kiwi_words, okt
+    from ksent.text.tokenizers import kiwi, kiwi_words, okt
 
     cleaned, where = _clean_with_offsets(text, cfg.clean)
     if cfg.tokenizer == "kiwi":

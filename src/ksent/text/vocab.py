@@ -45,11 +45,14 @@ class Vocab:
         """Embedding rows needed: the word ids plus padding id 0."""
         return len(self.words) + 1
 
+    def lookup(self, doc: Sequence[str]) -> list[int | None]:
+        """The id of each token: its rank, 1 (OOV) if unknown and the vocabulary has an OOV id,
+        else None (the token is deleted, as the seed's Tokenizer deletes it)."""
+        get, oov = self.index.get, 1 if self.oov else None
+        return [get(t.lower(), oov) for t in doc]
+
     def encode(self, doc: Sequence[str]) -> list[int]:
-        get = self.index.get
-        if self.oov:
-            return [get(t.lower(), 1) for t in doc]
-        return [i for t in doc if (i := get(t.lower())) is not None]
+        return [i for i in self.lookup(doc) if i is not None]
 
     def encode_all(self, docs: Iterable[Sequence[str]]) -> list[list[int]]:
         """`encode` for many docs; each distinct token is lower-cased and looked up once."""
@@ -66,6 +69,22 @@ class Vocab:
         return [[i for i in map(ids, d) if i is not None] for d in docs]
 
 
+def kept_part(n: int, maxlen: int, truncating: str = "pre") -> slice:
+    """Which of a sequence's `n` ids survive truncation to `maxlen` ('pre' keeps the last ones).
+
+    >>> kept_part(5, 3, "pre"), kept_part(5, 3, "post"), kept_part(2, 3)
+    (slice(2, 5, None), slice(0, 3, None), slice(0, 2, None))
+    """
+    if n <= maxlen:
+        return slice(0, n)
+    return slice(n - maxlen, n) if truncating == "pre" else slice(0, maxlen)
+
+
+def first_step(n: int, maxlen: int, padding: str = "pre") -> int:
+    """The time step that the first of `n` (<= maxlen) kept ids lands on after padding."""
+    return maxlen - n if padding == "pre" else 0
+
+
 def pad_sequences(
     seqs: Sequence[Sequence[int]], maxlen: int, padding: str = "pre", truncating: str = "pre", value: int = 0
 ) -> np.ndarray:
@@ -76,11 +95,8 @@ def pad_sequences(
         raise KsentError(f"max_len must be at least 1, got {maxlen}")
     out = np.full((len(seqs), maxlen), value, dtype=np.int64)
     for row, s in enumerate(seqs):
-        s = s[-maxlen:] if truncating == "pre" else s[:maxlen]
-        if not len(s):
-            continue
-        if padding == "pre":
-            out[row, maxlen - len(s) :] = s
-        else:
-            out[row, : len(s)] = s
+        s = s[kept_part(len(s), maxlen, truncating)]
+        if len(s):
+            start = first_step(len(s), maxlen, padding)
+            out[row, start : start + len(s)] = s
     return out

@@ -2,6 +2,8 @@
 
 `tokenize(texts, name)` deduplicates, runs the backend (in parallel), caches the result on disk
 keyed by the exact texts + backend + version, and returns one token list per input text.
+`tokenize(texts, name, spans=True)` runs the same analysis and returns `Token`s that also carry
+where each token came from in the analysed text (what `ksent explain` and the server show).
 """
 
 import hashlib
@@ -15,12 +17,23 @@ from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
 
+from typing import NamedTuple
+
 from ksent import atomic
 from ksent.errors import KsentError
 from ksent.progress import bar
+from ksent.runtime import default_workers
 
 BACKENDS = ("kiwi", "okt")
 CACHE_FORMAT = 2
+
+
+class Token(NamedTuple):
+    """A token and its span: `text[start:end]` is the surface it was analysed from (None if unknown)."""
+
+    form: str  # what the vocabulary sees: Kiwi lemma for verbs/adjectives, Okt stem
+    start: int | None
+    end: int | None
 
 
 def _pkg_version(name: str) -> str:
@@ -62,10 +75,30 @@ def _okt_chunk(texts: list[str]) -> list[list[str]]:
     return [analyser.morphs(t, stem=True) for t in texts]
 
 
+def _okt_spans(text: str) -> list[Token]:
+    """Okt gives no offsets: its unstemmed morphs are the surfaces (stemming rewrites a token's text,
+    never the token count), found left to right in the text."""
+    analyser = okt()
+    words, surfaces = analyser.morphs(text, stem=True), analyser.morphs(text)
+    if len(surfaces) != len(words):
+        return [Token(w, None, None) for w in words]
+    out, cursor = [], 0
+    for w, surface in zip(words, surfaces, strict=True):
+        i = text.find(surface, cursor) if surface else -1
+        if i < 0:
+            out.append(Token(w, None, None))
+        else:
+            out.append(Token(w, i, i + len(surface)))
+            cursor = i + len(surface)
+    return out
+
+
 OKT_POOL_MIN_TEXTS = 5000  # below this, starting one JVM per worker process costs more than it saves
 
 
-def _run_okt(texts: list[str], workers: int, advance: Callable) -> list[list[str]]:
+def _run_okt(texts: list[str], workers: int, advance: Callable, spans: bool = False) -> list[list]:
+    if spans:
+        return [_okt_spans(t) for t in texts]
     chunk = 1000
     chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
     if workers <= 1 or len(texts) < OKT_POOL_MIN_TEXTS:
@@ -94,6 +127,11 @@ def kiwi_words(tokens) -> list[str]:
     return [t.lemma if t.tag.startswith(_LEMMA_TAGS) else t.form for t in tokens]
 
 
+def kiwi_spans(tokens) -> list[Token]:
+    """`kiwi_words` with Kiwi's own character offsets."""
+    return [Token(w, t.start, t.start + t.len) for w, t in zip(kiwi_words(tokens), tokens, strict=True)]
+
+
 @cache
 def kiwi(workers: int = 1):
     """One Kiwi per worker count, loaded once per process (loading its model takes ~1-2 s)."""
@@ -102,10 +140,11 @@ def kiwi(workers: int = 1):
     return Kiwi(num_workers=max(workers, 1))
 
 
-def _run_kiwi(texts: list[str], workers: int, advance: Callable) -> list[list[str]]:
+def _run_kiwi(texts: list[str], workers: int, advance: Callable, spans: bool = False) -> list[list]:
     out = []
+    convert = kiwi_spans if spans else kiwi_words
     for tokens in kiwi(workers).tokenize(texts):  # an iterable runs on the worker threads, in order
-        out.append(kiwi_words(tokens))
+        out.append(convert(tokens))
         if len(out) % 1000 == 0:
             advance(1000)
     advance(len(out) % 1000)
@@ -120,10 +159,45 @@ def backend_id(name: str) -> str:
     """Backend plus the versions that decide its output: part of every cache key."""
     if name not in BACKENDS:
         raise KsentError(f"unknown tokenizer {name!r}; choose one of {', '.join(BACKENDS)}")
-    from ksent import __version__
+    from ksent._version import __version__
 
     extra = f"+model{_pkg_version('kiwipiepy_model')}+lemmas{'/'.join(_LEMMA_TAGS)}" if name == "kiwi" else ""
     return f"ksent{__version__}/{name}:{_pkg_version(_PACKAGES[name])}{extra}"
+
+
+def provenance(name: str) -> dict:
+    """What decides this backend's tokens, recorded in every model folder and compared on load."""
+    if name not in BACKENDS:
+        raise KsentError(f"unknown tokenizer {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "kiwi":
+        return {
+            "backend": "kiwi",
+            "packages": {p: _pkg_version(p) for p in ("kiwipiepy", "kiwipiepy_model")},
+            "options": {"lemma_tags": list(_LEMMA_TAGS), "call": "Kiwi().tokenize(text)"},
+        }
+    return {
+        "backend": "okt",
+        "packages": {"konlpy": _pkg_version("konlpy")},
+        "options": {"call": "Okt().morphs(text, stem=True)"},
+    }
+
+
+def provenance_differences(saved: dict, current: dict) -> list[str]:
+    """Human-readable differences between a model's recorded tokenizer and this environment's.
+
+    >>> provenance_differences({"packages": {"kiwipiepy": "0.24.1"}}, {"packages": {"kiwipiepy": "0.25.0"}})
+    ['kiwipiepy 0.24.1 when trained, 0.25.0 here']
+    """
+    out = []
+    for pkg, was in saved.get("packages", {}).items():
+        now = current.get("packages", {}).get(pkg, "missing")
+        if was != now:
+            out.append(f"{pkg} {was} when trained, {now} here")
+    for key, was in saved.get("options", {}).items():
+        now = current.get("options", {}).get(key)
+        if was != now:
+            out.append(f"analyser option {key}={was!r} when trained, {now!r} here")
+    return out
 
 
 # --- the cache: content-addressed, atomic, verified on read -------------------------------------
@@ -162,18 +236,26 @@ def tokenize(
     workers: int | None = None,
     cache: Path | None = None,
     progress: bool = True,
-) -> list[list[str]]:
+    spans: bool = False,
+) -> list[list[str]] | list[list[Token]]:
     """Morphemes for each text, in order. Duplicate texts are analysed once.
 
+    `workers`: analyser processes (Okt) or threads (Kiwi); default `ksent.runtime.default_workers()`.
     `cache` is a folder for the content-addressed token cache (None: no caching).
+    With `spans`, each token is a `Token(form, start, end)` with its span in its text (never cached).
     """
     bid = backend_id(name)
+    workers = default_workers(workers)
+    if spans:
+        unique = list(dict.fromkeys(texts))
+        toks = _RUNNERS[name](unique, workers, lambda n=1, **kw: None, spans=True)
+        by_text = dict(zip(unique, toks, strict=True))
+        return [by_text[t] for t in texts]
     unique = list(dict.fromkeys(texts))
     key = _cache_key(unique, bid)
     path = cache / f"tokens-{key[:32]}.json" if cache is not None else None
     toks = _cache_read(path, key, len(unique)) if path is not None else None
     if toks is None:
-        workers = workers or os.cpu_count() or 1
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
             toks = _RUNNERS[name](unique, workers, advance)
         if path is not None:

@@ -1,0 +1,97 @@
+"""The seed's model, Embedding(V, 100) -> LSTM(128) -> Dense(1, sigmoid), in PyTorch, and its variants.
+
+Initialised as Keras initialises it, so the `seed` config trains like the seed:
+embeddings U(-0.05, 0.05); LSTM input kernels Glorot-uniform, recurrent kernels orthogonal,
+biases zero except the forget gate's (1, Keras' unit_forget_bias); Dense Glorot-uniform, bias 0.
+PyTorch orders the gates i, f, g, o (Keras: i, f, c, o) and has two bias vectors where Keras has
+one, so the forget bias of 1 goes in `bias_ih` only.
+
+Variants, all from the config: stacked (`num_layers`), bidirectional, and the readout that turns
+the LSTM's outputs into the head's features (`readout`):
+- "last": the state after the last step (forward) and after reading back to step 0 (backward),
+  what Keras' LSTM returns; padding steps are read like any other, as in the seed;
+- "mean", "max", "max_mean": pooled over the real tokens only (padding masked out).
+"""
+
+import torch
+from torch import nn
+
+from ksent.config import READOUTS, Config
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, vocab_size: int, cfg: Config):
+        super().__init__()
+        if cfg.readout not in READOUTS:
+            raise ValueError(f"unknown readout {cfg.readout!r}; expected one of {READOUTS}")
+        self.readout_kind = cfg.readout
+        self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)  # id 0 (padding) is trained, as in Keras
+        self.lstm = nn.LSTM(
+            cfg.embed_dim,
+            cfg.hidden,
+            num_layers=cfg.num_layers,
+            bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.head = nn.Linear(len(self.feature_units()), 1)
+        self.keras_init()
+
+    @torch.no_grad()
+    def keras_init(self) -> None:
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        h = self.lstm.hidden_size
+        for name, p in self.lstm.named_parameters():
+            if name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(p)  # (4H, in): fan_in=in, fan_out=4H, as Keras' (in, 4H) kernel
+            elif name.startswith("weight_hh"):
+                nn.init.orthogonal_(p)
+            elif name.startswith("bias_ih"):
+                p.zero_()
+                p[h : 2 * h] = 1.0  # forget gate
+            else:
+                p.zero_()
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    # --- the parts, each usable on its own (ksent.explain runs the LSTM step by step in between) ---
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, T) -> embeddings (B, T, E)."""
+        return self.embedding(ids)
+
+    def feature_units(self) -> list[tuple[str, int, int]]:
+        """What each of the head's input features is: (readout part, direction, hidden unit)."""
+        parts = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
+        dirs = 2 if self.lstm.bidirectional else 1
+        return [(p, d, u) for p in parts[self.readout_kind] for d in range(dirs) for u in range(self.lstm.hidden_size)]
+
+    def readout(self, outputs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The top layer's outputs (B, T, D*H) -> the head's features (B, F), in `feature_units` order."""
+        if self.readout_kind == "last":
+            if not self.lstm.bidirectional:
+                return outputs[:, -1]
+            h = self.lstm.hidden_size
+            # forward direction: state after the last step; backward: state after reading back to t=0
+            return torch.cat([outputs[:, -1, :h], outputs[:, 0, h:]], dim=-1)
+        real = (ids != 0).unsqueeze(-1)  # (B, T, 1): padding never counts in a pool
+        pooled = []
+        if self.readout_kind in ("max", "max_mean"):
+            top = outputs.masked_fill(~real, float("-inf")).amax(dim=1)
+            pooled.append(torch.where(real.any(dim=1), top, torch.zeros_like(top)))  # all-padding rows: 0
+        if self.readout_kind in ("mean", "max_mean"):
+            pooled.append((outputs * real).sum(dim=1) / real.sum(dim=1).clamp(min=1))
+        return torch.cat(pooled, dim=-1)
+
+    def logit(self, features: torch.Tensor) -> torch.Tensor:
+        """Features (B, F) -> logits (B,): P(positive) = sigmoid(logit)."""
+        return self.head(features).squeeze(-1)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, T) -> logits (B,)."""
+        outputs, _ = self.lstm(self.embed(ids))  # (B, T, D*H)
+        return self.logit(self.readout(outputs, ids))
+
+    def members(self) -> list["LSTMClassifier"]:
+        """The LSTMs whose average logit this model outputs: just itself (an ensemble lists several)."""
+        return [self]

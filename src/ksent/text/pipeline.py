@@ -1,0 +1,99 @@
+"""Text -> what the model reads, for a config: cleaning, analysis, stopwords, ids, padding.
+
+The pipeline's rules live here once. `model_tokens` and `encode` serve whole corpora;
+`analyse` and `token_fates` follow one review through the same functions and say, for every
+token the analyser produced, where it is in the user's text and what became of it.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ksent.config import Config
+from ksent.runtime import gc_paused
+from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
+from ksent.text.tokenizers import Token, tokenize
+from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_sequences
+
+# What happened to a token on its way to the model (`TokenFate.status`).
+STATUS = {
+    "input": "fed to the model",
+    "oov": f"fed to the model as {OOV_TOKEN} (rare or unseen in training)",
+    "unknown": "not in the vocabulary and this model has no OOV id: dropped, as the seed's Tokenizer drops it",
+    "stopword": "in the config's stopword list: removed before the model",
+    "truncated": "beyond max_len: cut off (truncating='pre' keeps the last max_len tokens)",
+}
+
+
+def model_tokens(
+    texts: Sequence[str],
+    cfg: Config,
+    cache: Path | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> list[list[str]]:
+    """Cleaned, analysed and stopword-filtered tokens, one list per text."""
+    cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
+    with gc_paused():
+        docs = tokenize(cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress)
+        stop = frozenset(cfg.stopwords)
+        return [remove_stopwords(d, stop) for d in docs]
+
+
+def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config) -> np.ndarray:
+    """Token lists -> padded ids (N, max_len); a document with no known token is all padding."""
+    with gc_paused():
+        ids = vocab.encode_all(docs)
+    return pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating)
+
+
+def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:
+    """Every token the config's analyser produces for `text`, stopwords included, each with its
+    span in `text` itself (through the cleaning): `text[t.start:t.end]` is where it came from.
+
+    The forms are exactly those `model_tokens` gives before stopword removal.
+
+    >>> analyse("영화 10점!! 재밌었다", Config(tokenizer="kiwi"))
+    [Token(form='영화', start=0, end=2), Token(form='점', start=5, end=6), Token(form='재밌다', start=9, end=11), Token(form='었', start=11, end=12), Token(form='다', start=12, end=13)]
+    """
+    if cfg.clean:
+        cleaned, where = clean_with_offsets(text)
+    else:
+        cleaned, where = text, range(len(text))
+    out = []
+    for t in tokenize([cleaned], cfg.tokenizer, workers=workers, progress=False, spans=True)[0]:
+        if t.start is None or not (0 <= t.start < t.end <= len(cleaned)):
+            out.append(Token(t.form, None, None))
+        else:  # map the first and last character back through the cleaning
+            out.append(Token(t.form, where[t.start], where[t.end - 1] + 1))
+    return out
+
+
+class TokenFate(NamedTuple):
+    status: str  # a key of STATUS
+    id: int | None  # the vocabulary id fed to the model (None if it was not fed)
+    step: int | None  # the time step in the padded input, 0 .. max_len-1
+
+
+def token_fates(forms: Sequence[str], vocab: Vocab, cfg: Config) -> list[TokenFate]:
+    """What the pipeline does with each of one document's tokens (stopwords still in), by the same
+    rules `model_tokens` and `encode` apply: stopwords, vocabulary lookup, truncation, padding.
+
+    >>> v = Vocab(["<OOV>", "영화", "최고"], oov=True)
+    >>> [f.status for f in token_fates(["영화", "는", "정말", "최고"], v, Config(max_len=2))]
+    ['truncated', 'stopword', 'oov', 'input']
+    """
+    stop = is_stopword(forms, frozenset(cfg.stopwords))
+    kept = [k for k, s in enumerate(stop) if not s]
+    ids = vocab.lookup([forms[k] for k in kept])
+    with_id = [(k, i) for k, i in zip(kept, ids, strict=True) if i is not None]
+    fed = with_id[kept_part(len(with_id), cfg.max_len, cfg.truncating)]
+    first = first_step(len(fed), cfg.max_len, cfg.padding)
+    fates: list[TokenFate] = [TokenFate("stopword", None, None)] * len(forms)
+    for k, i in zip(kept, ids, strict=True):
+        fates[k] = TokenFate("unknown" if i is None else "truncated", None, None)
+    for step, (k, i) in enumerate(fed, first):
+        fates[k] = TokenFate("oov" if vocab.oov and i == 1 else "input", i, step)
+    return fates
