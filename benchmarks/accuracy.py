@@ -48,23 +48,23 @@ def main() -> None:
         t0 = time.perf_counter()
         clf.fit_labelled(train)
         fit_s = time.perf_counter() - t0
-        train_s = sum(e["seconds"] for e in clf.metrics["training"]["epochs"])
+        train_s = sum(e["seconds"] for e in clf.metrics_["training"]["epochs"])
         t0 = time.perf_counter()
         probs = clf.predict_proba(test.texts)[:, 1]
         predict_s = time.perf_counter() - t0
     report = classification_report(test.labels, probs)
-    clf.metrics["test"] = report
+    clf.metrics_["test"] = report
     clf.save(args.out, report=True)
     summary = {
         "config": cfg.name,
         "test_accuracy": report["accuracy"],
         "test_n": report["n"],
         "roc_auc": report["roc_auc"],
-        "best_epoch": clf.metrics["training"]["best_epoch"],
-        "epochs_run": len(clf.metrics["training"]["epochs"]),
-        "best_val_accuracy": clf.metrics["training"]["best_val_accuracy"],
-        "train_kept": clf.metrics["data"]["kept"],
-        "vocab_size": clf.metrics["vocab_size"],
+        "best_epoch": clf.metrics_["training"]["best_epoch"],
+        "epochs_run": len(clf.metrics_["training"]["epochs"]),
+        "best_val_accuracy": clf.metrics_["training"]["best_val_accuracy"],
+        "train_kept": clf.metrics_["data"]["kept"],
+        "vocab_size": clf.metrics_["vocab_size"],
         "fit_seconds": round(fit_s, 1),
         "training_seconds": round(train_s, 1),
         "preprocess_seconds": round(fit_s - train_s, 1),

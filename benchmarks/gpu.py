@@ -29,12 +29,12 @@ def main() -> None:
         raise SystemExit("no CUDA GPU visible to PyTorch: nothing to time")
     cfg = resolve("seed", ["tokenizer=kiwi", f"epochs={args.epochs}", "patience=100"])
     clf = SentimentClassifier(cfg, device="cuda", cache=False)
-    x, y, _ = clf.prepare(read_labelled(nsmc_path("train", args.data_dir)))
+    x, y, _ = clf.fit_prepare(read_labelled(nsmc_path("train", args.data_dir)))
     x_test = clf.encode(read_labelled(nsmc_path("test", args.data_dir)).texts)
     result = {"card": torch.cuda.get_device_name(0), "torch": torch.__version__, "n_train_rows": len(x)}
     for device in ("cuda", "cpu"):
         epochs = args.epochs if device == "cuda" else 1
-        model, hist = fit(resolve("seed", [f"epochs={epochs}", "patience=100"]), x, y, len(clf.vocab), device, False)
+        model, hist = fit(resolve("seed", [f"epochs={epochs}", "patience=100"]), x, y, len(clf.vocab_), device, False)
         ep = [e["seconds"] for e in hist["epochs"]]
         dev = torch.device(device)
         evaluate_logits(model, x_test[:2048], dev)  # warm-up

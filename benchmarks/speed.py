@@ -28,8 +28,8 @@ from ksent.data import Labelled, clean_training, nsmc_path, read_labelled
 from ksent.metrics import classification_report
 from ksent.text import clean_hangul, remove_stopwords
 from ksent.text.tokenizers import tokenize
-from ksent.train import evaluate_logits, fit
 from ksent.text.vocab import Vocab, pad_sequences
+from ksent.train import evaluate_logits, fit
 
 ROWS: list[dict] = []
 
@@ -72,7 +72,7 @@ def seed_pipeline(train: Labelled, test: Labelled) -> tuple[np.ndarray, np.ndarr
 
 def ksent_pipeline(cfg_name: str, train: Labelled, test: Labelled, cache: Path):
     clf = SentimentClassifier(cfg_name, device="cpu", cache=cache)
-    x, y, _ = clf.prepare(train)  # fits the vocabulary
+    x, y, _ = clf.fit_prepare(train)  # fits the vocabulary
     x_test = clf.encode(test.texts)  # every test review, empty ones included
     return clf, x, y, x_test
 
@@ -160,7 +160,7 @@ def main() -> None:
     # 3. training the seed config: ksent (PyTorch) vs the seed's Keras model on the same padded arrays
     cfg = resolve("seed", ["epochs=1"] if smoke else [])
     n_train = len(seed_x) - int(len(seed_x) * cfg.val_split)
-    model, hist = fit(cfg, seed_x, seed_y, len(seed_clf.vocab), device="cpu", progress=False)
+    model, hist = fit(cfg, seed_x, seed_y, len(seed_clf.vocab_), device="cpu", progress=False)
     ep = [e["seconds"] for e in hist["epochs"]]
     t_epoch = float(np.median(ep[1:] if len(ep) > 1 else ep))
     probs = 1 / (1 + np.exp(-evaluate_logits(model, seed_x_test, torch.device("cpu"))))
@@ -168,7 +168,7 @@ def main() -> None:
     row("train", "ksent seed config (PyTorch): epoch time, median after the first", t_epoch, "s",
         f"{n_train / t_epoch:,.0f} samples/s; {len(ep)} epochs; test accuracy {acc_torch:.4f}")  # fmt: skip
     if has_keras:
-        kmodel, kep = keras_fit(seed_x, seed_y, len(seed_clf.vocab), cfg.epochs)
+        kmodel, kep = keras_fit(seed_x, seed_y, len(seed_clf.vocab_), cfg.epochs)
         k_epoch = float(np.median(kep[1:] if len(kep) > 1 else kep))
         kprobs = kmodel.predict(seed_x_test, batch_size=1024, verbose=0)[:, 0]
         acc_keras = classification_report(test.labels, kprobs)["accuracy"]
@@ -181,10 +181,10 @@ def main() -> None:
 
     # 4. inference, end to end (text in, probability out), no token cache. Weights do not change the
     # speed: the seed model is the one trained above, the default one gets one quick epoch.
-    seed_clf.model = model
+    seed_clf.model_ = model
     default_clf = SentimentClassifier("default", device="cpu", cache=work / "cache-default")  # warm from step 2
-    dx, dy, _ = default_clf.prepare(train)
-    default_clf.model, _ = fit(resolve("default", ["epochs=1"]), dx, dy, len(default_clf.vocab), "cpu", False)
+    dx, dy, _ = default_clf.fit_prepare(train)
+    default_clf.model_, _ = fit(resolve("default", ["epochs=1"]), dx, dy, len(default_clf.vocab_), "cpu", False)
     for name, clf in (("default", default_clf), ("seed", seed_clf)):
         clf.cache = False
         _, t = timed(clf.predict_proba, test.texts)

@@ -26,3 +26,22 @@ def hangul_root(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _cache_in_hangul_folder(hangul_root, monkeypatch):
     monkeypatch.setenv("KSENT_CACHE_DIR", str(hangul_root / "캐시"))
+
+
+N_TRAINED = 8000
+
+
+@pytest.fixture(scope="session")
+def trained(nsmc_dir, tmp_path_factory):
+    """The one small model the suite trains: the default config on the first 8,000 NSMC training
+    rows, 3 epochs, saved under a Hangul path. Returns (classifier, model folder). Tests must not
+    change it; copy what they need to change."""
+    from ksent import SentimentClassifier
+    from ksent.config import Config
+    from ksent.data import nsmc_path, read_labelled
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(N_TRAINED)
+    clf = SentimentClassifier(Config(epochs=3, patience=2), device="cpu").fit_labelled(train)
+    out = tmp_path_factory.mktemp("m") / "모델 폴더" / "기본"
+    clf.save(out)
+    return clf, out

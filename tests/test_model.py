@@ -53,3 +53,43 @@ def test_overrides_are_typed_and_checked():
         resolve("seed", ["val_split=1.5"])
     with pytest.raises(KsentError, match="neither a preset"):
         resolve("nosuch")
+
+
+def test_models_are_built_from_the_config_in_one_place():
+    from ksent.models import build_model
+
+    m = build_model(Config(hidden=8, embed_dim=4), 30)
+    assert isinstance(m, LSTMClassifier) and m.members() == [m]
+    with pytest.raises(KsentError, match="architecture must be one of"):
+        resolve("default", ["architecture=transformer"])
+    with pytest.raises(KsentError, match="readout must be one of"):
+        resolve("default", ["readout=attention"])
+
+
+@pytest.mark.parametrize("readout", ["last", "mean", "max", "max_mean"])
+@pytest.mark.parametrize("bi", [False, True])
+def test_readouts(readout, bi):
+    """Pooled readouts pool over the steps that hold real tokens only; "last" is Keras' last state."""
+    torch.manual_seed(0)
+    cfg = Config(hidden=6, embed_dim=4, bidirectional=bi, readout=readout)
+    m = LSTMClassifier(20, cfg).eval()
+    d = 2 if bi else 1
+    assert len(m.feature_units()) == m.head.in_features == 6 * d * (2 if readout == "max_mean" else 1)
+    ids = torch.tensor([[0, 0, 0, 5, 7, 9], [3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 0, 0]])
+    with torch.no_grad():
+        out, _ = m.lstm(m.embed(ids))
+        feats = m.readout(out, ids)
+        assert torch.allclose(m(ids), m.logit(feats))
+        real = out[0, 3:]  # the first row's three real steps
+        if readout == "mean":
+            assert torch.allclose(feats[0], real.mean(0), atol=1e-6)
+        if readout == "max":
+            assert torch.allclose(feats[0], real.amax(0), atol=1e-6)
+            assert torch.equal(feats[2], torch.zeros_like(feats[2]))  # all padding: no evidence, zeros
+        if readout == "max_mean":
+            assert torch.allclose(feats[0], torch.cat([real.amax(0), real.mean(0)]), atol=1e-6)
+        if readout == "last":
+            h = cfg.hidden
+            assert torch.allclose(feats[:, :h], out[:, -1, :h])
+            if bi:
+                assert torch.allclose(feats[:, h:], out[:, 0, h:])

@@ -11,13 +11,10 @@ from typer.testing import CliRunner
 import ksent
 from ksent import artifacts
 from ksent.cli import app
-from ksent.config import Config
-from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 
 RUN_PLOTS = ("confusion_matrix.png", "learning_curves.png", "roc_curve.png", "score_histogram.png")
 SCORE_PLOTS = ("confusion_matrix.png", "roc_curve.png", "score_histogram.png")
-TINY = Config(epochs=2, hidden=16, embed_dim=16)
 runner = CliRunner()
 
 
@@ -35,22 +32,21 @@ def assert_self_contained(folder: Path, pngs) -> str:
 
 
 @pytest.fixture(scope="module")
-def fitted(nsmc_dir):
-    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
-    return ksent.SentimentClassifier(TINY, device="cpu", cache=False).fit_labelled(train)
+def fitted(trained):
+    return trained[0]
 
 
 def test_save_with_report_writes_plots_and_html(fitted, hangul_root):
     out = fitted.save(hangul_root / "보고서 모델", report=True)
     assert sorted(p.name for p in out.iterdir()) == sorted([*artifacts.FILES, *RUN_PLOTS, "report.html"])
     page = assert_self_contained(out, RUN_PLOTS)
-    val = fitted.metrics["validation"]
+    val = fitted.metrics_["validation"]
     y_val, p_val = fitted.validation_
     # the validation metrics are those of the kept weights, on the last n_val cleaned rows
-    assert val["n"] == len(y_val) == len(p_val) == fitted.metrics["training"]["n_val"]
-    assert val["accuracy"] == pytest.approx(fitted.metrics["training"]["best_val_accuracy"], abs=1e-9)
+    assert val["n"] == len(y_val) == len(p_val) == fitted.metrics_["training"]["n_val"]
+    assert val["accuracy"] == pytest.approx(fitted.metrics_["training"]["best_val_accuracy"], abs=1e-9)
     assert f"<td>{val['accuracy']:.4f}</td>" in page and "validation split" in page
-    assert ksent.load(out, device="cpu").vocab.words == fitted.vocab.words  # extra files do not disturb loading
+    assert ksent.load(out, device="cpu").vocab_.words == fitted.vocab_.words  # extra files do not disturb loading
     assert json.loads((out / "metrics.json").read_text("utf-8"))["validation"] == val
 
 

@@ -1,5 +1,7 @@
 """A trained model is a folder: model.safetensors, config.json, vocab.json, metrics.json.
 
+config.json also records the versions of ksent and of the analyser that made the training tokens
+(`tokenizer`: packages and options), so a model loaded elsewhere can say when its tokens may differ.
 No pickle anywhere. The folder is written next to its destination under a temporary name and
 renamed into place, so a crash never leaves a half-written model that loads.
 """
@@ -20,7 +22,8 @@ from ksent.errors import KsentError
 from ksent.text.vocab import Vocab
 
 FORMAT = "ksent-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: + "tokenizer" provenance, config "architecture" and "readout"
+READS = (1, 2)  # version 1 folders load: their missing fields mean what version 1 did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
@@ -37,6 +40,7 @@ def save(
     cfg: Config,
     vocab: Vocab,
     metrics: dict,
+    tokenizer: dict | None = None,
     extra: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write the model folder atomically. `extra(folder)` may add files (plots, a report) to the
@@ -55,7 +59,13 @@ def save(
         # config.json last: it is what `load` checks first.
         _write_json(
             tmp / "config.json",
-            {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__, "config": cfg.to_dict()},
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "ksent_version": __version__,
+                "tokenizer": tokenizer,
+                "config": cfg.to_dict(),
+            },
         )
         for f in tmp.iterdir():
             os.chmod(f, atomic.file_mode())  # mkdtemp/safetensors create private files; a model is shared
@@ -83,19 +93,21 @@ def read_json(path: Path):
         raise KsentError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); the model folder is damaged") from None
 
 
-def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict]:
+def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict, dict | None]:
+    """(weights, config, vocabulary, metrics, tokenizer provenance or None if not recorded)."""
     path = Path(path)
     if not path.is_dir():
         raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
     meta = read_json(path / "config.json")
     if meta.get("format") != FORMAT:
         raise KsentError(f'{path / "config.json"} is not a ksent model config (no "format": "{FORMAT}")')
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READS:
         raise KsentError(
-            f"{path} has model format version {meta.get('format_version')!r}; this ksent reads version "
-            f"{FORMAT_VERSION}. Use the ksent version that wrote it ({meta.get('ksent_version')}) or retrain"
+            f"{path} has model format version {meta.get('format_version')!r}; this ksent reads versions "
+            f"{', '.join(map(str, READS))}. Use the ksent version that wrote it ({meta.get('ksent_version')}) "
+            "or retrain"
         )
-    cfg = Config.from_dict(meta["config"])
+    cfg = Config.from_dict(meta.get("config"), source=str(path / "config.json"))
     v = read_json(path / "vocab.json")
     vocab = Vocab(words=v["words"], oov=v["oov"])
     metrics = read_json(path / "metrics.json")
@@ -105,4 +117,4 @@ def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict
         raise KsentError(f"{path / 'model.safetensors'} is missing: the model folder is incomplete") from None
     except Exception as e:  # safetensors raises its own error types for damaged files
         raise KsentError(f"{path / 'model.safetensors'} cannot be read ({e}); the model folder is damaged") from None
-    return state, cfg, vocab, metrics
+    return state, cfg, vocab, metrics, meta.get("tokenizer")

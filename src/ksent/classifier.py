@@ -1,45 +1,43 @@
-"""The public Python API: a scikit-learn-style classifier over the whole pipeline.
+"""The public Python API: a scikit-learn estimator over the whole pipeline.
 
 >>> import ksent
 >>> clf = ksent.load("runs/default")                          # doctest: +SKIP
 >>> clf.predict(["정말 재밌어요", "최악의 영화"])               # doctest: +SKIP
 array([1, 0])
+>>> clf(["정말 재밌어요"])                                      # doctest: +SKIP
+[{'label': 'positive', 'score': 0.97...}]
+
+It follows the estimator contract, so `sklearn.base.clone`, `GridSearchCV` and
+`cross_val_score` work (scikit-learn itself is optional): `__init__` only stores its
+parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`, `vocab_`,
+`model_`, `metrics_`, `classes_`).
 """
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ksent import artifacts
 from ksent.config import Config, resolve
-from ksent.data import DropReport, Labelled, cache_dir, clean_training
+from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training
 from ksent.errors import KsentError
-from ksent.explain import Explanation, explain_review
 from ksent.metrics import classification_report
-from ksent.models import LSTMClassifier
-from ksent.text import clean_hangul, remove_stopwords
-from ksent.text.tokenizers import tokenize
-from ksent.train import evaluate_logits, fit, resolve_device
+from ksent.models import build_model
+from ksent.predict import Prediction, predictions
+from ksent.progress import notice
+from ksent.text.pipeline import encode, model_tokens
+from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab, pad_sequences
+from ksent.train import evaluate_logits, fit, resolve_device
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
+PARAMS = ("config", "device", "progress", "cache", "workers")
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while millions of small token lists are built: they hold no cycles,
-    and in a process that already holds many objects each collection walks all of them
-    (see the warm-preprocessing row in docs/benchmarks.md)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+class TokenizerMismatchWarning(UserWarning):
+    """The analyser that produced a model's training tokens differs from the one installed now."""
 
 
 def _check_texts(texts) -> list[str]:
@@ -55,51 +53,127 @@ def _check_texts(texts) -> list[str]:
 class SentimentClassifier:
     """Korean review sentiment: text -> tokens -> ids -> LSTM -> P(positive).
 
+    Parameters (all stored as given; nothing happens until `fit`):
+      config: a preset name ("seed", "default"), a JSON config file, or a `Config`.
+      device: "auto" (CUDA when present), "cpu" or "cuda".
+      progress: progress bars and notices on stderr.
+      cache: token cache for corpus-sized inputs: None/False off, True the ksent cache folder
+        ($KSENT_CACHE_DIR or the user cache), or a folder.
+      workers: analyser workers; None means $KSENT_WORKERS, else the CPUs this process may use.
+
     `classes_` is [0, 1]: 0 = negative, 1 = positive, the columns of `predict_proba`.
     """
-
-    classes_ = np.array([0, 1])
 
     def __init__(
         self,
         config: Config | str = "default",
         device: str = "auto",
         progress: bool = False,
-        cache: Path | None | bool = True,
+        cache: Path | str | bool | None = None,
+        workers: int | None = None,
     ):
-        self.config = resolve(config) if isinstance(config, str) else config.validate()
+        self.config = config
         self.device = device
         self.progress = progress
         self.cache = cache
-        self.vocab: Vocab | None = None
-        self.model: LSTMClassifier | None = None
-        self.metrics: dict = {}
-        self.validation_: tuple[np.ndarray, np.ndarray] | None = None  # (labels, P(positive)), set by fit
+        self.workers = workers
+
+    # -- the estimator contract ------------------------------------------------------------------
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in PARAMS}
+
+    def set_params(self, **params) -> "SentimentClassifier":
+        for name, value in params.items():
+            if name not in PARAMS:
+                raise KsentError(f"SentimentClassifier has no parameter {name!r}; parameters: {', '.join(PARAMS)}")
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False),
+            input_tags=InputTags(one_d_array=True, two_d_array=False, string=True),
+            non_deterministic=self.device != "cpu",  # CUDA kernels may differ run to run
+        )
+
+    def __repr__(self) -> str:
+        defaults = {"config": "default", "device": "auto", "progress": False, "cache": None, "workers": None}
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in PARAMS if getattr(self, k) != defaults[k])
+        return f"SentimentClassifier({shown})"
+
+    def _config(self) -> Config:
+        """The fitted config, or the one the `config` parameter names."""
+        if hasattr(self, "config_"):
+            return self.config_
+        if isinstance(self.config, Config):
+            return Config.from_dict(self.config.to_dict())  # a validated copy: fitting never edits the parameter
+        return resolve(self.config)
 
     # -- text -> ids --------------------------------------------------------------------------
 
     def _cache_dir(self, n_texts: int) -> Path | None:
-        if n_texts < CACHE_MIN_TEXTS:
+        if n_texts < CACHE_MIN_TEXTS or not self.cache:
             return None  # a few predictions: reading/writing a cache file costs more than it saves
-        if self.cache is True:
-            return cache_dir() / "tokens"
-        return self.cache or None
+        return cache_dir() / "tokens" if self.cache is True else Path(self.cache)
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         """Cleaned, analysed and stopword-filtered tokens, one list per text."""
-        cfg = self.config
-        cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
-        docs = tokenize(cleaned, cfg.tokenizer, cache=self._cache_dir(len(cleaned)), progress=self.progress)
-        stop = frozenset(cfg.stopwords)
-        return [remove_stopwords(d, stop) for d in docs]
+        return model_tokens(
+            texts, self._config(), cache=self._cache_dir(len(texts)), workers=self.workers, progress=self.progress
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Padded ids (N, max_len) for any texts, empty ones included (all padding)."""
-        if self.vocab is None:
-            raise KsentError("no vocabulary yet: call fit(texts, labels) or prepare(data), or ksent.load(DIR)")
-        with _gc_paused():
-            ids = self.vocab.encode_all(self.tokens(texts))
-        return pad_sequences(ids, self.config.max_len, self.config.padding, self.config.truncating)
+        if not hasattr(self, "vocab_"):
+            raise KsentError("no vocabulary yet: call fit(texts, labels) or fit_prepare(data), or ksent.load(DIR)")
+        return encode(self.tokens(texts), self.vocab_, self.config_)
+
+    # -- training data ------------------------------------------------------------------------
+
+    def _training_docs(self, data: Labelled) -> tuple[list[list[str]], Labelled, DropReport]:
+        """The seed's row filter, then tokens for the kept rows."""
+        kept, report = clean_training(data, clean=self._config().clean)
+        return self.tokens(kept.texts), kept, report
+
+    def _arrays(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport]:
+        """Ids with the current vocabulary; rows left without a token are dropped and counted."""
+        cfg = self.config_
+        ids = self.vocab_.encode_all(docs)
+        keep = []
+        for i, seq in enumerate(ids):
+            if seq:
+                keep.append(i)
+            else:
+                report.drop(NO_TOKENS, kept.lines[i])
+        report.kept = len(keep)
+        x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
+        y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
+        return x, y, report
+
+    def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
+        """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
+        and the report of every dropped row (as `fit_transform` fits and transforms)."""
+        self.config_ = self._config()
+        docs, kept, report = self._training_docs(data)
+        # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
+        self.vocab_ = Vocab.fit(docs, min_count=self.config_.min_count, oov=self.config_.oov)
+        return self._arrays(docs, kept, report)
+
+    def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
+        """Labelled rows -> padded ids and labels with the vocabulary already fitted or loaded;
+        filtered as training filters (never refits: the ids match the model's embedding)."""
+        if not hasattr(self, "vocab_"):
+            raise KsentError("no vocabulary yet: call fit_prepare(data) or fit(...) first, or ksent.load(DIR)")
+        docs, kept, report = self._training_docs(data)
+        return self._arrays(docs, kept, report)
 
     # -- fit / predict ------------------------------------------------------------------------
 
@@ -114,66 +188,69 @@ class SentimentClassifier:
         data = Labelled(Path("<fit>"), texts, y.astype(int).tolist(), list(range(1, len(texts) + 1)))
         return self.fit_labelled(data)
 
-    def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
-        """Training rows -> padded ids (N, max_len) and labels (N,), fitting the vocabulary on the way.
-
-        Rows are filtered as the seed filters them; the report counts every dropped row by reason.
-        """
-        cfg = self.config
-        kept, report = clean_training(data, clean=cfg.clean)
-        with _gc_paused():
-            docs = self.tokens(kept.texts)
-            # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
-            self.vocab = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
-            ids = self.vocab.encode_all(docs)
-        keep = []
-        for i, seq in enumerate(ids):
-            if seq:
-                keep.append(i)
-            else:
-                report.drop("no tokens left after stopword/rare-word removal", kept.lines[i])
-        report.kept = len(keep)
-        x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
-        y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
-        return x, y, report
-
     def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
-        cfg = self.config
-        x, y, report = self.prepare(data)
+        for name in ("config_", "vocab_", "model_", "metrics_", "validation_"):  # a refit starts clean
+            self.__dict__.pop(name, None)
+        x, y, report = self.fit_prepare(data)
+        cfg = self.config_
         if self.progress:
-            print(f"{data.path}: {report.summary()}")
-        self.model, history = fit(cfg, x, y, len(self.vocab), self.device, self.progress)
+            notice(f"{data.path}: {report.summary()}")
+        model, history = fit(cfg, x, y, len(self.vocab_), self.device, self.progress)
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]
-        logits = evaluate_logits(self.model, x[len(x) - len(y_val) :], next(self.model.parameters()).device)
+        logits = evaluate_logits(model, x[len(x) - len(y_val) :], next(model.parameters()).device)
         self.validation_ = (y_val, 1.0 / (1.0 + np.exp(-logits.astype(np.float64))))
-        self.metrics = {
+        self.metrics_ = {
             "data": {"train_file": str(data.path), **report.to_dict()},
-            "vocab_size": len(self.vocab),
+            "vocab_size": len(self.vocab_),
             "training": history,
             "validation": classification_report(*self.validation_),
         }
+        self.tokenizer_ = provenance(cfg.tokenizer)
+        self.classes_ = np.array([0, 1])
+        self.model_ = model
         return self
+
+    def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """P(positive) (N,) and the padded ids (N, max_len) the model read."""
+        texts = _check_texts(texts)
+        self._check_fitted()
+        x = self.encode(texts)
+        logits = evaluate_logits(self.model_, x, next(self.model_.parameters()).device)
+        return 1.0 / (1.0 + np.exp(-logits.astype(np.float64))), x
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(N, 2) probabilities [P(negative), P(positive)]."""
-        texts = _check_texts(texts)
-        self._check_fitted()
-        logits = evaluate_logits(self.model, self.encode(texts), next(self.model.parameters()).device)
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        p, _ = self._p_positive(texts)
         return np.stack([1.0 - p, p], axis=1)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
 
-    def explain(self, text: str) -> Explanation:
+    def predict_records(self, texts: Sequence[str]) -> list[Prediction]:
+        """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
+        texts = _check_texts(texts)
+        p, x = self._p_positive(texts)
+        return predictions(texts, p, x)
+
+    def __call__(self, texts: str | Sequence[str]) -> list[dict]:
+        """Hugging Face `pipeline("sentiment-analysis")` style: [{"label": "positive", "score": 0.97}]."""
+        return [r.as_pipeline() for r in self.predict_records([texts] if isinstance(texts, str) else texts)]
+
+    def score(self, texts: Sequence[str], labels: Sequence[int]) -> float:
+        """Accuracy on labelled texts (what `cross_val_score` and `GridSearchCV` maximise)."""
+        return float((self.predict(texts) == np.asarray(labels)).mean())
+
+    def explain(self, text: str, member: int = 0):
         """One review opened up: tokens with spans and evidence, gates and cell state at every step.
 
         See `ksent.explain.Explanation` (`.to_dict()` for JSON, `ksent.explain.plot` for a heatmap).
         """
+        from ksent.explain import explain_review
+
         self._check_fitted()
-        return explain_review(self.model, self.vocab, self.config, text)
+        return explain_review(self.model_, self.vocab_, self.config_, text, member=member)
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -184,29 +261,44 @@ class SentimentClassifier:
         self._check_fitted()
         extra = None
         if report:
-            if self.validation_ is None:
+            if not hasattr(self, "validation_"):
                 raise KsentError("report=True needs the validation scores that fit() keeps; a loaded model has none")
             from ksent.report import write_run_report
 
             def extra(folder: Path) -> None:
-                write_run_report(folder, self.metrics, self.config, *self.validation_)
+                write_run_report(folder, self.metrics_, self.config_, *self.validation_)
 
-        return artifacts.save(path, self.model.state_dict(), self.config, self.vocab, self.metrics, extra=extra)
+        return artifacts.save(
+            path, self.model_.state_dict(), self.config_, self.vocab_, self.metrics_, self.tokenizer_, extra=extra
+        )
 
     def _check_fitted(self) -> None:
-        if self.model is None or self.vocab is None:
+        if not self.__sklearn_is_fitted__():
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
-def load(path: str | Path, device: str = "auto", progress: bool = False) -> SentimentClassifier:
-    """Load a model folder written by `ksent train` / `SentimentClassifier.save`."""
-    state, cfg, vocab, metrics = artifacts.load(path)
-    clf = SentimentClassifier(cfg, device=device, progress=progress)
-    model = LSTMClassifier(len(vocab), cfg)
+def load(path: str | Path, device: str = "auto", progress: bool = False, workers: int | None = None):
+    """Load a model folder written by `ksent train` / `SentimentClassifier.save`.
+
+    Warns (`TokenizerMismatchWarning`) when the installed analyser differs from the one the model
+    was trained with: its tokens, and so its accuracy, may differ from the recorded figures.
+    """
+    state, cfg, vocab, metrics, tokenizer = artifacts.load(path)
+    if tokenizer is not None and (diff := provenance_differences(tokenizer, provenance(cfg.tokenizer))):
+        warnings.warn(
+            f"{path}: the tokenizer differs from the one this model was trained with ({'; '.join(diff)}); "
+            "its tokens and accuracy may differ. Install the recorded versions or retrain",
+            TokenizerMismatchWarning,
+            stacklevel=2,
+        )
+    clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
+    model = build_model(cfg, len(vocab))
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise KsentError(f"{path}: weights do not match config.json/vocab.json ({str(e).splitlines()[0]})") from None
-    clf.model = model.to(resolve_device(device)).eval()
-    clf.vocab, clf.metrics = vocab, metrics
+    clf.config_, clf.vocab_, clf.metrics_ = cfg, vocab, metrics
+    clf.tokenizer_ = tokenizer  # None for a folder written before ksent recorded it
+    clf.classes_ = np.array([0, 1])
+    clf.model_ = model.to(resolve_device(device)).eval()
     return clf

@@ -1,4 +1,7 @@
-"""`ksent train | evaluate | predict | explain | data stats`: thin typed wrappers over the Python API."""
+"""`ksent train | evaluate | predict | explain | data stats | info`: thin typed wrappers over the Python API.
+
+Results go to stdout, everything else (progress, notices, errors) to stderr.
+"""
 
 import json
 import sys
@@ -24,6 +27,33 @@ LabelCol = Annotated[str, typer.Option("--label-col", help="Name of the 0/1 labe
 Device = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
 Model = Annotated[Path, typer.Option("--model", "-m", help="A model folder written by `ksent train`.")]
 Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows (quick runs).", min=1)]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Analyser workers (default: $KSENT_WORKERS, else the CPUs this process may use).",
+        min=1,
+        show_default=False,
+    ),
+]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the token cache.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ksent._version import __version__
+
+        print(f"ksent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print ksent's version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Korean review sentiment with an LSTM."""
 
 
 @app.command()
@@ -47,7 +77,8 @@ def train(
     ] = None,
     limit: Limit = None,
     device: Device = "auto",
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the token cache.")] = False,
+    workers: Workers = None,
+    no_cache: NoCache = False,
 ) -> None:
     """Train a model and save it as a folder (model.safetensors, config.json, vocab.json, metrics.json).
 
@@ -65,10 +96,10 @@ def train(
     data = read_labelled(train_file or nsmc_path("train", data_dir), text_col, label_col)
     if limit:
         data = data.head(limit)
-    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache)
+    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=workers)
     clf.fit_labelled(data)
     clf.save(out, report=True)
-    t = clf.metrics["training"]
+    t = clf.metrics_["training"]
     print(f"saved {out} (best epoch {t['best_epoch']}, validation accuracy {t['best_val_accuracy']:.4f})")
 
 
@@ -85,6 +116,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     limit: Limit = None,
     device: Device = "auto",
+    workers: Workers = None,
+    no_cache: NoCache = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -97,32 +130,20 @@ def evaluate(
     """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix on every row of a labelled file."""
     import ksent
     from ksent.data import nsmc_path, read_labelled
-    from ksent.metrics import classification_report
+    from ksent.predict import evaluation, format_evaluation
 
-    clf = ksent.load(model, device=device, progress=not as_json)
+    clf = ksent.load(model, device=device, progress=not as_json, workers=workers).set_params(cache=not no_cache)
     labelled = read_labelled(data or nsmc_path("test", data_dir), text_col, label_col)
     if limit:
         labelled = labelled.head(limit)
     p_positive = clf.predict_proba(labelled.texts)[:, 1]
-    report = {
-        "model": str(model),
-        "data": str(labelled.path),
-        **classification_report(labelled.labels, p_positive),
-    }
+    report = evaluation(labelled.labels, p_positive, str(labelled.path), str(model))
     if out is not None:
         from ksent.report import write_eval_report
 
         written = write_eval_report(out, report, labelled.labels, p_positive, str(labelled.path), str(model))
         print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False))
-        return
-    (tn, fp), (fn, tp) = report["confusion_matrix"]
-    print(f"{labelled.path}: {report['n']:,} reviews, every one predicted")
-    for k in ("accuracy", "precision", "recall", "f1", "roc_auc"):
-        print(f"  {k:<10} {report[k]:.4f}")
-    print("  confusion matrix (rows: true, columns: predicted)\n              neg     pos")
-    print(f"  neg  {tn:>8,}{fp:>8,}\n  pos  {fn:>8,}{tp:>8,}")
+    print(json.dumps(report, ensure_ascii=False) if as_json else format_evaluation(report))
 
 
 @app.command()
@@ -136,11 +157,20 @@ def predict(
         ),
     ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="UTF-8 file, one review per line.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per review (JSON Lines).")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per review (JSON Lines): text, label, sentiment, score (confidence of the "
+            "label), p_positive, n_tokens (tokens the model read; 0 = nothing to read).",
+        ),
+    ] = False,
     device: Device = "auto",
+    workers: Workers = None,
 ) -> None:
-    """Label (0 negative / 1 positive) and P(positive) for each review."""
+    """Label (0 negative / 1 positive), its name and P(positive) for each review."""
     import ksent
+    from ksent.predict import format_prediction
 
     items = list(texts or [])
     if file is not None:
@@ -156,24 +186,8 @@ def predict(
         items = sys.stdin.read().splitlines()
     if not items:
         raise KsentError("no reviews to classify (the input was empty)")
-    clf = ksent.load(model, device=device)
-    probs = clf.predict_proba(items)[:, 1]
-    for text, p in zip(items, probs, strict=True):
-        label = int(p >= 0.5)
-        if as_json:
-            print(
-                json.dumps(
-                    {
-                        "text": text,
-                        "label": label,
-                        "sentiment": ("negative", "positive")[label],
-                        "p_positive": round(float(p), 6),
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            print(f"{label}\t{('negative', 'positive')[label]}\t{p:.4f}\t{text}")
+    for record in ksent.load(model, device=device, workers=workers).predict_records(items):
+        print(json.dumps(record.to_dict(), ensure_ascii=False) if as_json else format_prediction(record))
 
 
 @app.command()
@@ -186,13 +200,16 @@ def explain(
     png: Annotated[
         Path | None, typer.Option("--png", help="Also draw a heatmap (tokens × gate signals) to this PNG file.")
     ] = None,
+    member: Annotated[
+        int, typer.Option("--member", help="For an ensemble: which member's gates to show (0-based).", min=0)
+    ] = 0,
     device: Device = "auto",
 ) -> None:
     """Open the LSTM on one review: per-token evidence, gates and cell state at every token."""
     import ksent
     from ksent.explain import plot, table
 
-    ex = ksent.load(model, device=device).explain(text)
+    ex = ksent.load(model, device=device).explain(text, member=member)
     if png is not None:
         plot(ex, png)
         print(f"wrote {png}", file=sys.stderr)
@@ -247,7 +264,8 @@ def data_stats(
         int, typer.Option("--top-min-count", help="Only tokens seen at least this often can be characteristic.", min=1)
     ] = 10,
     limit: Limit = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the token cache.")] = False,
+    workers: Workers = None,
+    no_cache: NoCache = False,
 ) -> None:
     """Corpus statistics and plots of labelled reviews (default: NSMC train and test).
 
@@ -271,7 +289,7 @@ def data_stats(
         splits = {split: read_labelled(nsmc_path(split, data_dir)) for split in ("train", "test")}
     if limit:
         splits = {name: d.head(limit) for name, d in splits.items()}
-    clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache)
+    clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache, workers=workers)
     stats = corpus_stats(splits, clf.tokens, cfg, top_k=top, top_min_count=top_min_count)
     if out is not None:
         from ksent import atomic
@@ -285,6 +303,38 @@ def data_stats(
         print(json.dumps(stats, ensure_ascii=False))
     else:
         print(format_table(stats))
+
+
+@app.command()
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of lines.")] = False,
+) -> None:
+    """Versions of ksent, Python, PyTorch and the analysers, and the device and CPUs ksent would use."""
+    import platform
+
+    import torch
+
+    from ksent._version import __version__
+    from ksent.runtime import available_cpus, default_workers
+    from ksent.text.tokenizers import provenance
+
+    facts = {
+        "ksent": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        **{pkg: ver for name in ("kiwi", "okt") for pkg, ver in provenance(name)["packages"].items()},
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "cpus_available": available_cpus(),
+        "analyser_workers": default_workers(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
+    if as_json:
+        print(json.dumps(facts, ensure_ascii=False))
+    else:
+        for key, value in facts.items():
+            print(f"{key:<17} {value if value is not None else '-'}")
 
 
 def main() -> None:

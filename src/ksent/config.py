@@ -12,7 +12,6 @@ from pathlib import Path
 from ksent.errors import KsentError
 from ksent.text.clean import SEED_STOPWORDS
 
-
 ARCHITECTURES = ("lstm",)
 READOUTS = ("last", "mean", "max", "max_mean")
 

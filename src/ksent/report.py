@@ -14,8 +14,8 @@ import numpy as np
 
 from ksent import atomic, plots
 from ksent.config import Config
-from ksent.metrics import classification_report
 from ksent.data import DROP_REASONS
+from ksent.metrics import classification_report
 
 REPORT = "report.html"
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")

@@ -15,7 +15,7 @@ from torch import nn
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.models import LSTMClassifier
+from ksent.models import build_model
 from ksent.progress import bar, console
 
 
@@ -44,7 +44,7 @@ def _loss_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def fit(
     cfg: Config, x: np.ndarray, y: np.ndarray, vocab_size: int, device: str = "auto", progress: bool = True
-) -> tuple[LSTMClassifier, dict]:
+) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history."""
     dev = resolve_device(device)
     n_val = int(len(x) * cfg.val_split)
@@ -55,7 +55,7 @@ def fit(
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = LSTMClassifier(vocab_size, cfg).to(dev)
+    model = build_model(cfg, vocab_size).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     loss_fn = nn.BCEWithLogitsLoss()
     xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float()

@@ -7,8 +7,7 @@ Every model maps padded ids (B, T) to logits (B,) and offers what `ksent explain
 
 from torch import nn
 
-from ksent.config import Config
-from ksent.config import READOUTS
+from ksent.config import READOUTS, Config
 from ksent.models.lstm import LSTMClassifier
 
 ARCHITECTURES = {"lstm": LSTMClassifier}

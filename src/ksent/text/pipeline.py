@@ -55,8 +55,8 @@ def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:
 
     The forms are exactly those `model_tokens` gives before stopword removal.
 
-    >>> analyse("영화 10점!! 재밌었다", Config(tokenizer="kiwi"))
-    [Token(form='영화', start=0, end=2), Token(form='점', start=5, end=6), Token(form='재밌다', start=9, end=11), Token(form='었', start=11, end=12), Token(form='다', start=12, end=13)]
+    >>> [(t.form, t.start, t.end) for t in analyse("영화 10점!! 재밌었다", Config(tokenizer="kiwi"))]
+    [('영화', 0, 2), ('점', 5, 6), ('재밌다', 9, 11), ('었', 11, 12), ('다', 12, 13)]
     """
     if cfg.clean:
         cleaned, where = clean_with_offsets(text)

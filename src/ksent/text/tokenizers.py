@@ -16,7 +16,6 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
-
 from typing import NamedTuple
 
 from ksent import atomic
