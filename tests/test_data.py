@@ -2,6 +2,7 @@ import hashlib
 import http.server
 import threading
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,36 @@ def test_crlf_and_bom(hangul_root):
     f = write(hangul_root / "윈도우.tsv", "\ufeffid\tdocument\tlabel\r\n1\t좋다\t1\r\n")
     d = read_labelled(f)
     assert d.texts == ["좋다"] and d.labels == [1]
+
+
+def test_drop_reasons_have_one_definition():
+    from ksent.data import DROP_REASONS, EMPTY, DropReport
+
+    report = DropReport(total=3, kept=2)
+    report.drop(EMPTY, 4)
+    assert report.to_dict()["dropped"] == {reason: int(reason == EMPTY) for reason in DROP_REASONS}  # zeros too
+    with pytest.raises(ValueError, match="unknown drop reason"):
+        report.drop("empty doc", 5)  # a misspelt reason fails loudly instead of counting under a new key
+
+
+def test_lower_modules_do_not_import_the_package_root():
+    """Only the root re-exports the API; a module below it that imported `ksent` itself (for
+    `__version__`, say) would form an import cycle hidden by function-level imports. The CLI and
+    `__main__` sit above the API and may use it."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "src" / "ksent"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.parent == root and path.name in ("__init__.py", "__main__.py", "cli.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(a.name == "ksent" for a in node.names):
+                offenders.append(f"{path.name}: import ksent")
+            if isinstance(node, ast.ImportFrom) and node.module == "ksent":
+                subs = {
+                    a.name for a in node.names if not (root / a.name).is_dir() and not (root / f"{a.name}.py").is_file()
+                }
+                if subs:
+                    offenders.append(f"{path.name}: from ksent import {', '.join(sorted(subs))}")
+    assert offenders == []
