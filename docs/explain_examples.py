@@ -108,14 +108,16 @@ def reading(ex: Explanation, label: int) -> str:
 
 def unit_memory(ex: Explanation) -> str:
     """When the unit the head weighs most took the sign it ends with, and how long it kept it."""
-    fed, H = ex.fed, ex.cell.shape[-1]
-    u = int(np.argmax(np.abs(ex.unit_contributions)))
-    c = ex.cell[-1, u // H, [t.step for t in fed], u % H]
+    fed = ex.fed
+    f = int(np.argmax(np.abs(ex.contributions)))
+    part, d, u = ex.feature_units[f]  # the head's feature f reads unit u of direction d
+    c = ex.cell[-1, d, [t.step for t in fed], u]
     j = len(c) - 1
     while j > 0 and np.sign(c[j - 1]) == np.sign(c[-1]):
         j -= 1
+    read = "final state" if part == "last" else f"{part} over the review"
     return (
-        f"Unit {u % H}, whose final state moves the logit most ({ex.unit_contributions[u]:+.2f}), took the sign it "
+        f"Unit {u}, whose {read} moves the logit most ({ex.contributions[f]:+.2f}), took the sign it "
         f"ends with at **{fed[j].text}** (cell value {c[j]:+.2f}) and kept it for the {len(c) - 1 - j} tokens after, "
         f"ending at {c[-1]:+.2f}."
     )
@@ -128,9 +130,10 @@ def _norm(ex: Explanation, step: int) -> float:
 def padding_convergence(clf) -> tuple[list[tuple[int, float, float]], int]:
     """Rows (k, |c| after k padding steps, distance to the state after max_len padding steps), and the
     first k from which that distance stays under a tenth of the final |c|."""
-    T = clf.config.max_len
+    T = clf.config_.max_len
+    member = clf.model_.members()[0]
     with torch.no_grad():
-        trace = lstm_steps(clf.model.lstm, clf.model.embedding(torch.zeros(1, T, dtype=torch.long)))
+        trace = lstm_steps(member.lstm, member.embed(torch.zeros(1, T, dtype=torch.long)))
     c = trace.cell[-1, 0, 0]  # (T, H)
     dist = [float((c[k] - c[T - 1]).norm()) for k in range(T)]
     settled = next(k + 1 for k in range(T) if all(d < 0.1 * float(c[T - 1].norm()) for d in dist[k:]))
@@ -142,7 +145,7 @@ def evidence_check(clf, texts: list[str]) -> dict:
     """Deletion faithfulness on real reviews: top-1, top-3 (together) and 3 random tokens."""
     rng = np.random.default_rng(0)
     n, positive_top, top1, top3, rand3 = 0, 0, [], [], []
-    cfg = clf.config
+    cfg = clf.config_
     for text in texts:
         ex = safe_explain(clf, text)
         if ex is None or len(ex.fed) < 2:
@@ -159,7 +162,7 @@ def evidence_check(clf, texts: list[str]) -> dict:
         variants = [ids] + [[i for j, i in enumerate(ids) if j not in set(sel)] for sel in (order, rand)]
         x = torch.from_numpy(pad_sequences(variants, cfg.max_len, cfg.padding, cfg.truncating))
         with torch.no_grad():
-            p = torch.sigmoid(clf.model(x).double()).numpy() * (1 if ex.label else -1)
+            p = torch.sigmoid(clf.model_(x).double()).numpy() * (1 if ex.label else -1)
         top3.append(p[0] - p[1])
         rand3.append(p[0] - p[2])
     return {
@@ -174,7 +177,7 @@ def evidence_check(clf, texts: list[str]) -> dict:
 
 def contrast_stats(clf, texts: list[str], labels: list[int]) -> dict:
     """Over every review with a 'but': does the verdict follow the part after it?"""
-    cfg = clf.config
+    cfg = clf.config_
     n = correct = flips = 0
     f_marker, f_other, lower = [], [], 0
     disagree = follow_after = label_after = 0
@@ -203,7 +206,7 @@ def contrast_stats(clf, texts: list[str], labels: list[int]) -> dict:
         halves = [[t.id for t in fed[:k]], [t.id for t in fed[k + 1 :]]]
         x = torch.from_numpy(pad_sequences(halves, cfg.max_len, cfg.padding, cfg.truncating))
         with torch.no_grad():
-            before, after = (torch.sigmoid(clf.model(x)).numpy() >= 0.5).astype(int)
+            before, after = (torch.sigmoid(clf.model_(x)).numpy() >= 0.5).astype(int)
         if before != after:
             disagree += 1
             follow_after += ex.label == after
@@ -249,8 +252,8 @@ def main() -> None:
 
     P = []  # the page, one chunk per element
     w = P.append
-    name_cfg = {name: clf.config for name, clf in models.items()}
-    acc = {name: clf.metrics.get("test", {}).get("accuracy") for name, clf in models.items()}
+    name_cfg = {name: clf.config_ for name, clf in models.items()}
+    acc = {name: clf.metrics_.get("test", {}).get("accuracy") for name, clf in models.items()}
     cfg = name_cfg["default"]
     w("# Opening the LSTM: gates, cell state and evidence for each prediction")
     w(

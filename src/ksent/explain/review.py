@@ -1,0 +1,116 @@
+"""Follow one review through a trained model: its tokens, their evidence, and the LSTM's every step.
+
+`explain_review(model, vocab, cfg, text)` takes the review's tokens from the pipeline itself
+(`ksent.text.pipeline.analyse`: the forms the model reads, with spans in the user's text) and their
+fates from the pipeline's own rules (`token_fates`: stopwords, unknown words and words beyond
+`max_len` do not reach the model). Then, for the tokens that do:
+
+    evidence(token) = P(predicted label | review) - P(predicted label | review without that token)
+
+computed by deleting the token's id and re-padding, exactly as if the analyser had never produced
+it, with the whole model (all members of an ensemble). Positive evidence supports the predicted
+label; negative evidence argues against it. Why this method (and not gradients) is argued in
+docs/explain.md.
+
+The gates come from one member (`model.members()[member]`), run step by step with `lstm_steps` on
+its own embeddings; its head then reads them through the member's own `readout`, the function its
+forward pass uses, so the explanation's logit is the member's logit.
+
+The input is pre-padded (Keras' `pad_sequences`): a 5-token review becomes 25 padding steps
+(id 0, whose embedding is trained) and then the 5 tokens. The LSTM runs over the padding too, so
+the state that reaches the first token is not zero; the trace keeps every step, padding included,
+and the summaries (table, heatmap) show the real tokens and report the padding separately.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ksent.config import Config
+from ksent.errors import KsentError
+from ksent.explain.explanation import Explanation, Token
+from ksent.explain.steps import SIGNALS, lstm_steps
+from ksent.text.pipeline import analyse, token_fates
+from ksent.text.vocab import Vocab, pad_sequences
+
+METHOD = (
+    "leave-one-out: evidence = P(predicted label | review) - P(predicted label | review with this token deleted "
+    "and the rest re-padded); > 0 supports the prediction, < 0 argues against it"
+)
+HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabulary id (truncation came after)
+
+
+def _numpy(a: torch.Tensor) -> np.ndarray:
+    return a.float().cpu().numpy()
+
+
+@torch.no_grad()
+def _p_positive(model: nn.Module, x: np.ndarray, dev: torch.device) -> np.ndarray:
+    logits = model(torch.from_numpy(x).to(dev)).double().cpu().numpy()
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+@torch.no_grad()
+def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, member: int = 0) -> Explanation:
+    """Explain one review with a trained model (see `ksent.models`), its vocabulary and its config.
+
+    Evidence is the whole model's; the gates, cell states and head are those of `model.members()[member]`.
+    """
+    if not isinstance(text, str):
+        raise KsentError(f"explain takes one review as a str, got {type(text).__name__}")
+    if not text.strip():
+        raise KsentError("nothing to explain: the review is empty; pass the text of one review")
+    members = model.members()
+    if not 0 <= member < len(members):
+        raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
+    model.eval()
+    dev = next(model.parameters()).device
+
+    # 1. the tokens the model pipeline produces, and what the pipeline does with each
+    pieces = analyse(text, cfg, workers=1)  # one review: no point in more analyser threads
+    fates = token_fates([p.form for p in pieces], vocab, cfg)
+    tokens = [Token(p.form, p.start, p.end, f.status, f.id, f.step) for p, f in zip(pieces, fates, strict=True)]
+    fed = sorted((t for t in tokens if t.step is not None), key=lambda t: t.step)
+    if not fed:
+        reasons = sorted({t.status for t in tokens})
+        why = f"its tokens are all {', '.join(reasons)}" if tokens else "nothing is left after cleaning"
+        raise KsentError(
+            f"nothing to explain: no token of {text!r} reaches the model ({why}); "
+            f"it sees only padding, as for any such text"
+        )
+
+    # 2. the review, each leave-one-out variant and each prefix, in one batch. Variants start from the
+    # review's ids before truncation: deleting a fed token lets a truncated one back in, as it would.
+    with_id = [t for t in tokens if t.status in HAD_ID]
+    ids = vocab.lookup([t.text for t in with_id])
+    order = [k for k, t in enumerate(with_id) if t.step is not None]  # positions of fed tokens in `ids`
+    variants = [ids] + [ids[:k] + ids[k + 1 :] for k in order] + [ids[: k + 1] for k in order]
+    x = pad_sequences(variants, cfg.max_len, cfg.padding, cfg.truncating)
+    p = _p_positive(model, x, dev)
+    p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
+    sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label
+    for t, pw, pa in zip(fed, p_without, p_after, strict=True):
+        t.p_positive_without, t.p_positive_after = float(pw), float(pa)
+        t.evidence = float(sign * (p_full - pw))
+
+    # 3. one member's LSTM step by step on the review itself, and what its head makes of it
+    net = members[member]
+    review = torch.from_numpy(x[:1]).to(dev)
+    trace = lstm_steps(net.lstm, net.embed(review))
+    features = net.readout(trace.output, review)[0]  # the same readout the forward pass uses
+    contributions = net.head.weight[0] * features
+    return Explanation(
+        text=text,
+        p_positive=float(p_full),
+        tokens=tokens,
+        padding_steps=cfg.max_len - len(fed),
+        config=cfg,
+        method=METHOD,
+        **{name: _numpy(getattr(trace, name)[:, :, 0]) for name in SIGNALS},
+        features=_numpy(features),
+        feature_units=list(net.feature_units()),
+        contributions=_numpy(contributions),
+        head_bias=float(net.head.bias[0]),
+        member=member,
+        n_members=len(members),
+    )

@@ -1,0 +1,158 @@
+"""Two views of an `Explanation`: a terminal table (`table`) and a heatmap PNG (`plot`)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ksent.explain.explanation import Explanation
+from ksent.text.vocab import OOV_TOKEN
+
+
+def table(ex: Explanation, layer: int = -1):
+    """A rich Table: one row per token the analyser produced, in text order."""
+    from rich.table import Table
+
+    n_layers = ex.cell.shape[0]
+    lyr = layer % n_layers
+    tab = Table(
+        title=f"P(positive) = {ex.p_positive:.4f} → {ex.sentiment} ({ex.label})",
+        caption=_caption(ex, lyr),
+        caption_justify="left",
+    )
+    tab.add_column("token")
+    tab.add_column("text")
+    tab.add_column("evidence", justify="right")
+    tab.add_column("P(pos) after", justify="right")
+    bi = len(ex.directions) > 1
+    for d in ex.directions:
+        tag = {"forward": " fwd", "backward": " bwd"}[d] if bi else ""
+        for name in ("i", "f", "o", "|c|"):
+            tab.add_column(f"{name}{tag}", justify="right")
+    summary = dict(zip([t.step for t in ex.fed], ex.summary(layer), strict=True))
+    for t in ex.tokens:
+        surface = ex.text[t.start : t.end] if t.start is not None else "?"
+        shown = t.text + (f" ({OOV_TOKEN})" if t.status == "oov" else "")
+        if t.step is None:
+            tab.add_row(shown, surface, f"[dim]{t.status}[/dim]", *[""] * (1 + 4 * len(ex.directions)), style="dim")
+            continue
+        colour = "green" if t.evidence > 0 else "red"
+        cells = [f"[{colour}]{t.evidence:+.3f}[/{colour}]", f"{t.p_positive_after:.3f}"]
+        for d in ex.directions:
+            s = summary[t.step][d]
+            cells += [f"{s['input_gate_mean']:.2f}", f"{s['forget_gate_mean']:.2f}", f"{s['output_gate_mean']:.2f}"]
+            cells.append(f"{s['cell_norm']:.2f}")
+        tab.add_row(shown, surface, *cells)
+    return tab
+
+
+def _whose(ex: Explanation) -> str:
+    """Which member's LSTM is shown, for an ensemble; '' for a single model."""
+    return f"; ensemble member {ex.member} of {ex.n_members} (counted from 0)" if ex.n_members > 1 else ""
+
+
+def _caption(ex: Explanation, layer: int) -> str:
+    n_layers = ex.cell.shape[0]
+    pre = ex.config.padding == "pre"
+    lines = [
+        f"evidence: P({ex.sentiment}) minus P({ex.sentiment}) with the token deleted; > 0 supports the prediction",
+        "i, f, o: mean input, forget, output gate over the hidden units; |c|: cell-state norm"
+        + (f" (layer {layer + 1} of {n_layers})" if n_layers > 1 else "")
+        + _whose(ex),
+    ]
+    if ex.padding_steps:
+        state = ex.padding_state(layer)
+        pad = f"{ex.padding_steps} padding steps {'before the first' if pre else 'after the last'} token, not shown"
+        if "forward" in state and pre:
+            pad += f"; the forward direction enters the first token with |c| = {state['forward']:.2f}"
+        if "backward" in state and pre and ex.readout == "last":  # pooled readouts skip padding steps
+            pad += f"; the backward direction reads the padding last and hands the head |c| = {state['backward']:.2f}"
+        lines.append(pad)
+    return "\n".join(lines)
+
+
+def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> Path:
+    """Write a heatmap PNG: the fed tokens (columns) against evidence, P(positive) so far, the mean
+    gates, the cell-state norm, and the cell values of the `units` units the head weighs most."""
+    from ksent import plots
+
+    fed = ex.fed
+    n, steps, dirs = len(fed), [t.step for t in fed], ex.directions
+    n_layers = ex.cell.shape[0]
+    lyr = layer % n_layers
+    tag = (lambda d: f" ({d})") if len(dirs) > 1 else (lambda d: "")
+    labels = []
+    for t in fed:
+        surface = ex.text[t.start : t.end] if t.start is not None else None
+        extra = [f"({surface})"] if surface and surface != t.text else []
+        labels.append("\n".join([t.text, *extra, *(["OOV"] if t.status == "oov" else [])]))
+
+    evidence = np.array([[t.evidence for t in fed]])
+    after = np.array([[t.p_positive_after for t in fed]])
+    gate_names = ("input_gate", "forget_gate", "output_gate")
+    gates = np.array([getattr(ex, g)[lyr, d, steps].mean(-1) for d in range(len(dirs)) for g in gate_names])
+    gate_rows = [f"{g.replace('_', ' ')}{tag(d)}" for d in dirs for g in gate_names]
+    norms = np.array([np.linalg.norm(ex.cell[lyr, d, steps], axis=-1) for d in range(len(dirs))])
+    # the head's features, strongest first, each traced back to the top-layer unit it reads
+    top = np.argsort(-np.abs(ex.contributions))[:units]
+    memory = np.array([ex.cell[-1, ex.feature_units[f][1], steps, ex.feature_units[f][2]] for f in top])
+    memory_rows = []
+    for f in top:
+        part, d, u = ex.feature_units[f]
+        read = "" if part == "last" else f"{part} of "  # pooled: several features can read one unit
+        memory_rows.append(f"{read}unit {u}{tag(dirs[d])}: {ex.contributions[f]:+.2f}")
+
+    lim = max(float(np.abs(evidence).max()), 1e-6)
+    mlim = max(float(np.abs(memory).max()), 1e-6)
+    H = ex.cell.shape[-1]
+    of_layer = f", layer {lyr + 1} of {n_layers}" if n_layers > 1 else ""
+    whose = _whose(ex)
+    panels = [  # (values, row labels, colour map, range, number format, title)
+        (evidence, ["evidence"], "PiYG", (-lim, lim), ".2f", f"evidence for {ex.sentiment!r}: P drop when deleted"),
+        (after, ["P(positive)"], "RdBu", (0.0, 1.0), ".2f", "P(positive) if the review ended after this token"),
+        (gates, gate_rows, "viridis", (0.0, 1.0), ".2f", f"gates, mean over the {H} hidden units{of_layer}{whose}"),
+        (
+            norms,
+            [f"|c|{tag(d)}" for d in dirs],
+            "magma",
+            (0.0, max(float(norms.max()), 1e-6)),
+            ".1f",
+            f"cell state (long-term memory): norm{of_layer}{whose}",
+        ),
+        (
+            memory,
+            memory_rows,
+            "PuOr",
+            (-mlim, mlim),
+            ".2f",
+            "cell value of the units the head weighs most (row: "
+            + ("unit" if ex.readout == "last" else f"{ex.readout} readout of a unit")
+            + f", its share of the logit){whose}",
+        ),
+    ]
+    heights = [len(p[1]) + 0.6 for p in panels]
+    where = "before" if ex.config.padding == "pre" else "after"
+    shown = ex.text if len(ex.text) <= 70 else ex.text[:67] + "..."
+    with plots.korean_fonts():  # text takes its font when created: build and save inside
+        fig, axes = plots.subplots(
+            len(panels),
+            1,
+            figsize=(max(8.0, 0.9 * n + 4.0), 2.0 + 0.45 * sum(heights)),
+            height_ratios=heights,
+            layout="constrained",
+        )
+        for ax, (data, rows, cmap, (lo, hi), fmt, title) in zip(axes, panels, strict=True):
+            im = ax.imshow(data, aspect="auto", cmap=cmap, vmin=lo, vmax=hi)
+            ax.set_yticks(range(len(rows)), rows, fontsize=9)
+            ax.set_xticks(range(n), labels if ax is axes[-1] else [""] * n, fontsize=11)
+            ax.set_title(title, fontsize=10, loc="left")
+            for (r, c), v in np.ndenumerate(data):
+                red, green, blue, _ = im.cmap(im.norm(v))
+                light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.55
+                ax.text(c, r, format(v, fmt), ha="center", va="center", fontsize=8, color="black" if light else "white")
+            fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
+        fig.suptitle(
+            f"{shown}\nP(positive) = {ex.p_positive:.3f}: {ex.sentiment}. "
+            f"Columns: the {n} tokens the model reads; {ex.padding_steps} padding steps {where} them not shown",
+            fontsize=11,
+        )
+        return plots.save_png(fig, path, dpi=110)
