@@ -1,14 +1,26 @@
-"""Plots: Hangul renders on the bundled font (no missing glyphs), and bars are named by label value."""
+"""Plots: Hangul renders on the bundled font (no missing glyphs), bars are named by label value, and
+drawing leaves matplotlib's global state (rcParams, backend, pyplot) as it was."""
 
+import contextlib
 import re
+import subprocess
+import sys
+import textwrap
 import warnings
+from pathlib import Path
 
+import matplotlib
 import numpy as np
+import pytest
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 from ksent import plots
 from ksent.data import nsmc_path, read_labelled
 from ksent.stats import label_counts
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GLYPH_MISSING = re.compile(r"Glyph \d+ .*missing from font")
 HANGUL = "한글 리뷰: 연기도 좋고 스토리도 최고 ㅋㅋ ㅠㅠ ㅂ니다 ★♥ 0 = 부정 (negative)"
@@ -29,15 +41,21 @@ EPOCHS = [
 
 
 def glyph_warnings(fig) -> list[str]:
-    """Draw the figure and return matplotlib's missing-glyph warnings."""
+    """Render the figure with Agg, outside `korean_fonts()`, and return matplotlib's missing-glyph warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig.canvas.draw()
-    plots.pyplot().close(fig)
+        FigureCanvasAgg(fig).draw()
     return [str(w.message) for w in caught if GLYPH_MISSING.search(str(w.message))]
 
 
+def hangul_text_figure():
+    fig = plots.new_figure()
+    fig.text(0.05, 0.5, HANGUL)
+    return fig
+
+
 def every_figure():
+    """One figure of each kind ksent draws (explain's heatmap is tested with explain)."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     p = np.clip(y * 0.6 + rng.random(400) * 0.5, 0, 1)
@@ -48,29 +66,79 @@ def every_figure():
     yield plots.confusion_matrix([[40, 10], [5, 45]], "검증 세트")
     yield plots.roc(y, p, "검증 세트")
     yield plots.score_histogram(y, p, "검증 세트")
-    fig = plots.pyplot().figure()
-    fig.text(0.05, 0.5, HANGUL)
+    with plots.korean_fonts():  # built inside, yielded (and drawn by the caller) outside
+        fig, ax = plots.subplots(figsize=(6, 2))
+        ax.set_title(HANGUL)
+        text_fig = hangul_text_figure()
+    yield text_fig
     yield fig
 
 
 def test_hangul_renders_in_every_plot():
-    plt = plots.pyplot()
-    assert plt.get_backend().lower() == "agg"
-    used = font_manager.findfont(
-        font_manager.FontProperties(family=plt.rcParams["font.family"]), fallback_to_default=False
-    )
-    assert used.endswith("NanumGothic.ttf"), used
     for i, fig in enumerate(every_figure()):
         assert glyph_warnings(fig) == [], f"figure {i} of every_figure()"
+        fonts = {
+            font_manager.findfont(t.get_fontproperties(), fallback_to_default=False)
+            for t in fig.findobj(Text)
+            if t.get_text()
+        }
+        assert fonts and all(re.search(r"NanumGothic\w*\.ttf$", f) for f in fonts), (i, fonts)
 
 
-def test_glyph_check_catches_a_font_without_hangul():
-    """The check above would fail on a machine where Hangul falls back to a Latin-only font."""
-    plt = plots.pyplot()
-    with plt.rc_context({"font.family": "DejaVu Sans"}):
-        fig = plt.figure()
-        fig.text(0.05, 0.5, HANGUL)
-        assert glyph_warnings(fig)
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # those of tight_layout while building
+def test_glyph_check_catches_figures_drawn_without_korean_fonts(monkeypatch):
+    """The checks above fail when korean_fonts() is not applied: matplotlib's default font has no Hangul."""
+    assert glyph_warnings(hangul_text_figure())  # built outside korean_fonts()
+    monkeypatch.setattr(plots, "korean_fonts", contextlib.nullcontext)  # the figure functions' decorator
+    assert glyph_warnings(plots.label_distribution({"학습": {0: 3, 1: 5}}))
+    assert glyph_warnings(plots.top_tokens(TOP))
+
+
+def test_korean_fonts_is_undone_on_exit():
+    before = (matplotlib.rcParams["font.family"], matplotlib.rcParams["axes.unicode_minus"])
+    with plots.korean_fonts():
+        assert matplotlib.rcParams["font.family"] == [plots.FONT_FAMILY]
+        assert matplotlib.rcParams["axes.unicode_minus"] is False
+    assert (matplotlib.rcParams["font.family"], matplotlib.rcParams["axes.unicode_minus"]) == before
+
+
+def test_drawing_leaves_matplotlib_global_state_alone(hangul_root):
+    backend = matplotlib.get_backend()  # may choose the backend (and import pyplot) itself: before the snapshot
+    rc = dict(matplotlib.rcParams.copy())
+    for i, fig in enumerate(every_figure()):
+        plots.save_png(fig, hangul_root / "전역 상태" / f"{i}.png")
+    assert dict(matplotlib.rcParams.copy()) == rc
+    assert matplotlib.get_backend() == backend
+
+
+def test_ksent_never_imports_pyplot(hangul_root):
+    """In a fresh process (this one may have pyplot from elsewhere): draw and save every kind of figure,
+    and pyplot was never imported, the backend never chosen, no rcParam changed."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+
+        import matplotlib
+        from matplotlib import rcsetup
+
+        rc = dict(matplotlib.rcParams.copy())
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from test_plots import every_figure
+        from ksent import plots
+
+        for i, fig in enumerate(every_figure()):
+            plots.save_png(fig, Path({str(hangul_root / "새 프로세스")!r}) / f"{{i}}.png")
+        assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+        assert dict.__getitem__(matplotlib.rcParams, "backend") is rcsetup._auto_backend_sentinel, "backend chosen"
+        assert dict(matplotlib.rcParams.copy()) == rc, "rcParams changed"
+        print(i + 1)
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["9"]
+    assert len(list((hangul_root / "새 프로세스").glob("*.png"))) == 9
 
 
 def test_save_png_is_a_png(hangul_root):
@@ -97,7 +165,6 @@ def test_label_chart_matches_the_nsmc_readme(nsmc_dir):
     assert bars(train) == ([0, 1], [75_173, 74_827], names, ["75,173", "74,827"])
     assert bars(test) == ([0, 1], [24_827, 25_173], names, ["24,827", "25,173"])
     assert train.get_title() == "train: 150,000 reviews" and test.get_title() == "test: 50,000 reviews"
-    plots.pyplot().close(fig)
 
 
 def test_label_chart_names_bars_by_value_not_by_count_order():
@@ -105,7 +172,6 @@ def test_label_chart_names_bars_by_value_not_by_count_order():
     by_count = {1: 90, 0: 10}  # what value_counts() returns when positives are the majority
     fig = plots.label_distribution({"split": by_count})
     assert bars(fig.axes[0]) == ([0, 1], [10, 90], ["0 = 부정 (negative)", "1 = 긍정 (positive)"], ["10", "90"])
-    plots.pyplot().close(fig)
 
 
 def test_token_length_histogram_marks_the_cut():
@@ -115,4 +181,3 @@ def test_token_length_histogram_marks_the_cut():
     assert list(cut.get_xdata()) == [2.5, 2.5]  # between 2 tokens (kept whole) and 3 (cut)
     assert ax.get_legend().get_texts()[0].get_text() == "train: 12 (80.0%) longer than 2"
     np.testing.assert_allclose(ax.patches[0].get_data().values, [100 / 15, 200 / 15, 300 / 15, 400 / 15, 500 / 15])
-    plots.pyplot().close(fig)

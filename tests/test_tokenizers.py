@@ -1,11 +1,23 @@
 import json
 import sys
+from importlib.metadata import version
 
 import pytest
 
+from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
-from ksent.text import SEED_STOPWORDS, clean_hangul, remove_stopwords
-from ksent.text.tokenizers import _pack, _unpack, tokenize
+from ksent.runtime import available_cpus
+from ksent.text import SEED_STOPWORDS, Token, clean_hangul, remove_stopwords, tokenizers
+from ksent.text.tokenizers import (
+    _LEMMA_TAGS,
+    _pack,
+    _unpack,
+    kiwi,
+    okt,
+    provenance,
+    provenance_differences,
+    tokenize,
+)
 
 
 def test_kiwi_lemmatises_verbs_like_okt_stem():
@@ -47,12 +59,24 @@ def test_okt_matches_the_seed():
     assert remove_stopwords(toks, frozenset(SEED_STOPWORDS)) == ["아", "더빙", "진짜", "짜증나다", "목소리"]
 
 
-def test_okt_in_parallel_equals_serial():
+def test_okt_in_parallel_equals_serial(monkeypatch):
     pytest.importorskip("konlpy")
+    pools = []
+
+    class Pool(tokenizers.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tokenizers, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(tokenizers, "OKT_POOL_MIN_TEXTS", 1000)  # a pool of JVMs for a test-sized input
     texts = [
         f"이 영화 {i}번째 보는데 정말 재밌다" if i % 2 else f"최악이다 {i}점도 아깝다" for i in range(1200)
     ]  # two chunks
-    assert tokenize(texts, "okt", workers=2, progress=False) == tokenize(texts, "okt", workers=1, progress=False)
+    serial = tokenize(texts, "okt", workers=1, progress=False)
+    assert pools == []
+    assert tokenize(texts, "okt", workers=2, progress=False) == serial
+    assert pools == [(2,)]
 
 
 def test_okt_without_konlpy_says_what_to_install(monkeypatch):
@@ -74,3 +98,130 @@ def test_cache_packing_round_trips():
     packed = _pack(docs)
     assert packed[0] == "영화 좋다" and packed[2] == ["a b", "c"] and packed[3] == ["", "x"]
     assert _unpack(json.loads(json.dumps(packed))) == docs
+
+
+# --- spans, provenance, workers -----------------------------------------------------------------
+
+N_KIWI, N_OKT = 400, 100
+
+
+@pytest.fixture(scope="module")
+def reviews(nsmc_dir) -> list[str]:
+    """Cleaned NSMC test reviews, as the pipeline hands them to the analyser."""
+    return [clean_hangul(t) for t in read_labelled(nsmc_path("test", nsmc_dir)).texts[:N_KIWI]]
+
+
+def test_kiwi_spans_same_forms_and_kiwis_own_offsets(reviews):
+    with_spans = tokenize(reviews, "kiwi", progress=False, spans=True)
+    assert [[t.form for t in d] for d in with_spans] == tokenize(reviews, "kiwi", progress=False)
+    checked = 0
+    for text, toks, ktoks in zip(reviews, with_spans, kiwi(1).tokenize(reviews), strict=True):
+        assert [(t.start, t.end) for t in toks] == [(k.start, k.start + k.len) for k in ktoks], text
+        for i, (t, k) in enumerate(zip(toks, ktoks, strict=True)):
+            assert 0 <= t.start <= t.end <= len(text)
+            if k.tag.startswith(_LEMMA_TAGS) or t.start == t.end:
+                continue
+            if any(j != i and u.start < t.end and t.start < u.end for j, u in enumerate(toks)):
+                continue  # a contraction (한 = 하 + ᆫ): several morphemes share one surface
+            surface = text[t.start : t.end]
+            # Kiwi restores endings, particles and pronouns to their base form (았 -> 었, 내 -> 나);
+            # everything else it reads off the text as written (names may gain spaces: 마틴 스콜세지)
+            if not k.tag.startswith(("E", "J", "NP")):
+                assert surface.replace(" ", "") == t.form.replace(" ", ""), (text, t, k.tag)
+                checked += 1
+    assert checked > 5 * len(reviews)
+
+
+def test_okt_spans_are_the_unstemmed_morphs(reviews):
+    pytest.importorskip("konlpy")
+    texts = reviews[:N_OKT]
+    with_spans = tokenize(texts, "okt", workers=1, progress=False, spans=True)
+    assert [[t.form for t in d] for d in with_spans] == tokenize(texts, "okt", workers=1, progress=False)
+    given = total = 0
+    for text, toks in zip(texts, with_spans, strict=True):
+        surfaces = okt().morphs(text)
+        assert len(surfaces) == len(toks)
+        end = 0
+        for t, surface in zip(toks, surfaces, strict=True):
+            total += 1
+            if t.start is not None:
+                given += 1
+                assert text[t.start : t.end] == surface, (text, t)
+                assert t.start >= end  # found left to right, never overlapping
+                end = t.end
+    assert given > 0.95 * total
+
+
+def test_spans_of_duplicates_and_empty_texts():
+    out = tokenize(["좋다", "", "좋다"], "kiwi", progress=False, spans=True)
+    assert out[0] == out[2] and out[1] == [] and all(isinstance(t, Token) for t in out[0])
+
+
+def test_provenance_records_the_installed_analysers():
+    kiwi_p = provenance("kiwi")
+    assert kiwi_p["backend"] == "kiwi"
+    assert kiwi_p["packages"] == {p: version(p) for p in ("kiwipiepy", "kiwipiepy_model")}
+    assert kiwi_p["options"]["lemma_tags"] == list(_LEMMA_TAGS)
+    okt_p = provenance("okt")
+    assert okt_p["backend"] == "okt" and set(okt_p["packages"]) == {"konlpy"}
+    assert json.loads(json.dumps(kiwi_p)) == kiwi_p  # recorded in config.json as is
+    with pytest.raises(KsentError, match="unknown tokenizer 'mecab'"):
+        provenance("mecab")
+
+
+def test_provenance_differences():
+    now = provenance("kiwi")
+    assert provenance_differences(now, now) == []
+    assert provenance_differences(json.loads(json.dumps(now)), now) == []
+    old = json.loads(json.dumps(now))
+    old["packages"]["kiwipiepy"] = "0.1.0"
+    old["options"]["lemma_tags"] = ["VV"]
+    assert provenance_differences(old, now) == [
+        f"kiwipiepy 0.1.0 when trained, {now['packages']['kiwipiepy']} here",
+        f"analyser option lemma_tags=['VV'] when trained, {now['options']['lemma_tags']!r} here",
+    ]
+    # a package the model was trained with that is gone here; an older record without the section
+    assert provenance_differences({"packages": {"konlpy": "0.6.0"}}, now) == ["konlpy 0.6.0 when trained, missing here"]
+    assert provenance_differences({}, now) == []
+
+
+def test_kiwi_worker_counts_give_the_same_tokens(reviews):
+    one = tokenize(reviews, "kiwi", workers=1, progress=False)
+    assert tokenize(reviews, "kiwi", workers=2, progress=False) == one
+    assert [[t.form for t in d] for d in tokenize(reviews, "kiwi", workers=2, progress=False, spans=True)] == one
+
+
+@pytest.fixture
+def runner_workers(monkeypatch):
+    """The worker count each tokenize call hands its backend."""
+    seen = []
+    real = tokenizers._RUNNERS["kiwi"]
+
+    def spy(texts, workers, advance, **kwargs):
+        seen.append(workers)
+        return real(texts, workers, advance, **kwargs)
+
+    monkeypatch.setitem(tokenizers._RUNNERS, "kiwi", spy)
+    return seen
+
+
+def test_tokenize_honours_workers_and_ksent_workers(monkeypatch, runner_workers):
+    monkeypatch.delenv("KSENT_WORKERS", raising=False)
+    tokenize(["좋다"], "kiwi", progress=False)
+    monkeypatch.setenv("KSENT_WORKERS", "3")
+    tokenize(["좋다"], "kiwi", progress=False)
+    tokenize(["좋다"], "kiwi", progress=False, spans=True)
+    tokenize(["좋다"], "kiwi", workers=2, progress=False)  # an explicit count wins over the variable
+    assert runner_workers == [available_cpus(), 3, 3, 2]
+
+
+@pytest.mark.parametrize("value", ["two", "1.5", "0", "-2"])
+def test_bad_ksent_workers_is_a_clear_error(monkeypatch, runner_workers, value):
+    monkeypatch.setenv("KSENT_WORKERS", value)
+    with pytest.raises(KsentError) as e:
+        tokenize(["좋다"], "kiwi", progress=False)
+    assert "\n" not in str(e.value)
+    assert ("KSENT_WORKERS" in str(e.value)) if value in ("two", "1.5") else ("at least 1" in str(e.value))
+    assert runner_workers == []
+    assert len(tokenize(["좋다"], "kiwi", workers=1, progress=False)) == 1  # not consulted when given
+    assert runner_workers == [1]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ksent.errors import KsentError
-from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_sequences
 
 DOCS = [["b", "a", "a"], ["c", "b", "a"], ["d"]]
 
@@ -63,3 +63,60 @@ def test_encode_all_equals_encode_per_doc():
     for oov in (False, True):
         v = Vocab.fit(DOCS + [["Z"]], oov=oov)
         assert v.encode_all(docs) == [v.encode(d) for d in docs]
+
+
+def test_lookup_marks_what_encode_deletes():
+    v = Vocab.fit(DOCS)
+    assert v.lookup(["d", "A", "zzz", "", "b"]) == [4, 1, None, None, 2]
+    assert Vocab.fit(DOCS, oov=True).lookup(["d", "A", "zzz", "", "b"]) == [5, 2, 1, 1, 3]
+    docs = [["b", "A", "zzz"], [], ["a", "a", "Z", "c"], ["q", "r"]]
+    for oov in (False, True):
+        v = Vocab.fit(DOCS + [["Z"]], oov=oov)
+        for d in docs:
+            ids = v.lookup(d)
+            assert len(ids) == len(d)  # one entry per token, in order
+            assert v.encode(d) == [i for i in ids if i is not None]
+            assert (None in ids) == (not oov and any(t.lower() not in v.index for t in d))
+
+
+# Keras' pad_sequences, hand-worked: keep x[-maxlen:] ('pre') or x[:maxlen] ('post'), then pad
+# in front ('pre') or behind ('post').
+KERAS_CASES = [  # (n ids, maxlen, truncating, padding) -> (kept slice, first step)
+    ((5, 3, "pre", "pre"), (slice(2, 5), 0)),
+    ((5, 3, "post", "pre"), (slice(0, 3), 0)),
+    ((5, 3, "post", "post"), (slice(0, 3), 0)),
+    ((3, 3, "pre", "pre"), (slice(0, 3), 0)),
+    ((1, 3, "pre", "pre"), (slice(0, 1), 2)),
+    ((1, 3, "pre", "post"), (slice(0, 1), 0)),
+    ((0, 3, "pre", "pre"), (slice(0, 0), 3)),
+]
+
+
+@pytest.mark.parametrize("case, expected", KERAS_CASES)
+def test_kept_part_and_first_step_hand_worked(case, expected):
+    n, maxlen, truncating, padding = case
+    kept = kept_part(n, maxlen, truncating)
+    assert (kept, first_step(len(range(n)[kept]), maxlen, padding)) == expected
+
+
+def test_kept_part_and_first_step_place_ids_as_pad_sequences_does():
+    """The steps these two give are where pad_sequences puts each id (what `ksent explain` relies on)."""
+    seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
+    for padding in ("pre", "post"):
+        for truncating in ("pre", "post"):
+            out = pad_sequences(seqs, 3, padding, truncating)
+            for row, s in zip(out, seqs, strict=True):
+                kept = s[kept_part(len(s), 3, truncating)]
+                placed = np.zeros(3, dtype=np.int64)
+                placed[first_step(len(kept), 3, padding) :][: len(kept)] = kept
+                np.testing.assert_array_equal(row, placed)
+    # and the hand-worked rows: pre/pre drops 5, 6 and pads [4] in front; post/post the reverse
+    np.testing.assert_array_equal(pad_sequences(seqs, 3)[1:], [[0, 0, 4], [0, 0, 0], [7, 8, 9]])
+    np.testing.assert_array_equal(pad_sequences(seqs, 3, "post", "post")[1:], [[4, 0, 0], [0, 0, 0], [5, 6, 7]])
+    np.testing.assert_array_equal(pad_sequences(seqs, 3, "pre", "post")[1:], [[0, 0, 4], [0, 0, 0], [5, 6, 7]])
+    np.testing.assert_array_equal(pad_sequences(seqs, 3, "post", "pre")[1:], [[4, 0, 0], [0, 0, 0], [7, 8, 9]])
+
+
+def test_pad_sequences_rejects_max_len_below_one():
+    with pytest.raises(KsentError, match="max_len must be at least 1"):
+        pad_sequences([[1]], 0)
