@@ -224,3 +224,95 @@ def test_gc_state_is_restored(trained):
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+# --- the options of the `best` config, each on a small subset ----------------------------------------
+
+
+def _tiny_best(**kw) -> Config:
+    from ksent.config import resolve
+
+    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, **kw}
+    return resolve("best", [f"{k}={v}" for k, v in over.items()])
+
+
+@pytest.fixture(scope="module")
+def small_train(nsmc_dir):
+    return read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+
+
+def test_best_preset_trains_saves_and_reloads(small_train, hangul_root):
+    clf = ksent.SentimentClassifier(_tiny_best(members=2), device="cpu").fit_labelled(small_train)
+    t = clf.metrics_["training"]
+    assert len(t["members"]) == 2 and [m["seed"] for m in t["members"]] == [42, 43]
+    assert len(clf.model_.members()) == 2
+    texts = ["10점 만점에 1점", "최고 👍", "", "This movie is great"]
+    out = clf.save(hangul_root / "최고 모델")
+    again = ksent.load(out, device="cpu")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    # the ensemble's logit is the mean of its members'
+    x = torch.from_numpy(clf.encode(texts))
+    with torch.no_grad():
+        mean = torch.stack([m(x) for m in clf.model_.members()]).mean(0)
+        assert torch.allclose(clf.model_(x), mean)
+
+
+def test_tags_keep_every_character(small_train):
+    clf = ksent.SentimentClassifier(_tiny_best(), device="cpu")
+    docs = clf.tokens(["10점 만점에 1점!!", "👍 good"])
+    assert docs[0][:2] == ["10/SN", "점/NNB"] and "1/SN" in docs[0] and any(t.endswith("/SF") for t in docs[0])
+    assert any("good" in t for t in docs[1])
+
+
+def test_packed_model_ignores_padding_and_batch_company(small_train):
+    """Packed: a review's logit does not depend on how much padding follows it or what it is batched with."""
+    clf = ksent.SentimentClassifier(_tiny_best(), device="cpu").fit_labelled(small_train)
+    texts = small_train.texts[:64]
+    x = clf.encode(texts)
+    net = clf.model_.eval()
+    with torch.no_grad():
+        full = net(torch.from_numpy(x))
+        one_by_one = torch.cat(
+            [net(torch.from_numpy(x[i : i + 1, : max(int((x[i] != 0).sum()), 1)])) for i in range(8)]
+        )
+    assert torch.allclose(full[:8], one_by_one, atol=1e-5)
+    from ksent.train import evaluate_logits
+
+    np.testing.assert_allclose(evaluate_logits(net, x, torch.device("cpu"), batch=7), full.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"schedule": "constant", "optimizer": "adam"},
+        {"bucket": False},
+        {"token_dropout": 0.0, "head_dropout": 0.0, "grad_clip": 0.0},
+        {"pack": False, "bucket": False, "padding": "pre"},
+    ],
+)
+def test_training_options_each_train(small_train, over):
+    clf = ksent.SentimentClassifier(_tiny_best(**over, epochs=1), device="cpu").fit_labelled(small_train)
+    assert clf.metrics_["training"]["epochs"][0]["loss"] < 0.75  # it learned something in one epoch
+    assert clf.predict_proba(["재밌다"]).shape == (1, 2)
+
+
+def test_onecycle_schedule_peaks_at_lr():
+    from ksent.models import build_model
+    from ksent.train import _optimizer
+
+    cfg = _tiny_best()
+    opt, sched = _optimizer(cfg, build_model(cfg, 10), 100)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert max(lrs) == pytest.approx(cfg.lr) and lrs[0] < cfg.lr / 10 and lrs[-1] < cfg.lr / 100
+    assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == cfg.weight_decay
+
+
+def test_option_combinations_are_checked():
+    with pytest.raises(KsentError, match="pack needs padding='post'"):
+        _tiny_best(padding="pre")
+    with pytest.raises(KsentError, match="bucket needs pack"):
+        _tiny_best(pack=False, padding="post")

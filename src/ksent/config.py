@@ -22,6 +22,7 @@ class Config:
     # text -> tokens
     tokenizer: str = "kiwi"  # "kiwi" | "okt"
     clean: bool = True  # the seed's Hangul-only cleaning
+    tags: bool = False  # each token carries its part-of-speech tag ("점/NNB"); off: Kiwi lemmas / Okt stems
     stopwords: list[str] = field(default_factory=lambda: list(SEED_STOPWORDS))
     # tokens -> ids
     min_count: int = 3  # the classic chapter drops words seen fewer than 3 times
@@ -37,9 +38,18 @@ class Config:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0  # between stacked LSTM layers
+    token_dropout: float = 0.0  # training only: each token's embedding is zeroed with this probability
+    head_dropout: float = 0.0  # training only: dropout on the features the head reads
+    pack: bool = False  # the LSTM reads only real tokens (packed sequences; needs padding="post")
+    members: int = 1  # an ensemble: this many LSTMs (seeds seed, seed+1, ...), their logits averaged
     # training (Keras defaults where the seed relies on them)
-    lr: float = 1e-3
+    optimizer: str = "adam"  # "adam" | "adamw" (decoupled weight decay)
+    lr: float = 1e-3  # with schedule="onecycle", the peak
     adam_eps: float = 1e-7
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # "constant" | "onecycle" (warm up to lr over 25% of the steps, then anneal)
+    grad_clip: float = 0.0  # clip the gradient norm to this (0: off)
+    bucket: bool = False  # batches of reviews of similar length (with pack: far fewer padding steps)
     batch_size: int = 64
     epochs: int = 15
     val_split: float = 0.2  # the last 20% of the cleaned training rows, as Keras' validation_split
@@ -65,6 +75,16 @@ class Config:
             (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
             (self.lr > 0 and self.adam_eps > 0, "lr and adam_eps must be > 0"),
             (self.patience >= 1, "patience must be >= 1"),
+            (
+                0.0 <= self.token_dropout < 1.0 and 0.0 <= self.head_dropout < 1.0,
+                "token_dropout and head_dropout must be in [0, 1)",
+            ),
+            (not self.pack or self.padding == "post", "pack needs padding='post' (the real tokens first)"),
+            (not self.bucket or self.pack, "bucket needs pack (batches are cut to their longest review)"),
+            (self.members >= 1, "members must be >= 1"),
+            (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
+            (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
+            (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -106,7 +126,8 @@ def _check_type(f: dataclasses.Field, value, source: str) -> None:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise KsentError(f"{source}: {f.name!r} must be {_ARTICLE.get(kind, 'a ' + kind)}, got {json.dumps(value)}")
+        wanted, got = _ARTICLE.get(kind, "a " + kind), json.dumps(value, ensure_ascii=False)
+        raise KsentError(f"{source}: {f.name!r} must be {wanted}, got {got}")
 
 
 _ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or false", "str": "a string"}
@@ -115,6 +136,34 @@ _ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or
 PRESETS = {
     "seed": Config(name="seed", tokenizer="okt", oov=False),
     "default": Config(name="default"),
+    # Every character kept, Kiwi morphemes with their tags, a packed bidirectional LSTM pooled over
+    # its tokens, regularised, one-cycle trained, two of them averaged. docs/benchmarks.md has the
+    # experiments that chose each part.
+    "best": Config(
+        name="best",
+        clean=False,
+        tags=True,
+        stopwords=[],
+        min_count=2,
+        max_len=80,
+        padding="post",
+        readout="max_mean",
+        embed_dim=128,
+        hidden=192,
+        bidirectional=True,
+        token_dropout=0.25,
+        head_dropout=0.3,
+        pack=True,
+        members=2,
+        optimizer="adamw",
+        lr=3e-3,
+        weight_decay=0.01,
+        schedule="onecycle",
+        grad_clip=1.0,
+        bucket=True,
+        batch_size=128,
+        epochs=4,
+    ),
 }
 
 

@@ -131,7 +131,8 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         ("epochs run", len(t["epochs"])),
         ("best epoch (weights kept)", t["best_epoch"]),
         ("device", t.get("device", "")),
-        ("training time (s)", f"{sum(e.get('seconds', 0.0) for e in t['epochs']):,.1f}"),
+        *((("ensemble members", len(t["members"])),) if "members" in t else ()),
+        ("training time (s)", f"{t.get('seconds', sum(e.get('seconds', 0.0) for e in t['epochs'])):,.1f}"),
     ]
     epochs = [
         (e["epoch"], e["loss"], e["accuracy"], e["val_loss"], e["val_accuracy"], f"{e.get('seconds', 0.0):.1f}")

@@ -4,9 +4,15 @@ Validation = the last `val_split` of the rows (Keras' validation_split, which do
 first); training rows are reshuffled every epoch; early stopping watches validation loss
 (patience `cfg.patience`); the weights kept are those of the epoch with the best validation
 accuracy (Keras' ModelCheckpoint(monitor='val_acc', save_best_only=True)).
+
+Beyond the seed (all off in the `seed` config): Adam or AdamW with weight decay, a one-cycle
+learning rate, gradient clipping, length-bucketed batches cut to their longest review (with
+`pack`, the padding is then never computed), and an ensemble: `members` LSTMs trained one after
+the other on seeds seed, seed+1, ..., each keeping its own best epoch.
 """
 
 import copy
+import dataclasses
 import time
 
 import numpy as np
@@ -15,7 +21,7 @@ from torch import nn
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.models import build_model
+from ksent.models import Ensemble, LSTMClassifier, build_model
 from ksent.progress import bar, console
 
 
@@ -29,11 +35,32 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _packed(model: nn.Module) -> bool:
+    return all(getattr(net, "pack", False) for net in model.members())
+
+
+def _cut(xb: torch.Tensor) -> torch.Tensor:
+    """Drop the padding columns after the longest review of a post-padded batch (a packed model
+    never reads them, so the result is exactly the same)."""
+    longest = int((xb != 0).sum(dim=1).max()) if len(xb) else 0
+    return xb[:, : max(longest, 1)]
+
+
 @torch.inference_mode()
 def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """Logits (N,) for padded ids (N, T). A packed model scores the rows in order of length, each
+    batch cut to its longest review; any other model, in the given order, at full width."""
     model.eval()
-    out = [model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu() for i in range(0, len(x), batch)]
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+    if not len(x):
+        return np.zeros(0, dtype=np.float32)
+    packed = _packed(model)
+    order = np.argsort((x != 0).sum(axis=1), kind="stable") if packed else np.arange(len(x))
+    out = np.empty(len(x), dtype=np.float32)
+    for i in range(0, len(x), batch):
+        rows = order[i : i + batch]
+        xb = torch.from_numpy(x[rows])
+        out[rows] = model((_cut(xb) if packed else xb).to(device)).float().cpu().numpy()
+    return out
 
 
 def _loss_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -42,42 +69,116 @@ def _loss_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return loss, float(((logits >= 0) == (y == 1)).mean())
 
 
+def _optimizer(cfg: Config, model: nn.Module, steps: int):
+    """The config's optimizer and, per step, its learning-rate scheduler (or None)."""
+    if cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "onecycle":
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.25)
+    return opt, None
+
+
+def _batches(n: int, cfg: Config, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches of row indices. Bucketed: shuffled, then sorted by length within chunks
+    of 50 batches, so each batch holds reviews of similar length; the batch order is shuffled."""
+    perm = rng.permutation(n)
+    size = cfg.batch_size
+    if not cfg.bucket:
+        return [perm[i : i + size] for i in range(0, n, size)]
+    out = []
+    for c in range(0, n, 50 * size):
+        chunk = perm[c : c + 50 * size]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
 def fit(
     cfg: Config, x: np.ndarray, y: np.ndarray, vocab_size: int, device: str = "auto", progress: bool = True
 ) -> tuple[nn.Module, dict]:
-    """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history."""
+    """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
+
+    With `cfg.members` > 1, trains that many LSTMs one after the other (seeds seed, seed+1, ...) and
+    returns their `Ensemble`; the history then lists each member's, and `best_val_accuracy` is the
+    ensemble's.
+    """
     dev = resolve_device(device)
     n_val = int(len(x) * cfg.val_split)
     n_train = len(x) - n_val
     if n_train < 1 or n_val < 1:
         raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
-    x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    if cfg.members == 1:
+        model, history = _fit_one(cfg, x, y, n_train, vocab_size, dev, progress, "")
+        return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
+    nets, histories = [], []
+    for k in range(cfg.members):
+        one = dataclasses.replace(cfg, members=1, seed=cfg.seed + k)
+        net, history = _fit_one(one, x, y, n_train, vocab_size, dev, progress, f"member {k + 1}/{cfg.members}: ")
+        nets.append(net)
+        histories.append(history)
+    model = Ensemble(nets).eval()
+    val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
+    if progress:
+        console.print(f"ensemble of {cfg.members}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
+    return model, {
+        "epochs": histories[0]["epochs"],  # the learning curves drawn: member 1's
+        "best_epoch": histories[0]["best_epoch"],
+        "best_val_accuracy": val_acc,
+        "val_loss": val_loss,
+        "members": histories,
+        "seconds": sum(h["seconds"] for h in histories),
+        "n_train": n_train,
+        "n_val": n_val,
+        "device": str(dev),
+    }
 
+
+def _fit_one(
+    cfg: Config,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_train: int,
+    vocab_size: int,
+    dev: torch.device,
+    progress: bool,
+    tag: str,
+) -> tuple[LSTMClassifier, dict]:
+    """One LSTM: the loop, top to bottom."""
+    x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(cfg, vocab_size).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    steps = (n_train + cfg.batch_size - 1) // cfg.batch_size
+    opt, schedule = _optimizer(cfg, model, steps * cfg.epochs)
     loss_fn = nn.BCEWithLogitsLoss()
     xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float()
+    lengths = (x_tr != 0).sum(axis=1)
 
     history: list[dict] = []
     best_acc, best_state, best_epoch = -1.0, None, 0
     best_loss, wait = float("inf"), 0
-    steps = (n_train + cfg.batch_size - 1) // cfg.batch_size
     for epoch in range(1, cfg.epochs + 1):
         # 1. one pass over the shuffled training rows
         model.train()
         t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-        perm = torch.from_numpy(rng.permutation(n_train))
-        with bar(f"epoch {epoch}/{cfg.epochs}", steps, progress) as advance:
-            for i in range(0, n_train, cfg.batch_size):
-                idx = perm[i : i + cfg.batch_size]
-                xb, yb = xt[idx].to(dev), yt[idx].to(dev)
+        with bar(f"{tag}epoch {epoch}/{cfg.epochs}", steps, progress) as advance:
+            for rows in _batches(n_train, cfg, lengths, rng):
+                idx = torch.from_numpy(rows)
+                xb, yb = xt[idx], yt[idx]
+                if cfg.pack:
+                    xb = _cut(xb)  # a packed LSTM never reads the padding: do not even carry it
+                xb, yb = xb.to(dev), yb.to(dev)
                 logits = model(xb)  # (B,)
                 loss = loss_fn(logits, yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
+                if schedule is not None:
+                    schedule.step()
                 loss_sum += loss.item() * len(idx)
                 correct += int(((logits.detach() >= 0) == (yb == 1)).sum())
                 seen += len(idx)
@@ -103,7 +204,7 @@ def fit(
             note = "  (best so far: kept)"
         if progress:
             console.print(
-                f"epoch {epoch}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
+                f"{tag}epoch {epoch}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
                 f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} [{seconds:.1f}s]{note}",
                 soft_wrap=True,
             )
@@ -114,7 +215,7 @@ def fit(
             wait += 1
             if wait >= cfg.patience:
                 if progress:
-                    console.print(f"early stop: validation loss has not improved for {cfg.patience} epochs")
+                    console.print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
                 break
     model.load_state_dict(best_state)
     model.eval()
@@ -122,7 +223,6 @@ def fit(
         "epochs": history,
         "best_epoch": best_epoch,
         "best_val_accuracy": best_acc,
-        "n_train": n_train,
-        "n_val": n_val,
-        "device": str(dev),
+        "seconds": sum(e["seconds"] for e in history),
+        "seed": cfg.seed,
     }

@@ -20,6 +20,7 @@ The input is pre-padded (Keras' `pad_sequences`): a 5-token review becomes 25 pa
 (id 0, whose embedding is trained) and then the 5 tokens. The LSTM runs over the padding too, so
 the state that reaches the first token is not zero; the trace keeps every step, padding included,
 and the summaries (table, heatmap) show the real tokens and report the padding separately.
+A packed model (`pack`) reads no padding: its trace has one step per fed token.
 """
 
 import numpy as np
@@ -96,6 +97,8 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     # 3. one member's LSTM step by step on the review itself, and what its head makes of it
     net = members[member]
     review = torch.from_numpy(x[:1]).to(dev)
+    if net.pack:  # a packed LSTM reads the real tokens only (post-padded: the first ones)
+        review = review[:, : len(fed)]
     trace = lstm_steps(net.lstm, net.embed(review))
     features = net.readout(trace.output, review)[0]  # the same readout the forward pass uses
     contributions = net.head.weight[0] * features
@@ -103,7 +106,7 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
         text=text,
         p_positive=float(p_full),
         tokens=tokens,
-        padding_steps=cfg.max_len - len(fed),
+        padding_steps=0 if net.pack else cfg.max_len - len(fed),
         config=cfg,
         method=METHOD,
         **{name: _numpy(getattr(trace, name)[:, :, 0]) for name in SIGNALS},

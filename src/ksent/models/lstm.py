@@ -11,10 +11,15 @@ the LSTM's outputs into the head's features (`readout`):
 - "last": the state after the last step (forward) and after reading back to step 0 (backward),
   what Keras' LSTM returns; padding steps are read like any other, as in the seed;
 - "mean", "max", "max_mean": pooled over the real tokens only (padding masked out).
+With `pack` (post-padded ids) the LSTM reads only the real tokens, as packed sequences: padding
+never reaches a state, so a review scores the same whatever it is batched or padded with, and
+"last" means each review's own last token. Regularisation for training: `token_dropout` (a
+token's whole embedding zeroed) and `head_dropout` (on the features).
 """
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ksent.config import READOUTS, Config
 
@@ -25,6 +30,9 @@ class LSTMClassifier(nn.Module):
         if cfg.readout not in READOUTS:
             raise ValueError(f"unknown readout {cfg.readout!r}; expected one of {READOUTS}")
         self.readout_kind = cfg.readout
+        self.pack = cfg.pack
+        self.token_dropout = cfg.token_dropout
+        self.head_dropout = nn.Dropout(cfg.head_dropout)
         self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)  # id 0 (padding) is trained, as in Keras
         self.lstm = nn.LSTM(
             cfg.embed_dim,
@@ -57,8 +65,21 @@ class LSTMClassifier(nn.Module):
     # --- the parts, each usable on its own (ksent.explain runs the LSTM step by step in between) ---
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, T) -> embeddings (B, T, E)."""
-        return self.embedding(ids)
+        """ids (B, T) -> embeddings (B, T, E); in training, whole tokens dropped at `token_dropout`."""
+        x = self.embedding(ids)
+        if self.training and self.token_dropout:
+            keep = torch.rand(ids.shape, device=ids.device) >= self.token_dropout
+            x = x * keep.unsqueeze(-1) / (1.0 - self.token_dropout)
+        return x
+
+    def run(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The LSTM over embeddings (B, T, E) -> the top layer's outputs (B, T, D*H). Packed: only
+        the real tokens are read and padding steps output zeros."""
+        if not self.pack:
+            return self.lstm(x)[0]
+        lengths = (ids != 0).sum(dim=1).clamp(min=1).cpu()  # an all-padding row reads one padding step
+        out, _ = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        return pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])[0]
 
     def feature_units(self) -> list[tuple[str, int, int]]:
         """What each of the head's input features is: (readout part, direction, hidden unit)."""
@@ -69,11 +90,16 @@ class LSTMClassifier(nn.Module):
     def readout(self, outputs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """The top layer's outputs (B, T, D*H) -> the head's features (B, F), in `feature_units` order."""
         if self.readout_kind == "last":
-            if not self.lstm.bidirectional:
-                return outputs[:, -1]
             h = self.lstm.hidden_size
-            # forward direction: state after the last step; backward: state after reading back to t=0
-            return torch.cat([outputs[:, -1, :h], outputs[:, 0, h:]], dim=-1)
+            if self.pack:  # each review's own last token (post-padded: at length - 1)
+                last = (ids != 0).sum(dim=1).clamp(min=1) - 1
+                forward = outputs[torch.arange(len(ids), device=ids.device), last, :h]
+            else:
+                forward = outputs[:, -1, :h]
+            if not self.lstm.bidirectional:
+                return forward
+            # backward direction: the state after reading back to t=0
+            return torch.cat([forward, outputs[:, 0, h:]], dim=-1)
         real = (ids != 0).unsqueeze(-1)  # (B, T, 1): padding never counts in a pool
         pooled = []
         if self.readout_kind in ("max", "max_mean"):
@@ -85,12 +111,11 @@ class LSTMClassifier(nn.Module):
 
     def logit(self, features: torch.Tensor) -> torch.Tensor:
         """Features (B, F) -> logits (B,): P(positive) = sigmoid(logit)."""
-        return self.head(features).squeeze(-1)
+        return self.head(self.head_dropout(features)).squeeze(-1)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, T) -> logits (B,)."""
-        outputs, _ = self.lstm(self.embed(ids))  # (B, T, D*H)
-        return self.logit(self.readout(outputs, ids))
+        return self.logit(self.readout(self.run(self.embed(ids), ids), ids))
 
     def members(self) -> list["LSTMClassifier"]:
         """The LSTMs whose average logit this model outputs: just itself (an ensemble lists several)."""

@@ -37,7 +37,7 @@ def model_tokens(
     """Cleaned, analysed and stopword-filtered tokens, one list per text."""
     cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
     with gc_paused():
-        docs = tokenize(cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress)
+        docs = tokenize(cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress, tags=cfg.tags)
         stop = frozenset(cfg.stopwords)
         return [remove_stopwords(d, stop) for d in docs]
 
@@ -63,7 +63,7 @@ def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:
     else:
         cleaned, where = text, range(len(text))
     out = []
-    for t in tokenize([cleaned], cfg.tokenizer, workers=workers, progress=False, spans=True)[0]:
+    for t in tokenize([cleaned], cfg.tokenizer, workers=workers, progress=False, spans=True, tags=cfg.tags)[0]:
         if t.start is None or not (0 <= t.start < t.end <= len(cleaned)):
             out.append(Token(t.form, None, None))
         else:  # map the first and last character back through the cleaning

@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
@@ -69,16 +69,22 @@ def _okt_instance():
     return Okt()
 
 
-def _okt_chunk(texts: list[str]) -> list[list[str]]:
+def _okt_words(analyser, text: str, tags: bool) -> list[str]:
+    if tags:
+        return [f"{w}/{t}" for w, t in analyser.pos(text, stem=True)]
+    return analyser.morphs(text, stem=True)
+
+
+def _okt_chunk(texts: list[str], tags: bool = False) -> list[list[str]]:
     analyser = okt()
-    return [analyser.morphs(t, stem=True) for t in texts]
+    return [_okt_words(analyser, t, tags) for t in texts]
 
 
-def _okt_spans(text: str) -> list[Token]:
+def _okt_spans(text: str, tags: bool = False) -> list[Token]:
     """Okt gives no offsets: its unstemmed morphs are the surfaces (stemming rewrites a token's text,
     never the token count), found left to right in the text."""
     analyser = okt()
-    words, surfaces = analyser.morphs(text, stem=True), analyser.morphs(text)
+    words, surfaces = _okt_words(analyser, text, tags), analyser.morphs(text)
     if len(surfaces) != len(words):
         return [Token(w, None, None) for w in words]
     out, cursor = [], 0
@@ -95,22 +101,22 @@ def _okt_spans(text: str) -> list[Token]:
 OKT_POOL_MIN_TEXTS = 5000  # below this, starting one JVM per worker process costs more than it saves
 
 
-def _run_okt(texts: list[str], workers: int, advance: Callable, spans: bool = False) -> list[list]:
+def _run_okt(texts: list[str], workers: int, advance: Callable, spans: bool = False, tags: bool = False) -> list:
     if spans:
-        return [_okt_spans(t) for t in texts]
+        return [_okt_spans(t, tags) for t in texts]
     chunk = 1000
     chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
     if workers <= 1 or len(texts) < OKT_POOL_MIN_TEXTS:
         out = []
         for c in chunks:
-            out.extend(_okt_chunk(c))
+            out.extend(_okt_chunk(c, tags))
             advance(len(c))
         return out
     okt()  # fail here, with a clear message, rather than inside a worker
     out = []
     # One JVM per process; spawn (not fork) because a JVM does not survive fork.
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=okt) as pool:
-        for c, toks in zip(chunks, pool.map(_okt_chunk, chunks), strict=True):
+        for c, toks in zip(chunks, pool.map(partial(_okt_chunk, tags=tags), chunks), strict=True):
             out.extend(toks)
             advance(len(c))
     return out
@@ -121,14 +127,17 @@ def _run_okt(texts: list[str], workers: int, advance: Callable, spans: bool = Fa
 _LEMMA_TAGS = ("VV", "VA", "VX")
 
 
-def kiwi_words(tokens) -> list[str]:
-    """Kiwi tokens -> the strings ksent uses: lemmas for verbs/adjectives (재밌 -> 재밌다), forms otherwise."""
+def kiwi_words(tokens, tags: bool = False) -> list[str]:
+    """Kiwi tokens -> the strings ksent uses: lemmas for verbs/adjectives (재밌 -> 재밌다), forms otherwise;
+    with `tags`, each form with its part-of-speech tag instead (재밌/VA, 점/NNB, 10/SN)."""
+    if tags:
+        return [f"{t.form}/{t.tag}" for t in tokens]
     return [t.lemma if t.tag.startswith(_LEMMA_TAGS) else t.form for t in tokens]
 
 
-def kiwi_spans(tokens) -> list[Token]:
+def kiwi_spans(tokens, tags: bool = False) -> list[Token]:
     """`kiwi_words` with Kiwi's own character offsets."""
-    return [Token(w, t.start, t.start + t.len) for w, t in zip(kiwi_words(tokens), tokens, strict=True)]
+    return [Token(w, t.start, t.start + t.len) for w, t in zip(kiwi_words(tokens, tags), tokens, strict=True)]
 
 
 @cache
@@ -139,11 +148,11 @@ def kiwi(workers: int = 1):
     return Kiwi(num_workers=max(workers, 1))
 
 
-def _run_kiwi(texts: list[str], workers: int, advance: Callable, spans: bool = False) -> list[list]:
+def _run_kiwi(texts: list[str], workers: int, advance: Callable, spans: bool = False, tags: bool = False) -> list:
     out = []
     convert = kiwi_spans if spans else kiwi_words
     for tokens in kiwi(workers).tokenize(texts):  # an iterable runs on the worker threads, in order
-        out.append(convert(tokens))
+        out.append(convert(tokens, tags))
         if len(out) % 1000 == 0:
             advance(1000)
     advance(len(out) % 1000)
@@ -154,14 +163,14 @@ _RUNNERS = {"okt": _run_okt, "kiwi": _run_kiwi}
 _PACKAGES = {"okt": "konlpy", "kiwi": "kiwipiepy"}
 
 
-def backend_id(name: str) -> str:
-    """Backend plus the versions that decide its output: part of every cache key."""
+def backend_id(name: str, tags: bool = False) -> str:
+    """Backend plus the versions and options that decide its output: part of every cache key."""
     if name not in BACKENDS:
         raise KsentError(f"unknown tokenizer {name!r}; choose one of {', '.join(BACKENDS)}")
     from ksent._version import __version__
 
     extra = f"+model{_pkg_version('kiwipiepy_model')}+lemmas{'/'.join(_LEMMA_TAGS)}" if name == "kiwi" else ""
-    return f"ksent{__version__}/{name}:{_pkg_version(_PACKAGES[name])}{extra}"
+    return f"ksent{__version__}/{name}:{_pkg_version(_PACKAGES[name])}{extra}{'+tags' if tags else ''}"
 
 
 def provenance(name: str) -> dict:
@@ -236,18 +245,20 @@ def tokenize(
     cache: Path | None = None,
     progress: bool = True,
     spans: bool = False,
+    tags: bool = False,
 ) -> list[list[str]] | list[list[Token]]:
     """Morphemes for each text, in order. Duplicate texts are analysed once.
 
     `workers`: analyser processes (Okt) or threads (Kiwi); default `ksent.runtime.default_workers()`.
     `cache` is a folder for the content-addressed token cache (None: no caching).
     With `spans`, each token is a `Token(form, start, end)` with its span in its text (never cached).
+    With `tags`, each form carries its part-of-speech tag ("점/NNB").
     """
-    bid = backend_id(name)
+    bid = backend_id(name, tags)
     workers = default_workers(workers)
     if spans:
         unique = list(dict.fromkeys(texts))
-        toks = _RUNNERS[name](unique, workers, lambda n=1, **kw: None, spans=True)
+        toks = _RUNNERS[name](unique, workers, lambda n=1, **kw: None, spans=True, tags=tags)
         by_text = dict(zip(unique, toks, strict=True))
         return [by_text[t] for t in texts]
     unique = list(dict.fromkeys(texts))
@@ -256,7 +267,7 @@ def tokenize(
     toks = _cache_read(path, key, len(unique)) if path is not None else None
     if toks is None:
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
-            toks = _RUNNERS[name](unique, workers, advance)
+            toks = _RUNNERS[name](unique, workers, advance, tags=tags)
         if path is not None:
             obj = {"key": key, "backend": bid, "docs": _pack(toks)}
             atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
