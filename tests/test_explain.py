@@ -595,3 +595,28 @@ def test_heatmap_rows_name_pooled_features(hangul_root):
 def test_docstring_examples():
     for module in (explain_module, steps_module):
         assert doctest.testmod(module).failed == 0
+
+
+def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
+    """`best` builds a packed Ensemble: explain reads the real tokens only (no padding steps) and
+    each member's trace and head reproduce that member's own logit."""
+    from ksent.config import resolve
+    from ksent.models import Ensemble, build_model
+
+    _, reviews = small_vocab
+    cfg = resolve("best", ["hidden=8", "embed_dim=8"])
+    vocab = Vocab.fit(model_tokens(reviews * 2, cfg), min_count=1, oov=True)
+    torch.manual_seed(11)
+    model = randomise(build_model(cfg, len(vocab)))
+    assert isinstance(model, Ensemble) and len(model.members()) == cfg.members
+    text = reviews[1]
+    ids = vocab.encode(model_tokens([text], cfg)[0])
+    x = torch.from_numpy(pad_sequences([ids], cfg.max_len, cfg.padding, cfg.truncating))
+    for k, net in enumerate(model.members()):
+        ex = explain_review(model, vocab, cfg, text, member=k)
+        assert ex.padding_steps == 0 and ex.cell.shape[2] == len(ids) == len(ex.fed)
+        with torch.no_grad():
+            assert abs(ex.member_logit - float(net(x)[0])) <= 1e-5
+            assert abs(ex.p_positive - float(torch.sigmoid(model(x))[0])) <= 1e-6
+            out, _ = net.lstm(net.embed(x[:, : len(ids)]))
+        np.testing.assert_allclose(np.concatenate(list(ex.hidden[-1]), axis=-1), out[0].numpy(), atol=1e-5)
