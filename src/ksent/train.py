@@ -48,18 +48,25 @@ def _cut(xb: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
-    """Logits (N,) for padded ids (N, T). A packed model scores the rows in order of length, each
-    batch cut to its longest review; any other model, in the given order, at full width."""
+    """Logits (N,) for padded ids (N, T). A packed model scores reviews of equal length together,
+    cut to that length: no padding at all, so the LSTM runs unpacked (the fast path) with exactly
+    the packed result. Any other model: in the given order, at full width."""
     model.eval()
     if not len(x):
         return np.zeros(0, dtype=np.float32)
-    packed = _packed(model)
-    order = np.argsort((x != 0).sum(axis=1), kind="stable") if packed else np.arange(len(x))
     out = np.empty(len(x), dtype=np.float32)
-    for i in range(0, len(x), batch):
-        rows = order[i : i + batch]
-        xb = torch.from_numpy(x[rows])
-        out[rows] = model((_cut(xb) if packed else xb).to(device)).float().cpu().numpy()
+    if not _packed(model):
+        for i in range(0, len(x), batch):
+            out[i : i + batch] = model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy()
+        return out
+    lengths = (x != 0).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])  # first row of each length
+    for group in np.split(order, starts[1:]):
+        width = max(int(lengths[group[0]]), 1)
+        for i in range(0, len(group), batch):
+            rows = group[i : i + batch]
+            out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
     return out
 
 

@@ -78,6 +78,8 @@ class LSTMClassifier(nn.Module):
         if not self.pack:
             return self.lstm(x)[0]
         lengths = (ids != 0).sum(dim=1).clamp(min=1).cpu()  # an all-padding row reads one padding step
+        if bool((lengths == ids.shape[1]).all()):  # no padding in this batch: the same computation, unpacked
+            return self.lstm(x)[0]  # (faster on CPU: oneDNN's fused LSTM takes only unpacked input)
         out, _ = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
         return pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])[0]
 
