@@ -42,6 +42,7 @@ def save(
     metrics: dict,
     tokenizer: dict | None = None,
     extra: Callable[[Path], object] | None = None,
+    half: bool = False,
 ) -> Path:
     """Write the model folder atomically. `extra(folder)` may add files (plots, a report) to the
     temporary folder before it is renamed into place: they appear together with the model or not at all."""
@@ -51,7 +52,11 @@ def save(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp / "model.safetensors")
+        # half: float16 on disk (half the size); loading copies the weights into float32 parameters
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+        if half:
+            tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+        save_file(tensors, tmp / "model.safetensors")
         _write_json(tmp / "vocab.json", {"oov": vocab.oov, "words": vocab.words})
         _write_json(tmp / "metrics.json", metrics)
         if extra is not None:

@@ -254,10 +254,11 @@ class SentimentClassifier:
 
     # -- persistence --------------------------------------------------------------------------
 
-    def save(self, path: str | Path, report: bool = False) -> Path:
+    def save(self, path: str | Path, report: bool = False, half: bool = False) -> Path:
         """Write the model folder. With `report`, also the run's plots (learning curves; confusion
         matrix, ROC curve and score histogram on the validation split) and report.html, written
-        into the folder before it is renamed into place; needs a model fitted in this session."""
+        into the folder before it is renamed into place; needs a model fitted in this session.
+        With `half`, the weights are stored as float16 (half the size; loaded back as float32)."""
         self._check_fitted()
         extra = None
         if report:
@@ -269,7 +270,14 @@ class SentimentClassifier:
                 write_run_report(folder, self.metrics_, self.config_, *self.validation_)
 
         return artifacts.save(
-            path, self.model_.state_dict(), self.config_, self.vocab_, self.metrics_, self.tokenizer_, extra=extra
+            path,
+            self.model_.state_dict(),
+            self.config_,
+            self.vocab_,
+            self.metrics_,
+            self.tokenizer_,
+            extra=extra,
+            half=half,
         )
 
     def _check_fitted(self) -> None:
@@ -277,12 +285,20 @@ class SentimentClassifier:
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
-def load(path: str | Path, device: str = "auto", progress: bool = False, workers: int | None = None):
-    """Load a model folder written by `ksent train` / `SentimentClassifier.save`.
+BUNDLED = Path(__file__).with_name("bundled")  # the model that ships inside the package (docs/model-card.md)
+
+
+def load(path: str | Path | None = None, device: str = "auto", progress: bool = False, workers: int | None = None):
+    """Load a model folder written by `ksent train` / `SentimentClassifier.save`; with no path, the
+    model that ships inside the package (see docs/model-card.md), so ksent answers without training.
 
     Warns (`TokenizerMismatchWarning`) when the installed analyser differs from the one the model
     was trained with: its tokens, and so its accuracy, may differ from the recorded figures.
     """
+    if path is None:
+        if not (BUNDLED / "config.json").is_file():
+            raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
+        path = BUNDLED
     state, cfg, vocab, metrics, tokenizer = artifacts.load(path)
     if tokenizer is not None and (diff := provenance_differences(tokenizer, provenance(cfg.tokenizer))):
         warnings.warn(
