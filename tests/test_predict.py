@@ -79,11 +79,11 @@ def test_first_run_download_keeps_json_stdout_pure(trained, nsmc_dir, hangul_roo
     import ksent.data
 
     monkeypatch.delenv("KSENT_DATA_DIR", raising=False)
-    monkeypatch.setenv("KSENT_CACHE_DIR", str(hangul_root / "새 캐시"))
+    monkeypatch.setenv("KSENT_CACHE_DIR", str(hangul_root / "첫 실행 캐시"))
     monkeypatch.setattr(ksent.data, "NSMC_URL", nsmc_dir.resolve().as_uri() + "/")
     _, out = trained
     r = runner.invoke(app, ["evaluate", "-m", str(out), "--json", "--limit", "200"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["n"] == 200  # the whole of stdout parses
     assert "downloading" in r.stderr
-    assert (hangul_root / "새 캐시" / "nsmc" / "ratings_test.txt").is_file()
+    assert (hangul_root / "첫 실행 캐시" / "nsmc" / "ratings_test.txt").is_file()

@@ -25,7 +25,15 @@ DataDir = Annotated[
 TextCol = Annotated[str, typer.Option("--text-col", help="Name of the text column in --train/--data files.")]
 LabelCol = Annotated[str, typer.Option("--label-col", help="Name of the 0/1 label column in --train/--data files.")]
 Device = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
-Model = Annotated[Path, typer.Option("--model", "-m", help="A model folder written by `ksent train`.")]
+Model = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="A model folder written by `ksent train` (default: the model bundled with ksent).",
+        show_default=False,
+    ),
+]
 Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows (quick runs).", min=1)]
 Workers = Annotated[
     int | None,
@@ -105,7 +113,7 @@ def train(
 
 @app.command()
 def evaluate(
-    model: Model,
+    model: Model = None,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="A labelled TSV/CSV to score (default: the full NSMC test set, every review)."),
@@ -137,18 +145,19 @@ def evaluate(
     if limit:
         labelled = labelled.head(limit)
     p_positive = clf.predict_proba(labelled.texts)[:, 1]
-    report = evaluation(labelled.labels, p_positive, str(labelled.path), str(model))
+    name = str(model) if model is not None else "bundled"
+    report = evaluation(labelled.labels, p_positive, str(labelled.path), name)
     if out is not None:
         from ksent.report import write_eval_report
 
-        written = write_eval_report(out, report, labelled.labels, p_positive, str(labelled.path), str(model))
+        written = write_eval_report(out, report, labelled.labels, p_positive, str(labelled.path), name)
         print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False) if as_json else format_evaluation(report))
 
 
 @app.command()
 def predict(
-    model: Model,
+    model: Model = None,
     texts: Annotated[
         list[str] | None,
         typer.Argument(
@@ -192,8 +201,8 @@ def predict(
 
 @app.command()
 def explain(
-    model: Model,
     text: Annotated[str, typer.Argument(help="One review (quote it).", show_default=False)],
+    model: Model = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object with everything: tokens, evidence, every gate value.")
     ] = False,
@@ -219,6 +228,59 @@ def explain(
         from rich.console import Console
 
         Console().print(table(ex))
+
+
+@app.command()
+def serve(
+    model: Model = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on: this machine only unless told (no authentication).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help="Server processes (uvicorn workers), each with its own copy of the model.", min=1
+        ),
+    ] = 1,
+    device: Device = "auto",
+) -> None:
+    """Serve a model over HTTP: a JSON API and a web page in Korean.
+
+    POST /v1/predict {"texts": [...]} gives the records of `ksent predict --json`; POST /v1/explain
+    {"text": "..."} those of `ksent explain --json`; GET /v1/model describes the model; /docs has the
+    OpenAPI documentation; / is the page. The model loads once, at start-up. Other settings come from
+    KSENT_SERVE_* variables (see ksent.serve.settings); analyser threads from KSENT_WORKERS.
+    """
+    import dataclasses
+    import os
+
+    try:
+        import uvicorn
+
+        from ksent.serve.settings import Settings
+    except ImportError as e:
+        raise KsentError(
+            f"ksent serve needs the serve extra ({e.name} is missing): pip install 'ksent[serve]'"
+        ) from None
+    from ksent import artifacts
+    from ksent.classifier import BUNDLED
+    from ksent.runtime import available_cpus
+
+    # Read here (JSON and weights, no analyser), so that a missing or damaged folder ends in one line
+    # rather than in a worker's start-up traceback.
+    if model is None and not (BUNDLED / "config.json").is_file():
+        raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
+    artifacts.load(model if model is not None else BUNDLED)
+    # Several processes share the CPUs: each gets its share of torch and analyser threads.
+    threads = max(1, available_cpus() // workers) if workers > 1 else None
+    settings = dataclasses.replace(
+        Settings.from_env(), model=model.resolve() if model else None, device=device, threads=threads
+    )
+    os.environ.update(settings.to_env())  # each worker process builds its app from these
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {host}: anyone who can reach this port can use the API", file=sys.stderr)
+    uvicorn.run("ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
 # --- ksent data ... ------------------------------------------------------------------------------

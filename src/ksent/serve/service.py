@@ -1,0 +1,178 @@
+"""The loaded model behind the API, and the one thread that runs it.
+
+Why one thread: the analysers are not guaranteed thread-safe (a Kiwi object is shared per process by
+`ksent.text.tokenizers.kiwi`; konlpy's Okt drives one JVM), and neither is calling one torch module
+from several threads at once. So every model call, prediction and explanation alike, runs on one
+dedicated worker thread, in arrival order: calls are serialized by construction, not by a lock that
+a future endpoint could forget to take. The event loop only queues a job and awaits its future, so
+it never blocks on the model and keeps accepting (and rejecting) requests meanwhile.
+
+Why micro-batching: one `predict_records` call on 8 reviews costs little more than on 1 (the
+analyser and the LSTM both work per batch), so prediction jobs that wait in the queue together, or
+arrive within `batch_wait_ms` of the first, are joined into one call and the records split back.
+Each review is scored on its own row of the batch, so batching changes no result (beyond float
+rounding in the last bits). Explanations run alone: each is a few dozen model calls already.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ksent.errors import KsentError
+from ksent.predict import Prediction
+from ksent.serve.settings import Settings
+
+log = logging.getLogger("ksent.serve")
+
+_STOP = object()
+
+
+@dataclass
+class _Job:
+    kind: str  # "predict" or "explain"
+    payload: Any  # list[str] for predict, str for explain
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future = field(repr=False)
+
+
+def load_classifier(settings: Settings):
+    """The model the settings name; `model=None` is the bundled model: `ksent.load()` without a path."""
+    from ksent.classifier import load
+
+    return load(settings.model, device=settings.device, workers=settings.threads)
+
+
+class ModelService:
+    """Owns the classifier and its worker thread; `await predict(texts)` / `await explain(text)`."""
+
+    def __init__(self, clf, name: str, batch_wait_ms: float = 2.0, max_batch_texts: int = 512):
+        self.clf = clf
+        self.name = name
+        self.batch_wait = max(batch_wait_ms, 0.0) / 1000
+        self.max_batch_texts = max_batch_texts
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="ksent-model", daemon=True)
+
+    @classmethod
+    def load(cls, settings: Settings) -> "ModelService":
+        """Load the model (blocking: seconds), warm it up, start the worker thread."""
+        if settings.threads:
+            import torch
+
+            torch.set_num_threads(settings.threads)
+        clf = load_classifier(settings)
+        name = settings.model.name if settings.model is not None else "bundled"
+        service = cls(clf, name, settings.batch_wait_ms, settings.max_batch_texts)
+        service._warm_up()
+        return service.start()
+
+    def start(self) -> "ModelService":
+        """Start the worker thread; requests may come from now on."""
+        self._thread.start()
+        return self
+
+    def _warm_up(self) -> None:
+        # The first call loads the analyser (1-2 s, one instance for batches and one for single
+        # reviews); pay that at start-up, not on the first request.
+        self.clf.predict_records(["정말 재미있는 영화였어요"])
+        try:
+            self.clf.explain("정말 재미있는 영화였어요")
+        except KsentError:
+            pass  # a vocabulary without these words: the analyser is loaded all the same
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the queued jobs, then stop the worker thread."""
+        if self._thread.is_alive():
+            self._jobs.put(_STOP)
+            self._thread.join(timeout)
+
+    # -- called on the event loop -------------------------------------------------------------
+
+    async def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return await self._submit("predict", list(texts))
+
+    async def explain(self, text: str):
+        return await self._submit("explain", text)
+
+    async def _submit(self, kind: str, payload: Any):
+        if not self._thread.is_alive():
+            raise RuntimeError("the model worker is not running")
+        loop = asyncio.get_running_loop()
+        job = _Job(kind, payload, loop, loop.create_future())
+        self._jobs.put(job)
+        return await job.future
+
+    # -- the worker thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        held = None  # a job taken from the queue that did not fit the last batch
+        while True:
+            job = held if held is not None else self._jobs.get()
+            held = None
+            if job is _STOP:
+                return
+            if job.kind == "explain":
+                self._finish([job], lambda text=job.payload: [self.clf.explain(text)])
+                continue
+            batch, n = [job], len(job.payload)
+            deadline = time.monotonic() + self.batch_wait
+            while n < self.max_batch_texts:
+                wait = deadline - time.monotonic()
+                try:
+                    nxt = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP or nxt.kind != "predict" or n + len(nxt.payload) > self.max_batch_texts:
+                    held = nxt
+                    break
+                batch.append(nxt)
+                n += len(nxt.payload)
+            self._serve_predictions(batch)
+
+    def _serve_predictions(self, batch: list[_Job]) -> None:
+        if len(batch) > 1:
+            try:
+                results = self._predict(batch)
+            except Exception:
+                # Something in one request broke the joint call: each alone, so only that one fails.
+                for job in batch:
+                    self._finish([job], lambda j=job: self._predict([j]))
+                return
+            self._finish(batch, lambda: results)
+        else:
+            self._finish(batch, lambda: self._predict(batch))
+
+    def _predict(self, batch: list[_Job]) -> list[list[Prediction]]:
+        records = self.clf.predict_records([t for job in batch for t in job.payload])
+        out, i = [], 0
+        for job in batch:
+            out.append(records[i : i + len(job.payload)])
+            i += len(job.payload)
+        return out
+
+    def _finish(self, jobs: list[_Job], compute: Callable[[], list]) -> None:
+        try:
+            results, error = compute(), None
+        except Exception as e:  # handed to the request that asked; the thread lives on
+            if not isinstance(e, KsentError):
+                log.exception("model call failed")
+            results, error = [None] * len(jobs), e
+        for job, result in zip(jobs, results, strict=True):
+            try:
+                job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+            except RuntimeError:
+                pass  # that request's event loop has closed: nobody is waiting
+
+
+def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled: the client went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
