@@ -1,6 +1,7 @@
 """Load test of `ksent serve`, on this machine only: concurrent clients for a bounded time.
 
-    python benchmarks/load.py --model runs/default                      # starts a server, 8 clients, 20 s a phase
+    python benchmarks/load.py                           # the bundled model: starts a server, 8 clients, 20 s a phase
+    python benchmarks/load.py --model runs/default      # any model folder
     python benchmarks/load.py --model runs/default --url http://127.0.0.1:8000   # a server already running
     python benchmarks/load.py --model runs/default --duration 3         # a quick check that it all runs
 
@@ -52,8 +53,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: Path, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "ksent", "serve", "--model", str(model), "--port", str(port), "--device", "cpu"]
+def start_server(model: Path | None, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu"]
+    cmd += ["--model", str(model)] if model is not None else []
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -125,7 +127,7 @@ def phase(host: str, port: int, bodies: list[bytes], clients: int, duration: flo
     }
 
 
-def in_process(model: Path, batches: list[list[str]], duration: float) -> dict:
+def in_process(model: Path | None, batches: list[list[str]], duration: float) -> dict:
     """`predict_proba` on batches of the same reviews, in this process, for about `duration` seconds
     each: called from the main thread (as a script would), then from a new thread (as the server's
     model thread does). On a busy machine the two can differ a lot: torch's OpenMP threads stall
@@ -154,7 +156,9 @@ def in_process(model: Path, batches: list[list[str]], duration: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, required=True, help="Model folder (served, and the in-process baseline).")
+    ap.add_argument(
+        "--model", type=Path, help="Model folder (served, and the in-process baseline); default: the bundled one."
+    )
     ap.add_argument("--url", help="A running server on a loopback address (default: start one on a free port).")
     ap.add_argument("--clients", type=int, default=8, help="Concurrent clients of single-review requests.")
     ap.add_argument("--batch-clients", type=int, default=2, help="Concurrent clients of batch requests.")
@@ -195,7 +199,7 @@ def main() -> None:
         json.dumps(
             {
                 "server": f"http://{host}:{port}",
-                "model": str(args.model),
+                "model": str(args.model) if args.model else "bundled",
                 "cpus": os.cpu_count(),
                 "single": single,
                 "batch": {"batch_size": args.batch_size, **batch},
