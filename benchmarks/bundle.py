@@ -1,7 +1,7 @@
 """Make the bundled model from a trained folder: float16 weights into src/ksent/bundled, scored on
 all 50,000 NSMC test reviews (and on the first 2,000, the sample tests/test_bundled.py checks).
 
-    ksent train --config best --set members=1 --out runs/bundle
+    ksent train --config best --set members=1 --set hidden=192 --set val_split=0.2 --out runs/bundle
     python benchmarks/bundle.py runs/bundle
 
 The test metrics go into the bundled metrics.json (what `GET /v1/model` shows); docs/model-card.md

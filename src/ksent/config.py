@@ -136,9 +136,9 @@ _ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or
 PRESETS = {
     "seed": Config(name="seed", tokenizer="okt", oov=False),
     "default": Config(name="default"),
-    # Every character kept, Kiwi morphemes with their tags, a packed bidirectional LSTM pooled over
-    # its tokens, regularised, one-cycle trained, two of them averaged. docs/benchmarks.md has the
-    # experiments that chose each part.
+    # Every character kept, Kiwi morphemes with their tags, packed bidirectional LSTMs pooled over
+    # their tokens, regularised, one-cycle trained, three of them averaged. docs/benchmarks.md has
+    # the runs that chose each part (on the validation split).
     "best": Config(
         name="best",
         clean=False,
@@ -149,12 +149,12 @@ PRESETS = {
         padding="post",
         readout="max_mean",
         embed_dim=128,
-        hidden=192,
+        hidden=128,
         bidirectional=True,
         token_dropout=0.25,
         head_dropout=0.3,
         pack=True,
-        members=2,
+        members=3,
         optimizer="adamw",
         lr=3e-3,
         weight_decay=0.01,
@@ -163,6 +163,7 @@ PRESETS = {
         bucket=True,
         batch_size=128,
         epochs=4,
+        val_split=0.1,
     ),
 }
 
