@@ -280,7 +280,12 @@ def serve(
     os.environ.update(settings.to_env())  # each worker process builds its app from these
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {host}: anyone who can reach this port can use the API", file=sys.stderr)
-    uvicorn.run("ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+    import copy
+
+    # uvicorn logs requests to stdout by default; ksent keeps stdout for results, so logs go to stderr
+    logging = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    logging["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    uvicorn.run("ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_config=logging)
 
 
 # --- ksent data ... ------------------------------------------------------------------------------
