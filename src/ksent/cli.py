@@ -165,7 +165,60 @@ def predict(
             show_default=False,
         ),
     ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="UTF-8 file, one review per line.")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Reviews to score, streamed a chunk at a time: .txt (one review per line), .tsv, .csv, .jsonl or "
+            ".parquet (with a header/keys; see --text-col). With --engine ray: a glob or a remote folder.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the input's columns plus label, p_positive and n_tokens to this .tsv/.csv/.jsonl/.parquet "
+            "file (atomically) instead of printing. With --engine ray: a new folder.",
+            show_default=False,
+        ),
+    ] = None,
+    text_col: Annotated[
+        str | None,
+        typer.Option(
+            "--text-col", help="The column holding the reviews (default: text, document or review, the first present)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Input format when the extension does not say: txt, tsv, csv, jsonl, parquet."),
+    ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option("--prefix", help="Put this in front of the new columns' names (when the input has a 'label')."),
+    ] = "",
+    on_error: Annotated[
+        str,
+        typer.Option(
+            "--on-error",
+            help="A bad row (not UTF-8, wrong fields, null text): raise (stop with its file and line) or skip "
+            "(skip it, count it, report the first lines at the end).",
+        ),
+    ] = "raise",
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", help="Rows scored at a time (memory is bounded by one chunk).", min=1)
+    ] = 20_000,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this process) or ray (Ray Data; RAY_ADDRESS names a cluster).")
+    ] = "local",
+    out_format: Annotated[
+        str, typer.Option("--out-format", help="With --engine ray: parquet, csv or jsonl files in the --out folder.")
+    ] = "parquet",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="With --engine ray: model actors, one CPU each.", min=1)
+    ] = 1,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -177,26 +230,51 @@ def predict(
     device: Device = "auto",
     workers: Workers = None,
 ) -> None:
-    """Label (0 negative / 1 positive), its name and P(positive) for each review."""
+    """Label (0 negative / 1 positive), its name and P(positive) for each review; or score a whole file."""
     import ksent
     from ksent.predict import format_prediction
+    from ksent.stream import score_file
 
-    items = list(texts or [])
-    if file is not None:
-        try:
-            items += file.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise KsentError(f"file not found: {file}") from None
-        except UnicodeDecodeError as e:
-            raise KsentError(f"{file}: byte {e.start} is not UTF-8; save the file as UTF-8") from None
-    if not texts and file is None:
-        if sys.stdin.isatty():
-            raise KsentError("no reviews given: pass TEXT arguments, --file FILE, or pipe reviews on stdin")
-        items = sys.stdin.read().splitlines()
-    if not items:
-        raise KsentError("no reviews to classify (the input was empty)")
-    for record in ksent.load(model, device=device, workers=workers).predict_records(items):
-        print(json.dumps(record.to_dict(), ensure_ascii=False) if as_json else format_prediction(record))
+    if engine not in ("local", "ray"):
+        raise KsentError(f"--engine must be local or ray, got {engine!r}")
+    if on_error not in ("raise", "skip"):
+        raise KsentError(f"--on-error must be raise or skip, got {on_error!r}")
+    if engine == "ray":
+        if file is None or out is None:
+            raise KsentError("--engine ray needs --file (a glob or a remote folder) and --out (a new folder)")
+        from ksent.ray import score_files
+
+        col = text_col or "text"
+        score_files(file, str(out), model, col, fmt, out_format, prefix, concurrency)
+        print(f"wrote {out}", file=sys.stderr)
+        return
+
+    def show(records) -> None:
+        for record in records:
+            print(json.dumps(record.to_dict(), ensure_ascii=False) if as_json else format_prediction(record))
+
+    clf = ksent.load(model, device=device, workers=workers)
+    if texts:
+        show(clf.predict_records(texts))
+    if file is None and texts:
+        return
+    if file is None and sys.stdin.isatty():
+        raise KsentError("no reviews given: pass TEXT arguments, --file FILE, or pipe reviews on stdin")
+    source = sys.stdin.buffer if file is None else file
+    if file is None and fmt is None:
+        fmt = "txt"
+    score_file(
+        clf,
+        source,
+        out,
+        text_col=text_col,
+        fmt=fmt,
+        prefix=prefix,
+        on_error=on_error,
+        chunk_rows=chunk_rows,
+        progress=out is not None or sys.stderr.isatty(),
+        emit=None if out is not None else show,
+    )
 
 
 @app.command()

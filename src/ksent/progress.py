@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 console = Console(stderr=True)
 
@@ -18,15 +26,17 @@ def notice(message: str) -> None:
 
 
 @contextmanager
-def bar(description: str, total: int, enabled: bool = True) -> Iterator:
-    """Yield an `advance(n)` function; the bar goes to stderr so stdout stays parseable."""
+def bar(description: str, total: int, enabled: bool = True, counts: bool = True) -> Iterator:
+    """Yield an `advance(n)` function; the bar goes to stderr so stdout stays parseable.
+
+    `counts`: show "done/total" (items); off, a percentage (for totals in bytes)."""
     if not enabled:
         yield lambda n=1, **kw: None
         return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        MofNCompleteColumn() if counts else TaskProgressColumn(),
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
