@@ -68,14 +68,15 @@ def test_cli_ray_engine_reads_a_glob_and_writes_a_folder(trained, cluster, hangu
         (folder / f"part-{k}.tsv").write_text("id\tdocument\tlabel\n" + lines, encoding="utf-8")
     out = hangul_root / "레이 결과"
     args = ["predict", "-m", str(model), "--engine", "ray", "--file", str(folder / "part-*.tsv"), "--out", str(out)]
-    r = CliRunner().invoke(app, [*args, "--text-col", "document", "--prefix", "pred_", "--concurrency", "2"])
+    r = CliRunner().invoke(app, [*args, "--prefix", "pred_", "--concurrency", "2"])  # finds "document" itself
     assert r.exit_code == 0, r.output
     table = pads.dataset(out).to_table()
     files = sorted(os.listdir(out))
     assert files and all(f.endswith(".parquet") for f in files)
     assert table.column("document").to_pylist() == TEXTS  # both files, in order, "10" still text
     np.testing.assert_allclose(table.column("pred_p_positive").to_numpy(), clf.predict_proba(TEXTS)[:, 1], atol=1e-6)
-    assert table.column("label").to_pylist() == [0] * 14 + [1] * 14  # the input's own columns kept
+    assert table.column("label").to_pylist() == ["0"] * 14 + ["1"] * 14  # the input's columns kept, as text
+    assert table.column("id").to_pylist()[:2] == ["000", "001"]  # as the local engine writes them
     assert not [p for p in hangul_root.iterdir() if p.name.startswith(".레이 결과")]  # no temp folder left
     r = CliRunner().invoke(app, [*args, "--text-col", "document", "--prefix", "pred_"])
     assert r.exit_code != 0 and "exists" in str(r.exception)  # never writes into an existing folder

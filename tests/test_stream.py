@@ -85,9 +85,9 @@ def test_memory_is_bounded_by_one_chunk(trained, hangul_root):
     seen = []
 
     class Spy:
-        def _p_positive(self, texts):
+        def predict_records(self, texts):
             seen.append(len(texts))
-            return clf._p_positive(texts)
+            return clf.predict_records(texts)
 
     inp = _write(hangul_root / "청크.tsv", _rows(), "tsv")
     score_file(Spy(), inp, hangul_root / "청크.jsonl", chunk_rows=5, progress=False)
@@ -128,6 +128,33 @@ def test_csv_line_numbers_count_quoted_line_breaks(trained, hangul_root):
     assert [r["text"] for r in _read(hangul_root / "여러 줄.jsonl")] == ["첫 줄\n둘째 줄", "별로"]
 
 
+def test_csv_bad_bytes_and_quotes_never_merge_rows(trained, hangul_root):
+    clf, _ = trained
+    inp = hangul_root / "깨진 인용.csv"
+    inp.write_bytes(
+        b'id,text\n1,"\xea\xb0\x80\n\xff"\n2,\xec\xa2\x8b\xeb\x8b\xa4\n3,\xff\n4,"a\nb"\n5,"unterminated\n6,x\n'
+    )
+    s = score_file(clf, inp, hangul_root / "깨진 인용.jsonl", on_error="skip", progress=False)
+    got = _read(hangul_root / "깨진 인용.jsonl")
+    assert [r["id"] for r in got] == ["2", "4"] and got[0]["text"] == "좋다"
+    assert [line for line, _ in s.first_skipped] == [2, 5, 8]
+    assert "not UTF-8 (the record runs to line 3)" in s.first_skipped[0][1]
+    assert "malformed CSV" in s.first_skipped[2][1]
+
+
+def test_nothing_scored_writes_nothing(trained, hangul_root):
+    clf, _ = trained
+    inp, out = hangul_root / "전부 나쁨.tsv", hangul_root / "전부 나쁨.parquet"
+    inp.write_bytes(b"id\ttext\n1\n2\n")
+    with pytest.raises(KsentError, match=r"has no rows to score: .*skipped 2 bad rows"):
+        score_file(clf, inp, out, on_error="skip", progress=False)
+    assert not out.exists()
+    dup = hangul_root / "중복 열.tsv"
+    dup.write_text("text\ttext\n좋다\t별로\n", encoding="utf-8")
+    with pytest.raises(KsentError, match=r"중복 열\.tsv:1: the header names \['text'\] more than once"):
+        score_file(clf, dup, hangul_root / "o.jsonl", progress=False)
+
+
 def test_jsonl_bad_rows(trained, hangul_root):
     clf, _ = trained
     inp = hangul_root / "나쁜.jsonl"
@@ -140,13 +167,14 @@ def test_jsonl_bad_rows(trained, hangul_root):
                 "[1]",
                 "{oops",
                 '{"text": "싫다", "m": 1}',
+                '{"text": "반쪽 \\ud83d", "n": 8}',
             ]
         )
         + '\n{"text": "별로", "n": 7}\n',
         encoding="utf-8",
     )
     s = score_file(clf, inp, hangul_root / "나쁜 결과.jsonl", on_error="skip", progress=False)
-    assert (s.scored, s.skipped) == (2, 5)
+    assert (s.scored, s.skipped) == (2, 6)
     reasons = dict(s.first_skipped)
     assert "is null" in reasons[2] and "is missing" in reasons[3] and "JSON object" in reasons[4]
     assert "not valid JSON" in reasons[5]
@@ -170,11 +198,11 @@ def test_a_crash_mid_file_leaves_no_output(trained, hangul_root):
     calls = []
 
     class Crashes:
-        def _p_positive(self, texts):
+        def predict_records(self, texts):
             calls.append(1)
             if len(calls) == 2:
                 raise RuntimeError("killed")
-            return clf._p_positive(texts)
+            return clf.predict_records(texts)
 
     inp, out = _write(hangul_root / "중단.tsv", _rows(), "tsv"), hangul_root / "중단.parquet"
     with pytest.raises(RuntimeError):
@@ -221,5 +249,11 @@ def test_cli_streams_files_and_stdin(trained, hangul_root):
         app, ["predict", "-m", str(model), "--json"], input=io.StringIO("좋아요\n\n별로에요\n").read()
     )
     assert [json.loads(line)["text"] for line in r.stdout.splitlines()] == ["좋아요", "", "별로에요"]
-    r = CliRunner().invoke(app, ["predict", "-m", str(model), "--file", str(inp), "--on-error", "maybe"])
-    assert r.exit_code != 0
+    for wrong, says in (
+        (["--file", str(inp), "--on-error", "maybe"], "--on-error must be raise or skip"),
+        (["--out", str(out), "좋다"], "--out writes the scores of a --file"),
+        (["--file", str(inp), "--out", str(out), "--json"], "--json is for printed records"),
+        (["--engine", "ray", "--file", str(inp)], "--engine ray needs --file"),
+    ):
+        r = CliRunner().invoke(app, ["predict", "-m", str(model), *wrong])
+        assert r.exit_code != 0 and says in str(r.exception)

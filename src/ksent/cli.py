@@ -214,10 +214,17 @@ def predict(
         str, typer.Option("--engine", help="local (this process) or ray (Ray Data; RAY_ADDRESS names a cluster).")
     ] = "local",
     out_format: Annotated[
-        str, typer.Option("--out-format", help="With --engine ray: parquet, csv or jsonl files in the --out folder.")
-    ] = "parquet",
+        str | None,
+        typer.Option(
+            "--out-format",
+            help="Output format when --out's extension does not say: tsv, csv, jsonl, parquet. With --engine ray: "
+            "the format of the files in the --out folder (default parquet).",
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="With --engine ray: model actors, one CPU each.", min=1)
+        int,
+        typer.Option("--concurrency", help="With --engine ray: model actors, each with --workers CPUs (1).", min=1),
     ] = 1,
     as_json: Annotated[
         bool,
@@ -239,13 +246,29 @@ def predict(
         raise KsentError(f"--engine must be local or ray, got {engine!r}")
     if on_error not in ("raise", "skip"):
         raise KsentError(f"--on-error must be raise or skip, got {on_error!r}")
+    if out is not None and texts:
+        raise KsentError("--out writes the scores of a --file; put the reviews in a file, or leave --out off")
+    if out is not None and as_json:
+        raise KsentError("--json is for printed records; with --out the format comes from the file name (.jsonl)")
     if engine == "ray":
         if file is None or out is None:
             raise KsentError("--engine ray needs --file (a glob or a remote folder) and --out (a new folder)")
+        if on_error != "raise":
+            raise KsentError("--on-error skip is for the local engine; on Ray a bad row fails the job with its reason")
         from ksent.ray import score_files
 
-        col = text_col or "text"
-        score_files(file, str(out), model, col, fmt, out_format, prefix, concurrency)
+        score_files(
+            file,
+            str(out),
+            model,
+            text_col,
+            fmt,
+            out_format or "parquet",
+            prefix,
+            concurrency,
+            num_cpus=workers or 1,
+            batch_size=min(chunk_rows, 4096),
+        )
         print(f"wrote {out}", file=sys.stderr)
         return
 
@@ -269,10 +292,11 @@ def predict(
         out,
         text_col=text_col,
         fmt=fmt,
+        out_fmt=out_format,
         prefix=prefix,
         on_error=on_error,
         chunk_rows=chunk_rows,
-        progress=out is not None or sys.stderr.isatty(),
+        progress=out is not None,  # printed records are the progress otherwise
         emit=None if out is not None else show,
     )
 

@@ -42,6 +42,8 @@ def bar(description: str, total: int, enabled: bool = True, counts: bool = True)
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        redirect_stdout=False,  # results printed while a bar runs must stay on stdout, not join the bar
+        redirect_stderr=False,
     ) as progress:
         task = progress.add_task(description, total=total, info="")
 

@@ -12,6 +12,7 @@ for it (`ray.data.DataContext.get_current().execution_options.preserve_order = T
 every node (the bundled model always is). See docs/scale.md.
 """
 
+import csv
 import glob
 import os
 import shutil
@@ -20,7 +21,10 @@ from pathlib import Path
 
 from ksent import atomic
 from ksent.errors import KsentError
-from ksent.stream import FORMATS, NEW_COLUMNS, file_format
+from ksent.runtime import available_cpus
+from ksent.stream import FORMATS, NEW_COLUMNS, _pick_text_col, file_format
+
+BLOCK_BYTES = int(os.environ.get("KSENT_RAY_BLOCK_BYTES", 4 << 20))
 
 
 def _ray():
@@ -61,8 +65,13 @@ class Scorer:
                 f"{len(bad)} of {len(texts)} rows in a batch have no text in {self.text_col!r} "
                 f"(the first: {texts[i]!r}, row {shown}); filter or fill them before scoring"
             )
-        p, x = self.clf._p_positive(texts)
-        values = ((p >= 0.5).astype(np.int8), p.astype(np.float32), (x != 0).sum(axis=1).astype(np.int32))
+        records = self.clf.predict_records(texts)
+        p = np.fromiter((r.p_positive for r in records), np.float32, len(records))
+        values = (
+            np.fromiter((r.label for r in records), np.int8, len(records)),
+            p,
+            np.fromiter((r.n_tokens for r in records), np.int32, len(records)),
+        )
         for name, v in zip(self.names, values, strict=True):
             batch = batch.append_column(name, pa.array(v))
         return batch
@@ -110,8 +119,9 @@ def _paths(pattern: str) -> list[str] | str:
     return paths
 
 
-def read(pattern: str, fmt: str | None = None, text_col: str = "text"):
-    """A `ray.data.Dataset` over the files `pattern` names (a local glob, or a remote file/folder)."""
+def read(pattern: str, fmt: str | None = None, text_col: str | None = None):
+    """(`ray.data.Dataset` over the files `pattern` names — a local glob, or a remote file/folder —,
+    the text column). Without `text_col`, the first of text/document/review in a local file's header."""
     ray = _ray()
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -120,24 +130,44 @@ def read(pattern: str, fmt: str | None = None, text_col: str = "text"):
     free = {"num_cpus": 0}  # the model actors hold the CPUs; reading must not wait for them
     first = Path(paths[0] if isinstance(paths, list) else pattern.rstrip("/"))
     fmt = file_format(first, fmt) if fmt or first.suffix.lower() in FORMATS else "parquet"
-    text_type = pacsv.ConvertOptions(column_types={text_col: pa.string()})  # "10" stays a review, not a number
+    header = _header(first, fmt) if isinstance(paths, list) else None
+    if text_col is None:
+        text_col = "text" if header is None or fmt == "txt" else header[_pick_text_col(header, None, first)]
+    # every column of a text file stays text, as the local engine writes it ("007" stays "007")
+    strings = pacsv.ConvertOptions(column_types={c: pa.string() for c in header or [text_col]})
     if fmt == "parquet":
-        return ray.data.read_parquet(paths, **free)
+        return ray.data.read_parquet(paths, **free), text_col
     if fmt == "csv":
-        return ray.data.read_csv(paths, convert_options=text_type, **free)
+        opts = pacsv.ParseOptions(newlines_in_values=True)  # a quoted review may span lines
+        return ray.data.read_csv(paths, parse_options=opts, convert_options=strings, **free), text_col
     if fmt == "tsv":  # as NSMC is written: tabs, no quoting
         opts = pacsv.ParseOptions(delimiter="\t", quote_char=False)
-        return ray.data.read_csv(paths, parse_options=opts, convert_options=text_type, **free)
+        return ray.data.read_csv(paths, parse_options=opts, convert_options=strings, **free), text_col
     if fmt == "jsonl":
-        return ray.data.read_json(paths, lines=True, **free)
-    return ray.data.read_text(paths, drop_empty_lines=False, **free).rename_columns({"text": text_col})
+        return ray.data.read_json(paths, lines=True, **free), text_col
+    ds = ray.data.read_text(paths, drop_empty_lines=False, **free)  # one review per line, column "text"
+    return (ds if text_col == "text" else ds.rename_columns({"text": text_col})), text_col
+
+
+def _header(path: Path, fmt: str) -> list[str] | None:
+    """Column names of a local file, read on the driver (None for formats without a header line)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).schema_arrow.names
+    if fmt not in ("tsv", "csv"):
+        return None
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        line = f.readline()
+    row = line.rstrip("\r\n").split("\t") if fmt == "tsv" else next(csv.reader([line]), [])
+    return [h.strip() for h in row]
 
 
 def score_files(
     pattern: str,
     out: str,
     model: str | Path | None = None,
-    text_col: str = "text",
+    text_col: str | None = None,
     fmt: str | None = None,
     out_fmt: str = "parquet",
     prefix: str = "",
@@ -153,12 +183,25 @@ def score_files(
     if out_fmt not in ("parquet", "csv", "jsonl"):
         raise KsentError(f"--out-format must be parquet, csv or jsonl for the Ray engine, got {out_fmt!r}")
     local = "://" not in out
+    if os.environ.get("RAY_ADDRESS") and (local or "://" not in pattern):
+        raise KsentError(
+            "on a Ray cluster, --file and --out must be URIs every node reaches (s3://, gs://, abfs://, ...): "
+            "a local path exists on this machine only, and rows written on other nodes would be lost"
+        )
     if local and os.path.exists(out):
         raise KsentError(f"{out} exists; the Ray engine writes a new folder: remove it or choose another --out")
-    if not ray.is_initialized():
-        ray.init(logging_level="ERROR", log_to_driver=False)  # RAY_ADDRESS, if set, names a cluster to join
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
-    ds = predict(read(pattern, fmt, text_col), model, text_col, prefix, batch_size, concurrency, num_cpus)
+    if not ray.is_initialized() and os.environ.get("RAY_ADDRESS"):
+        ray.init(logging_level="ERROR", log_to_driver=False)  # join the cluster RAY_ADDRESS names
+    elif not ray.is_initialized():
+        # A local Ray on this machine: one logical CPU more than it has, so the tasks that list,
+        # read and write files never wait behind model actors that hold every CPU.
+        ray.init(num_cpus=available_cpus() + 1, logging_level="ERROR", log_to_driver=False)
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    # Blocks of at most a few MiB: a file read as one big block would go to one actor, however many wait.
+    ctx.target_max_block_size = min(ctx.target_max_block_size or BLOCK_BYTES, BLOCK_BYTES)
+    ds, text_col = read(pattern, fmt, text_col)
+    ds = predict(ds, model, text_col, prefix, batch_size, concurrency, num_cpus)
     target = tempfile.mkdtemp(dir=Path(out).resolve().parent, prefix=f".{Path(out).name}.") if local else out
     try:
         write = {"parquet": ds.write_parquet, "csv": ds.write_csv, "jsonl": ds.write_json}[out_fmt]

@@ -26,8 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from ksent import atomic
 from ksent.errors import KsentError
+from ksent.predict import THRESHOLD
 from ksent.progress import bar, notice
 
 FORMATS = {".txt": "txt", ".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -69,7 +72,8 @@ class Chunk:
     rows: list = field(default_factory=list)  # list of field lists (txt/tsv/csv) or dicts (jsonl); Parquet: a table
 
 
-# --- readers: each yields (bytes or rows read so far, Chunk | BadRow) -----------------------------
+# --- readers: first (header, index of the text column), then for each row (bytes read so far,
+# (line, text, fields) or BadRow) ------------------------------------------------------------------
 
 
 def _lines(f: BinaryIO, path: Path, start: int = 1) -> Iterator[tuple[int, int, str | BadRow]]:
@@ -111,7 +115,7 @@ def _read_tsv(f: BinaryIO, path: Path, text_col: str | None):
         raise KsentError(f"{path} is empty; expected a header row naming the text column")
     if isinstance(first[2], BadRow):
         raise KsentError(f"{path}:1: the header is not UTF-8; re-save the file as UTF-8")
-    header = [h.strip() for h in first[2].split("\t")]
+    header = _check_header([h.strip() for h in first[2].split("\t")], path)
     ti = _pick_text_col(header, text_col, path)
     yield header, ti
     for i, pos, line in lines:
@@ -129,36 +133,42 @@ def _read_tsv(f: BinaryIO, path: Path, text_col: str | None):
 
 
 def _read_csv(f: BinaryIO, path: Path, text_col: str | None):
-    bad: list[BadRow] = []  # undecodable lines, kept out of the csv reader and reported in order
+    # Bytes that are not UTF-8 pass through as surrogates so the csv module keeps its quote state
+    # (dropping a line inside a quoted review would merge the rows after it); a record holding
+    # one is a bad row. strict=True makes an unterminated quote an error, not a silent merge.
     phys: list[int] = []  # physical line numbers of the lines the csv reader has taken, from `base`
     base, pos = 0, 0
 
     def decoded() -> Iterator[str]:
         nonlocal pos
-        for i, p, line in _lines(f, path):
-            pos = p
-            if isinstance(line, BadRow):
-                bad.append(line)
-                continue
+        for i, raw in enumerate(f, 1):
+            pos += len(raw)
             phys.append(i)
-            yield line + "\n"
+            if i == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            yield raw.decode("utf-8", "surrogateescape").removesuffix("\n").removesuffix("\r") + "\n"
 
-    def first_line() -> int:  # where the row the reader just produced started; forget older lines
+    def span() -> tuple[int, int]:  # lines of the record the reader just gave; forget older lines
         nonlocal base, phys
-        line = phys[0] if phys else 0
-        phys = phys[reader.line_num - base :]
-        base = reader.line_num
-        return line
+        taken = reader.line_num - base
+        first, last = (phys[0], phys[max(taken - 1, 0)]) if phys else (0, 0)
+        phys, base = phys[taken:], reader.line_num
+        return first, last
 
-    reader = csv.reader(decoded())
+    def where(first: int, last: int) -> str:
+        return "" if first == last else f" (the record runs to line {last})"
+
+    reader = csv.reader(decoded(), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as e:
         raise KsentError(f"{path}:1: malformed CSV header ({e})") from None
-    if header is None or bad:
-        raise KsentError(f"{path}:1: " + ("the header is not UTF-8" if bad else "empty file; expected a header row"))
-    first_line()
-    header = [h.strip() for h in header]
+    if header is None:
+        raise KsentError(f"{path} is empty; expected a header row naming the text column")
+    if not _utf8(header):
+        raise KsentError(f"{path}:1: the header is not UTF-8; re-save the file as UTF-8")
+    span()
+    header = _check_header([h.strip() for h in header], path)
     ti = _pick_text_col(header, text_col, path)
     yield header, ti
     while True:
@@ -167,26 +177,43 @@ def _read_csv(f: BinaryIO, path: Path, text_col: str | None):
         except StopIteration:
             break
         except csv.Error as e:
-            yield pos, BadRow(first_line(), f"malformed CSV ({e})")
+            first, last = span()
+            yield pos, BadRow(first, f"malformed CSV ({e}){where(first, last)}")
             continue
-        line = first_line()
-        while bad:
-            yield pos, bad.pop(0)
-        if len(fields) != len(header):
+        first, last = span()
+        if not _utf8(fields):
+            yield pos, BadRow(first, f"bytes that are not UTF-8{where(first, last)}")
+        elif len(fields) != len(header):
             n = len(header)
-            yield pos, BadRow(line, f"expected {n} comma-separated fields ({', '.join(header)}), found {len(fields)}")
+            yield pos, BadRow(first, f"expected {n} comma-separated fields ({', '.join(header)}), found {len(fields)}")
         else:
-            yield pos, (line, fields[ti], fields)
-    while bad:
-        yield pos, bad.pop(0)
+            yield pos, (first, fields[ti], fields)
+
+
+def _utf8(fields: list[str]) -> bool:
+    try:
+        for x in fields:
+            x.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_header(header: list[str], path: Path) -> list[str]:
+    if dup := sorted({h for h in header if header.count(h) > 1}):
+        raise KsentError(f"{path}:1: the header names {dup} more than once; give every column its own name")
+    return header
 
 
 def _read_jsonl(f: BinaryIO, path: Path, text_col: str | None):
     header, ti = None, None
     early: list[tuple[int, BadRow]] = []  # bad lines before the first object, reported after the header
 
-    def bad(pos: int, row: BadRow):
-        return [(pos, row)] if header is not None else early.append((pos, row)) or []
+    def bad(pos: int, row: BadRow) -> list:
+        if header is None:  # nothing may come before the header: hold it until then
+            early.append((pos, row))
+            return []
+        return [(pos, row)]
 
     for i, pos, line in _lines(f, path):
         if isinstance(line, BadRow):
@@ -203,9 +230,15 @@ def _read_jsonl(f: BinaryIO, path: Path, text_col: str | None):
         if not isinstance(obj, dict):
             yield from bad(pos, BadRow(i, f"expected a JSON object, found {type(obj).__name__}"))
             continue
+        if "\\u" in line and not _utf8([json.dumps(obj, ensure_ascii=False)]):
+            yield from bad(pos, BadRow(i, "a \\u escape names half of a character (a lone surrogate)"))
+            continue
         if header is None:  # the first object's keys name the columns
             header = list(obj)
-            ti = _pick_text_col(header, text_col, path)
+            try:
+                ti = _pick_text_col(header, text_col, path)
+            except KsentError as e:
+                raise KsentError(str(e).replace(f"{path}:1:", f"{path}:{i}: the first object's keys:", 1)) from None
             yield header, ti
             yield from early
         extra = [k for k in obj if k not in header]
@@ -231,6 +264,9 @@ def _chunks(items, chunk_rows: int) -> Iterator[tuple[int, Chunk, list[BadRow]]]
     for pos, item in items:
         if isinstance(item, BadRow):
             bad.append(item)
+            if len(bad) >= chunk_rows:  # a file of bad rows is bounded too
+                yield pos, chunk, bad
+                chunk, bad = Chunk(), []
             continue
         line, text, row = item
         chunk.lines.append(line)
@@ -280,8 +316,8 @@ def _parquet_chunks(path: Path, text_col: str | None, chunk_rows: int):
 class _Writer:
     """Writes chunks of (input columns + new columns) to a binary file in one output format."""
 
-    def __init__(self, f: BinaryIO, fmt: str, header: list[str], new: list[str]):
-        self.f, self.fmt, self.columns, self.new = f, fmt, header + new, new
+    def __init__(self, f: BinaryIO, fmt: str, header: list[str], new: list[str], source: str):
+        self.f, self.fmt, self.columns, self.new, self.source = f, fmt, header + new, new, source
         self.schema, self.parquet = None, None
         if fmt in ("tsv", "csv"):
             self._table_row([self.columns])
@@ -295,8 +331,8 @@ class _Writer:
                 cells = ["" if v is None else str(v) for v in row]
                 if any("\t" in c or "\n" in c or "\r" in c for c in cells):
                     raise KsentError(
-                        f"a value holds a tab or a line break, which a TSV without quoting cannot hold: {row!r}; "
-                        "write .csv, .jsonl or .parquet instead"
+                        f"{self.source}: a value holds a tab or a line break, which a TSV without quoting cannot "
+                        f"hold: {row!r}; write .csv, .jsonl or .parquet instead"
                     )
                 buf.write("\t".join(cells) + "\n")
         self.f.write(buf.getvalue().encode("utf-8"))
@@ -313,28 +349,28 @@ class _Writer:
             self._table_row(rows)
 
     def _write_parquet(self, chunk: Chunk, labels, p, n) -> None:
-        import numpy as np
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if isinstance(chunk.rows, list):
-            old = self.columns[: -len(self.new)]
-            table = pa.table({c: [r[k] for r in chunk.rows] for k, c in enumerate(old)})
-        else:
-            table = chunk.rows
-        new = (np.asarray(labels, dtype=np.int8), np.asarray(p, dtype=np.float32), np.asarray(n, dtype=np.int32))
-        for name, values in zip(self.new, new, strict=True):
-            table = table.append_column(name, pa.array(values))
-        if self.parquet is None:
-            # a column that is null in the whole first chunk would fix the type to null: make it text
-            schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema])
-            self.schema, self.parquet = schema, pq.ParquetWriter(self.f, schema, compression="zstd")
         try:
-            table = table.cast(self.schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+            if isinstance(chunk.rows, list):
+                old = self.columns[: -len(self.new)]
+                table = pa.table({c: [r[k] for r in chunk.rows] for k, c in enumerate(old)})
+            else:
+                table = chunk.rows
+            new = (np.asarray(labels, dtype=np.int8), np.asarray(p, dtype=np.float32), np.asarray(n, dtype=np.int32))
+            for name, values in zip(self.new, new, strict=True):
+                table = table.append_column(name, pa.array(values))
+            if self.parquet is None:
+                # a column that is null in the whole first chunk would fix the type to null: make it text
+                fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+                self.schema = pa.schema(fields)
+                self.parquet = pq.ParquetWriter(self.f, self.schema, compression="zstd")
+            table = table.cast(self.schema, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError) as e:
             raise KsentError(
-                f"rows from line {chunk.lines[0]} on do not fit the Parquet columns set by the first rows ({e}); "
-                "write JSON Lines instead (--out FILE.jsonl)"
+                f"{self.source}: the rows of lines {chunk.lines[0]}–{chunk.lines[-1]} do not fit one Parquet type per "
+                f"column ({e}); write JSON Lines instead (--out FILE.jsonl)"
             ) from None
         self.parquet.write_table(table)
 
@@ -420,20 +456,25 @@ def score_file(
     else:
         if not stream and not path.is_file():
             raise KsentError(f"file not found: {path}" if not path.exists() else f"{path} is not a file")
-        f = source if stream else open(path, "rb")  # noqa: SIM115 - closed in the finally below
-        rows = READERS[fmt](f, path, text_col)
-        header, ti = next(rows)
+        f = source if stream else open(path, "rb")  # noqa: SIM115 - closed below, or by the finally further on
+        try:
+            rows = READERS[fmt](f, path, text_col)
+            header, ti = next(rows)
+        except BaseException:
+            if not stream:
+                f.close()
+            raise
         total = None if stream else path.stat().st_size
         chunks = _chunks(rows, chunk_rows)
     new = [prefix + c for c in NEW_COLUMNS]
     if out is not None and (clash := [c for c in new if c in header]):
+        if fmt != "parquet" and not stream:
+            f.close()
         raise KsentError(
             f"{name} already has column(s) {clash}; pass --prefix (e.g. --prefix pred_) to name the new ones"
         )
 
     def run(writer: _Writer | None) -> None:
-        from ksent.predict import predictions
-
         with bar("scoring", total or 0, progress and total is not None, counts=fmt == "parquet") as advance:
             seen = 0
             for pos, chunk, bad in chunks:
@@ -447,26 +488,26 @@ def score_file(
                     if len(summary.first_skipped) < SHOWN_ERRORS:
                         summary.first_skipped.append((b.line, b.reason))
                 if chunk.texts:
-                    p, x = clf._p_positive(chunk.texts)
-                    n = (x != 0).sum(axis=1)
-                    labels = (p >= 0.5).astype(int)
-                    if writer is not None:
-                        writer.write(chunk, labels, p, n)
+                    records = clf.predict_records(chunk.texts)
+                    if writer is None:
+                        emit(records)
                     else:
-                        emit(predictions(chunk.texts, p, x))
+                        p = np.fromiter((r.p_positive for r in records), np.float64, len(records))
+                        n = np.fromiter((r.n_tokens for r in records), np.int64, len(records))
+                        writer.write(chunk, (p >= THRESHOLD).astype(np.int8), p, n)
                     summary.scored += len(chunk.texts)
                 rate = summary.scored / max(time.perf_counter() - started, 1e-9)
                 advance(pos - seen, info=f"{summary.scored:,} rows · {rate:,.0f} rows/s")
                 seen = pos
-        if summary.scored == 0 and summary.skipped == 0:
-            raise KsentError(f"{name} has no rows to score")
+        if summary.scored == 0:  # nothing to write: never replace `out` with an empty file
+            raise KsentError(f"{name} has no rows to score" + (f": {summary.describe()}" if summary.skipped else ""))
 
     try:
         if out is None:
             run(None)
         else:
             with atomic.replacing(out) as fo:
-                writer = _Writer(fo, out_fmt, header, new)
+                writer = _Writer(fo, out_fmt, header, new, name)
                 try:
                     run(writer)
                 finally:
@@ -475,6 +516,6 @@ def score_file(
         if fmt != "parquet" and not stream:
             f.close()
     summary.seconds = time.perf_counter() - started
-    if progress:
+    if progress or summary.skipped:  # skipped rows are always reported
         notice(summary.describe())
     return summary
