@@ -257,3 +257,26 @@ def test_cli_streams_files_and_stdin(trained, hangul_root):
     ):
         r = CliRunner().invoke(app, ["predict", "-m", str(model), *wrong])
         assert r.exit_code != 0 and says in str(r.exception)
+
+
+def test_sigterm_mid_file_leaves_no_temp_file(trained, hangul_root):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, model = trained
+    folder = hangul_root / "종료"
+    folder.mkdir()
+    inp = folder / "긴 입력.txt"
+    inp.write_text("정말 재밌어요 배우들 연기가 좋았다\n" * 200_000, encoding="utf-8")
+    out = folder / "점수.jsonl"
+    cmd = [sys.executable, "-m", "ksent", "predict", "-m", str(model), "--file", str(inp), "--out", str(out)]
+    proc = subprocess.Popen([*cmd, "--chunk-rows", "500"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(folder.glob(".점수.jsonl.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the temp output exists: the run is mid-file
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert sorted(p.name for p in folder.iterdir()) == [inp.name]

@@ -506,7 +506,14 @@ def info(
             print(f"{key:<17} {value if value is not None else '-'}")
 
 
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: temp files of unfinished writes are removed
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)  # `kill` and job schedulers stop with SIGTERM
     try:
         app()
     except KsentError as e:

@@ -42,10 +42,10 @@ class Scorer:
     def __init__(self, model: str | None, text_col: str, prefix: str, threads: int):
         import torch
 
-        import ksent
+        from ksent.classifier import load  # here, not at the top: the driver needs no torch
 
         torch.set_num_threads(threads)  # one actor per CPU it asked Ray for, no oversubscription
-        self.clf = ksent.load(model, workers=threads)
+        self.clf = load(model, workers=threads)
         self.text_col, self.names = text_col, [prefix + c for c in NEW_COLUMNS]
 
     def __call__(self, batch):
