@@ -15,7 +15,6 @@ and writes it to OUT/benchmark.json. --baseline-only runs just the baseline.
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import behaviour  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
@@ -33,16 +33,6 @@ from ksent.data import nsmc_path, read_labelled  # noqa: E402
 from ksent.metrics import classification_report  # noqa: E402
 from ksent.models import Ensemble  # noqa: E402
 from ksent.train import evaluate_logits  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def linear_baseline(train, test) -> dict:

@@ -3,6 +3,7 @@
     python benchmarks/scale.py stream --rows 5000000          # one process, peak RSS on 5 M rows
     python benchmarks/scale.py ray --rows 1000000              # 1 process vs Ray with 1 and 2 workers
     python benchmarks/scale.py ray --rows 20000 --model runs/default   # a quick check that it all runs
+    python benchmarks/scale.py compare --rows 1000000          # re-check Ray's outputs against one process's
 
 The input is made by repeating the NSMC reviews (train then test, columns id/document/label) up
 to --rows rows, as TSV (`stream`) or Parquet (`ray`), in benchmarks/out/ (kept between runs).
@@ -15,12 +16,13 @@ store included) every 0.2 s and reports the peak sum, and the wall time from sta
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from machine import cpu_name
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -112,17 +114,29 @@ def measure(cmd: list[str]) -> dict:
     return {"command": " ".join(cmd), "seconds": round(wall, 1), "peak_rss_mib": round(peak / 2**20)}
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
+def compare(local: Path, folder: Path) -> dict:
+    """Ray's output against the one process's: same ids, same order?, largest score difference by id."""
+    import numpy as np
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+
+    a, b = pq.read_table(local), pads.dataset(folder).to_table()  # Ray's files in their written order
+    ida, idb = np.asarray(a.column("id")), np.asarray(b.column("id"))
+    pa_, pb = np.asarray(a.column("pred_p_positive")), np.asarray(b.column("pred_p_positive"))
+    same_ids = len(ida) == len(idb) and bool((np.sort(ida) == np.sort(idb)).all())
+    by_id = np.empty_like(pb)
+    by_id[idb] = pb  # ids are 0..n-1 (make_input)
+    return {
+        "same_rows": same_ids,
+        "same_order": bool(len(ida) == len(idb) and (ida == idb).all()),
+        "rows_out_of_place": int((ida != idb).sum()) if len(ida) == len(idb) else None,
+        "max_abs_diff_by_id": float(np.abs(by_id[ida] - pa_).max()),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["stream", "ray"])
+    ap.add_argument("mode", choices=["stream", "ray", "compare"])
     ap.add_argument("--rows", type=int, default=None, help="rows in the input (stream: 5,000,000; ray: 1,000,000)")
     ap.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     ap.add_argument("--data-dir", default=os.environ.get("KSENT_DATA_DIR", "../shared/data/nsmc"))
@@ -130,6 +144,10 @@ def main() -> None:
     rows = args.rows or (5_000_000 if args.mode == "stream" else 1_000_000)
     ksent = [sys.executable, "-m", "ksent", "predict"] + (["--model", args.model] if args.model else [])
     runs = {}
+    if args.mode == "compare":  # re-check the outputs a `ray` run left in benchmarks/out/
+        for k in (1, 2):
+            print(k, compare(OUT / f"scores-x{rows}-local.parquet", OUT / f"scores-x{rows}-ray{k}"))
+        return
     if args.mode == "stream":
         src = make_input(rows, "tsv", Path(args.data_dir))
         out = OUT / f"scores-x{rows}.parquet"
@@ -146,6 +164,11 @@ def main() -> None:
             )
     for r in runs.values():
         r["rows_per_s"] = round(rows / r["seconds"])
+    if args.mode == "ray":
+        for k in (1, 2):
+            runs[f"ray_{k}_workers"].update(
+                compare(OUT / f"scores-x{rows}-local.parquet", OUT / f"scores-x{rows}-ray{k}")
+            )
     print(
         json.dumps(
             {
@@ -153,7 +176,7 @@ def main() -> None:
                 "rows": rows,
                 "model": args.model or "bundled",
                 "input": str(src.relative_to(OUT.parent.parent)),
-                "cpu": cpu_model(),
+                "cpu": cpu_name(),
                 "cpus": os.cpu_count(),
                 "date": time.strftime("%Y-%m-%d"),
                 "runs": runs,
