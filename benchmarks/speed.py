@@ -14,16 +14,16 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import describe
 
-from ksent.classifier import SentimentClassifier
-from ksent.config import resolve
+from ksent.classifier import SentimentClassifier, load
+from ksent.config import Config, resolve
 from ksent.data import Labelled, clean_training, nsmc_path, read_labelled
 from ksent.metrics import classification_report
 from ksent.text import clean_hangul, remove_stopwords
@@ -70,7 +70,7 @@ def seed_pipeline(train: Labelled, test: Labelled) -> tuple[np.ndarray, np.ndarr
 # --- ksent's preprocessing -------------------------------------------------------------------------
 
 
-def ksent_pipeline(cfg_name: str, train: Labelled, test: Labelled, cache: Path):
+def ksent_pipeline(cfg_name: str | Config, train: Labelled, test: Labelled, cache: Path):
     clf = SentimentClassifier(cfg_name, device="cpu", cache=cache)
     x, y, _ = clf.fit_prepare(train)  # fits the vocabulary
     x_test = clf.encode(test.texts)  # every test review, empty ones included
@@ -113,6 +113,27 @@ def keras_fit(x: np.ndarray, y: np.ndarray, vocab_size: int, epochs: int, seed: 
     return model, seconds
 
 
+def linear_baseline(train: Labelled):
+    """The one-minute alternative of issue #9 (char_wb 1-4-grams, sublinear TF, C=4), fitted here."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
+        LogisticRegression(C=4, max_iter=1000),
+    )
+    return pipe.fit(train.texts, train.labels)
+
+
+def samples_per_s(cfg_name: str, hist: dict) -> tuple[float, float]:
+    """(samples/s over the training epochs after the first, wall seconds of the whole fit)."""
+    members = hist.get("members", [hist])
+    ep = [e["seconds"] for m in members for e in m["epochs"]]
+    per = float(np.median(ep[1:] if len(ep) > 1 else ep))
+    return hist["n_train"] / per, hist["seconds"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny inputs; numbers mean nothing, every part runs")
@@ -128,11 +149,14 @@ def main() -> None:
     n_tok = 200 if smoke else args.tok_sample
     has_keras = importlib.util.find_spec("keras") is not None and importlib.util.find_spec("tensorflow") is not None
     work = Path(tempfile.mkdtemp(prefix="ksent-speed-"))
+    shipped = load(device="cpu")  # the model inside the package: what `ksent predict` answers with
+    targets: list[tuple[str, str, bool | None]] = []  # (target, measured, met)
 
     # 1. tokenizer throughput on the same cleaned reviews (with their duplicates, as read)
     texts = [clean_hangul(t) for t in train_all.texts[:n_tok]]
     _, t_seed = timed(seed_okt_tokens, texts)
-    row("tokenize", f"seed: Okt, one process, row by row ({n_tok:,} reviews)", n_tok / t_seed, "reviews/s")
+    okt_rate = n_tok / t_seed
+    row("tokenize", f"seed: Okt, one process, row by row ({n_tok:,} reviews)", okt_rate, "reviews/s")
     for name in ("okt", "kiwi"):
         _, t = timed(tokenize, texts, name, progress=False)
         row("tokenize", f"ksent {name}: deduplicated, {os.cpu_count()} workers", n_tok / t, "reviews/s",
@@ -148,14 +172,22 @@ def main() -> None:
     # 2. full preprocessing: train + test -> padded ids; cold (empty cache), then warm
     _, t_seed_pre = timed(seed_pipeline, train, test)
     row("preprocess", "seed: Okt pipeline, train + test, cold", t_seed_pre, "s")
-    for cfg_name in ("default", "seed"):
+    for cfg_name, cfg_obj in (("shipped", shipped.config_), ("default", "default"), ("seed", "seed")):
         cache = work / f"cache-{cfg_name}"
-        _, t_cold = timed(ksent_pipeline, cfg_name, train, test, cache)
+        _, t_cold = timed(ksent_pipeline, cfg_obj, train, test, cache)
         row("preprocess", f"ksent {cfg_name} config, cold", t_cold, "s", f"{t_seed_pre / t_cold:.1f}x seed")
-        (clf, x, y, x_test), t_warm = timed(ksent_pipeline, cfg_name, train, test, cache)
+        (clf, x, y, x_test), t_warm = timed(ksent_pipeline, cfg_obj, train, test, cache)
         row("preprocess", f"ksent {cfg_name} config, warm (cache)", t_warm, "s", f"{t_seed_pre / t_warm:.0f}x seed")
+        if cfg_name == "shipped":
+            speedup = t_seed_pre / t_cold
+            targets.append(("preprocessing, shipped config's tokenizer, cold: >= 10x the seed's Okt pipeline",
+                            f"{t_cold:.1f} s vs {t_seed_pre:.1f} s = {speedup:.1f}x", speedup >= 10))  # fmt: skip
+            targets.append(("same, warm from the cache: >= 100x",
+                            f"{t_warm:.2f} s = {t_seed_pre / t_warm:.0f}x", t_seed_pre / t_warm >= 100))  # fmt: skip
         if cfg_name == "seed":
             seed_clf, seed_x, seed_y, seed_x_test = clf, x, y, x_test
+        if cfg_name == "default":
+            default_clf, default_x, default_y = clf, x, y
 
     # 3. training the seed config: ksent (PyTorch) vs the seed's Keras model on the same padded arrays
     cfg = resolve("seed", ["epochs=1"] if smoke else [])
@@ -176,36 +208,75 @@ def main() -> None:
             f"{n_train / k_epoch:,.0f} samples/s; {len(kep)} epochs; test accuracy {acc_keras:.4f}")  # fmt: skip
         row("train", "speed-up, samples/s ksent / Keras", k_epoch / t_epoch, "x",
             f"accuracy difference {100 * (acc_torch - acc_keras):+.2f} points")  # fmt: skip
+        diff = 100 * (acc_torch - acc_keras)
+        targets.append(("training the seed config: >= 2x the Keras model's samples/s, accuracy within 0.3 points",
+                        f"{k_epoch / t_epoch:.2f}x ({n_train / t_epoch:,.0f} vs {n_train / k_epoch:,.0f} samples/s), "
+                        f"{100 * acc_torch:.2f} % vs {100 * acc_keras:.2f} % ({diff:+.2f})",
+                        k_epoch / t_epoch >= 2 and abs(diff) <= 0.3))  # fmt: skip
     else:
         row("train", "seed's Keras model", float("nan"), "", "TensorFlow not installed: skipped")
+        targets.append(("training the seed config: >= 2x the Keras model", "TensorFlow not installed", None))
 
-    # 4. inference, end to end (text in, probability out), no token cache. Weights do not change the
-    # speed: the seed model is the one trained above, the default one gets one quick epoch.
+    # default and the shipped config's model (one member, as shipped): samples/s and wall time
+    default_cfg = resolve("default", ["epochs=1"] if smoke else [])
+    default_model, dhist = fit(default_cfg, default_x, default_y, len(default_clf.vocab_), "cpu", False)
+    rate, wall = samples_per_s("default", dhist)
+    row("train", "ksent default config: samples/s (epochs after the first)", rate, "samples/s",
+        f"{len(dhist['epochs'])} epochs, {wall:.0f} s in all; seed: {n_train / t_epoch:,.0f} samples/s")  # fmt: skip
+    shipped_cfg = Config.from_dict({**shipped.config_.to_dict(), **({"epochs": 1} if smoke else {})})
+    sclf, sx, sy, _ = ksent_pipeline(shipped_cfg, train, test, work / "cache-shipped")  # warm
+    _, shist = fit(shipped_cfg, sx, sy, len(sclf.vocab_), "cpu", False)
+    rate, wall = samples_per_s("shipped", shist)
+    row("train", f"ksent shipped config ({shipped_cfg.name}, {shipped_cfg.members} member): samples/s", rate,
+        "samples/s", f"{len(shist['epochs'])} epochs, {wall:.0f} s in all")  # fmt: skip
+
+    # 4. inference, end to end (text in, probability out), no token cache. The shipped model is the
+    # bundled one; the seed model is the one trained above; default's weights from its fit above.
     seed_clf.model_ = model
-    default_clf = SentimentClassifier("default", device="cpu", cache=work / "cache-default")  # warm from step 2
-    dx, dy, _ = default_clf.fit_prepare(train)
-    default_clf.model_, _ = fit(resolve("default", ["epochs=1"]), dx, dy, len(default_clf.vocab_), "cpu", False)
-    for name, clf in (("default", default_clf), ("seed", seed_clf)):
+    default_clf.model_ = default_model
+    lin = linear_baseline(train)
+    _, t = timed(lin.predict_proba, test.texts)
+    lin_rate = len(test) / t
+    row("inference", f"linear baseline (char TF-IDF + LR): predict_proba, {len(test):,} test reviews", lin_rate,
+        "reviews/s")  # fmt: skip
+    rates = {}
+    for name, clf in (("shipped", shipped), ("default", default_clf), ("seed", seed_clf)):
         clf.cache = False
         _, t = timed(clf.predict_proba, test.texts)
-        row("inference", f"ksent {name}: batch predict_proba, {len(test):,} test reviews", len(test) / t, "reviews/s")
+        rates[name] = len(test) / t
+        row("inference", f"ksent {name}: batch predict_proba, {len(test):,} test reviews", rates[name], "reviews/s",
+            f"{rates[name] / lin_rate:.2f}x linear baseline")  # fmt: skip
         lat = []
         for text in test.texts[: 50 if smoke else 300]:
             _, dt = timed(clf.predict_proba, [text])
             lat.append(dt * 1000)
         row("inference", f"ksent {name}: one review, p50", float(np.percentile(lat, 50)), "ms")
         row("inference", f"ksent {name}: one review, p99", float(np.percentile(lat, 99)), "ms")
+        if name == "shipped":
+            p99 = float(np.percentile(lat, 99))
+    targets.append(("end-to-end batch inference, shipped model: >= 1.5x the linear baseline's predict rate",
+                    f"{rates['shipped']:,.0f} vs {lin_rate:,.0f} reviews/s = {rates['shipped'] / lin_rate:.2f}x",
+                    rates["shipped"] / lin_rate >= 1.5))  # fmt: skip
+    targets.append(("same: >= 10x the seed's Okt tokenization alone",
+                    f"{rates['shipped']:,.0f} vs {okt_rate:,.0f} reviews/s = {rates['shipped'] / okt_rate:.1f}x",
+                    rates["shipped"] / okt_rate >= 10))  # fmt: skip
+    targets.append(("single-review latency p99, shipped model (reported; #8's budget: 50 ms at 8 clients)",
+                    f"{p99:.2f} ms", None))  # fmt: skip
 
-    machine = (
-        f"{os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    )
+    machine = f"{describe()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     table = ["| section | measurement | value | unit | note |", "|---|---|---|---|---|"]
     table += [f"| {r['section']} | {r['what']} | {r['value']:,.2f} | {r['unit']} | {r['note']} |" for r in ROWS]
+    verdict = {True: "met", False: "**not met**", None: "—"}
+    goals = ["| target (issue #12) | measured | |", "|---|---|---|"]
+    goals += [f"| {t} | {m} | {verdict[ok]} |" for t, m, ok in targets]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{'smoke' if smoke else 'full'} run, {time.strftime('%Y-%m-%d')}, {machine}\n\n"
-    args.out.with_suffix(".md").write_text(header + "\n".join(table) + "\n", encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps({"machine": machine, "rows": ROWS}, indent=1), encoding="utf-8")
-    print(header + "\n".join(table))
+    text = header + "\n".join(table) + "\n\n" + "\n".join(goals) + "\n"
+    args.out.with_suffix(".md").write_text(text, encoding="utf-8")
+    goals_raw = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets]
+    raw = {"machine": machine, "rows": ROWS, "targets": goals_raw}
+    args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

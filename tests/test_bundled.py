@@ -13,6 +13,7 @@ from safetensors import safe_open
 
 import ksent
 from ksent.classifier import BUNDLED
+from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
 from ksent.metrics import classification_report
 
@@ -22,7 +23,10 @@ CARD = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
 def test_bundled_model_loads_without_a_path_and_matches_itself():
     clf = ksent.load(device="cpu")
     meta = json.loads((BUNDLED / "config.json").read_text(encoding="utf-8"))
-    assert clf.config_.to_dict() == meta["config"] and clf.config_.name == "best"
+    loaded = clf.config_.to_dict()
+    assert {k: loaded[k] for k in meta["config"]} == meta["config"] and clf.config_.name == "best"
+    # keys newer than the file (training options added since) take their defaults
+    assert all(loaded[k] == v for k, v in Config().to_dict().items() if k not in meta["config"])
     assert clf.model_.embedding.num_embeddings == len(clf.vocab_)  # vocabulary and weights belong together
     with safe_open(BUNDLED / "model.safetensors", "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}  # half on disk

@@ -296,6 +296,14 @@ def test_training_options_each_train(small_train, over):
     assert clf.predict_proba(["재밌다"]).shape == (1, 2)
 
 
+def test_bf16_training_learns_and_keeps_float32_weights(small_train):
+    """bf16 autocasts the forward pass only: the weights the model saves stay float32."""
+    clf = ksent.SentimentClassifier(_tiny_best(bf16=True, epochs=1), device="cpu").fit_labelled(small_train)
+    assert clf.metrics_["training"]["epochs"][0]["loss"] < 0.75
+    assert {p.dtype for p in clf.model_.parameters()} == {torch.float32}
+    assert clf.config_.bf16 and clf.predict_proba(["재밌다"]).dtype == np.float64
+
+
 def test_onecycle_schedule_peaks_at_lr():
     from ksent.models import build_model
     from ksent.train import _optimizer

@@ -50,6 +50,7 @@ class Config:
     schedule: str = "constant"  # "constant" | "onecycle" (warm up to lr over 25% of the steps, then anneal)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: off)
     bucket: bool = False  # batches of reviews of similar length (with pack: far fewer padding steps)
+    bf16: bool = False  # training's forward pass under bfloat16 autocast (fast on CPUs with AMX or AVX-512 bf16)
     batch_size: int = 64
     epochs: int = 15
     val_split: float = 0.2  # the last 20% of the cleaned training rows, as Keras' validation_split
