@@ -324,3 +324,19 @@ def test_option_combinations_are_checked():
         _tiny_best(padding="pre")
     with pytest.raises(KsentError, match="bucket needs pack"):
         _tiny_best(pack=False, padding="post")
+
+
+def test_bucketed_batches_hold_one_length_and_every_row_once():
+    from ksent.train import _batches, _n_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 12, size=1000)
+    cfg = _tiny_best(batch_size=32)
+    batches = _batches(len(lengths), cfg, lengths, rng)
+    assert all(len(set(lengths[b].tolist())) == 1 and 1 <= len(b) <= 32 for b in batches)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    assert len(batches) == _n_batches(len(lengths), cfg, lengths)
+    again = _batches(len(lengths), cfg, lengths, rng)  # reshuffled each epoch, same count
+    assert len(again) == len(batches) and any(not np.array_equal(a, b) for a, b in zip(again, batches, strict=True))
+    plain = _batches(1000, _tiny_best(bucket=False, pack=False, padding="pre", batch_size=32), lengths, rng)
+    assert [len(b) for b in plain] == [32] * 31 + [8]

@@ -7,9 +7,10 @@ accuracy (Keras' ModelCheckpoint(monitor='val_acc', save_best_only=True)).
 
 Beyond the seed (all off in the `seed` config): Adam or AdamW with weight decay, a one-cycle
 learning rate, gradient clipping, bfloat16 autocast for the forward pass (`bf16`: weights,
-gradients and the optimizer stay float32), length-bucketed batches cut to their longest review (with
-`pack`, the padding is then never computed), and an ensemble: `members` LSTMs trained one after
-the other on seeds seed, seed+1, ..., each keeping its own best epoch.
+gradients and the optimizer stay float32), length-bucketed batches (every batch holds reviews of
+one length: with `pack`, no padding is computed and the LSTM runs its fused path), and an
+ensemble: `members` LSTMs trained one after the other on seeds seed, seed+1, ..., each keeping its
+own best epoch.
 """
 
 import copy
@@ -89,18 +90,25 @@ def _optimizer(cfg: Config, model: nn.Module, steps: int):
 
 
 def _batches(n: int, cfg: Config, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """One epoch's batches of row indices. Bucketed: shuffled, then sorted by length within chunks
-    of 50 batches, so each batch holds reviews of similar length; the batch order is shuffled."""
+    """One epoch's batches of row indices, in a shuffled order. Bucketed: every batch holds reviews
+    of one length (random rows of that length), so a packed model reads no padding and the LSTM
+    takes its fused unpacked path (about 2.5x faster a step on CPU than packed input)."""
     perm = rng.permutation(n)
     size = cfg.batch_size
     if not cfg.bucket:
         return [perm[i : i + size] for i in range(0, n, size)]
-    out = []
-    for c in range(0, n, 50 * size):
-        chunk = perm[c : c + 50 * size]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    perm = perm[np.argsort(lengths[perm], kind="stable")]  # by length; random order within a length
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[perm]) != 0])
+    out = [group[i : i + size] for group in np.split(perm, starts[1:]) for i in range(0, len(group), size)]
     return [out[k] for k in rng.permutation(len(out))]
+
+
+def _n_batches(n: int, cfg: Config, lengths: np.ndarray) -> int:
+    """How many batches `_batches` cuts an epoch into (the same every epoch)."""
+    if not cfg.bucket:
+        return (n + cfg.batch_size - 1) // cfg.batch_size
+    counts = np.bincount(lengths[:n])
+    return int(((counts + cfg.batch_size - 1) // cfg.batch_size).sum())
 
 
 def fit(
@@ -158,11 +166,11 @@ def _fit_one(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(cfg, vocab_size).to(dev)
-    steps = (n_train + cfg.batch_size - 1) // cfg.batch_size
+    lengths = (x_tr != 0).sum(axis=1)
+    steps = _n_batches(n_train, cfg, lengths)
     opt, schedule = _optimizer(cfg, model, steps * cfg.epochs)
     loss_fn = nn.BCEWithLogitsLoss()
     xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float()
-    lengths = (x_tr != 0).sum(axis=1)
 
     history: list[dict] = []
     best_acc, best_state, best_epoch = -1.0, None, 0

@@ -1,0 +1,106 @@
+"""Ensemble experiments for issue #9: train single LSTMs once, keep their logits, combine later.
+
+    python benchmarks/members.py train --name m128-s42 --seed 42 --out runs/exp
+    python benchmarks/members.py train --name h192-s42 --seed 42 --set hidden=192 --out runs/exp
+    python benchmarks/members.py combine runs/exp/m128-s42.npz runs/exp/h192-s42.npz
+
+`train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
+pays for tokenizing), trains ONE member (members=1) with the given seed and overrides, and saves
+its validation and test logits with its timings to OUT/NAME.npz. `combine` averages the logits of
+the given members and prints validation and test accuracy of the mean, and of each member alone.
+Choose on validation (the last val_split of the kept training rows); the test column is the
+final number, not a selection signal.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import cpu_name  # noqa: E402
+
+from ksent.classifier import SentimentClassifier  # noqa: E402
+from ksent.config import resolve  # noqa: E402
+from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.train import evaluate_logits, fit  # noqa: E402
+
+
+def train(args) -> None:
+    cfg = resolve(args.config, args.overrides)
+    cfg = dataclasses.replace(cfg, members=1, seed=args.seed)
+    train_rows = read_labelled(nsmc_path("train", args.data_dir))
+    test_rows = read_labelled(nsmc_path("test", args.data_dir))
+    clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")
+    t0 = time.perf_counter()
+    x, y, _ = clf.fit_prepare(train_rows)
+    prep_s = time.perf_counter() - t0
+    model, history = fit(cfg, x, y, len(clf.vocab_), "cpu", progress=True)
+    n_train = history["n_train"]
+    cpu = torch.device("cpu")
+    val = evaluate_logits(model, x[n_train:], cpu)
+    x_test = clf.encode(test_rows.texts)
+    t0 = time.perf_counter()
+    test = evaluate_logits(model, x_test, cpu)
+    model_s = time.perf_counter() - t0
+    meta = {
+        "config": cfg.to_dict(),
+        "cpu": cpu_name(),
+        "prepare_seconds": round(prep_s, 1),
+        "train_seconds": round(history["seconds"], 1),
+        "epoch_seconds": [round(e["seconds"], 1) for e in history["epochs"]],
+        "val_accuracy": [round(e["val_accuracy"], 5) for e in history["epochs"]],
+        "best_epoch": history["best_epoch"],
+        "test_model_reviews_per_s": round(len(x_test) / model_s),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        args.out / f"{args.name}.npz",
+        val=val,
+        y_val=y[n_train:],
+        test=test,
+        y_test=np.asarray(test_rows.labels),
+        meta=json.dumps(meta),
+    )
+    print(json.dumps({"name": args.name, **meta, "val": acc(val, y[n_train:]), "test": acc(test, test_rows.labels)}))
+
+
+def acc(logits: np.ndarray, y) -> float:
+    return round(float(((logits >= 0) == (np.asarray(y) == 1)).mean()), 5)
+
+
+def combine(args) -> None:
+    runs = [np.load(p) for p in args.files]
+    for p, r in zip(args.files, runs, strict=True):
+        meta = json.loads(str(r["meta"]))
+        print(f"{Path(p).stem:28s} val {acc(r['val'], r['y_val']):.5f}  test {acc(r['test'], r['y_test']):.5f}  "
+              f"train {meta['train_seconds']:.0f}s epochs {meta['epoch_seconds']}")
+    val = np.mean([r["val"] for r in runs], axis=0)
+    test = np.mean([r["test"] for r in runs], axis=0)
+    print(f"{'mean of ' + str(len(runs)):28s} val {acc(val, runs[0]['y_val']):.5f}  test {acc(test, runs[0]['y_test']):.5f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--name", required=True)
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--config", default="best")
+    t.add_argument("--set", dest="overrides", action="append", default=[])
+    t.add_argument("--out", type=Path, default=Path("runs/exp"))
+    t.add_argument("--data-dir", type=Path, default=None)
+    c = sub.add_parser("combine")
+    c.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    train(args) if args.cmd == "train" else combine(args)
+
+
+if __name__ == "__main__":
+    main()
