@@ -27,7 +27,8 @@ from machine import cpu_name  # noqa: E402
 
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
-from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.data import clean_training, nsmc_path, read_labelled  # noqa: E402
+from ksent.text.vocab import Vocab, pad_sequences  # noqa: E402
 from ksent.train import evaluate_logits, fit  # noqa: E402
 
 
@@ -39,12 +40,16 @@ def train(args) -> None:
     clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")
     t0 = time.perf_counter()
     x, y, _ = clf.fit_prepare(train_rows)
+    if args.syllables:  # the same kept rows, read as syllables
+        x, x_test = syllable_arrays(clf, train_rows, test_rows)
     prep_s = time.perf_counter() - t0
-    model, history = fit(cfg, x, y, len(clf.vocab_), "cpu", progress=True)
+    vocab_size = int(max(x.max(), x_test.max())) + 1 if args.syllables else len(clf.vocab_)
+    model, history = fit(cfg, x, y, vocab_size, "cpu", progress=True)
     n_train = history["n_train"]
     cpu = torch.device("cpu")
     val = evaluate_logits(model, x[n_train:], cpu)
-    x_test = clf.encode(test_rows.texts)
+    if not args.syllables:
+        x_test = clf.encode(test_rows.texts)
     t0 = time.perf_counter()
     test = evaluate_logits(model, x_test, cpu)
     model_s = time.perf_counter() - t0
@@ -71,6 +76,17 @@ def train(args) -> None:
     print(json.dumps({"name": args.name, **meta, "val": acc(val, y[n_train:]), "test": acc(test, test_rows.labels)}))
 
 
+def syllable_arrays(clf, train_rows, test_rows) -> tuple[np.ndarray, np.ndarray]:
+    """Padded syllable ids (every character a token, spaces as "▁", up to 150) for the rows
+    fit_prepare kept (those with at least one token id), and for every test review."""
+    kept, _ = clean_training(train_rows, clean=clf.config_.clean)
+    ids = clf.vocab_.encode_all(clf.tokens(kept.texts))
+    docs = [list(t.replace(" ", "▁")) for t, i in zip(kept.texts, ids, strict=True) if i]
+    vocab = Vocab.fit(docs, min_count=2, oov=True)
+    test_docs = [list(t.replace(" ", "▁")) for t in test_rows.texts]
+    return tuple(pad_sequences(vocab.encode_all(d), 150, "post", "pre") for d in (docs, test_docs))
+
+
 def acc(logits: np.ndarray, y) -> float:
     return round(float(((logits >= 0) == (np.asarray(y) == 1)).mean()), 5)
 
@@ -79,11 +95,14 @@ def combine(args) -> None:
     runs = [np.load(p) for p in args.files]
     for p, r in zip(args.files, runs, strict=True):
         meta = json.loads(str(r["meta"]))
-        print(f"{Path(p).stem:28s} val {acc(r['val'], r['y_val']):.5f}  test {acc(r['test'], r['y_test']):.5f}  "
-              f"train {meta['train_seconds']:.0f}s epochs {meta['epoch_seconds']}")
+        print(
+            f"{Path(p).stem:28s} val {acc(r['val'], r['y_val']):.5f}  test {acc(r['test'], r['y_test']):.5f}  "
+            f"train {meta['train_seconds']:.0f}s epochs {meta['epoch_seconds']}"
+        )
     val = np.mean([r["val"] for r in runs], axis=0)
     test = np.mean([r["test"] for r in runs], axis=0)
-    print(f"{'mean of ' + str(len(runs)):28s} val {acc(val, runs[0]['y_val']):.5f}  test {acc(test, runs[0]['y_test']):.5f}")
+    y_val, y_test = runs[0]["y_val"], runs[0]["y_test"]
+    print(f"{'mean of ' + str(len(runs)):28s} val {acc(val, y_val):.5f}  test {acc(test, y_test):.5f}")
 
 
 def main() -> None:
@@ -94,6 +113,7 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--config", default="best")
     t.add_argument("--set", dest="overrides", action="append", default=[])
+    t.add_argument("--syllables", action="store_true", help="Read syllables, not the config's tokens.")
     t.add_argument("--out", type=Path, default=Path("runs/exp"))
     t.add_argument("--data-dir", type=Path, default=None)
     c = sub.add_parser("combine")

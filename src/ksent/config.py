@@ -49,7 +49,7 @@ class Config:
     weight_decay: float = 0.0
     schedule: str = "constant"  # "constant" | "onecycle" (warm up to lr over 25% of the steps, then anneal)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: off)
-    bucket: bool = False  # batches of reviews of similar length (with pack: far fewer padding steps)
+    bucket: bool = False  # each batch holds reviews of one length (with pack: no padding step at all)
     bf16: bool = False  # training's forward pass under bfloat16 autocast (fast on CPUs with AMX or AVX-512 bf16)
     batch_size: int = 64
     epochs: int = 15
@@ -138,8 +138,8 @@ PRESETS = {
     "seed": Config(name="seed", tokenizer="okt", oov=False),
     "default": Config(name="default"),
     # Every character kept, Kiwi morphemes with their tags, packed bidirectional LSTMs pooled over
-    # their tokens, regularised, one-cycle trained, three of them averaged. docs/benchmarks.md has
-    # the runs that chose each part (on the validation split).
+    # their tokens, regularised, one-cycle trained (batches of one length, bf16 forward), three of
+    # them averaged. docs/benchmarks.md has the runs that chose each part (on the validation split).
     "best": Config(
         name="best",
         clean=False,
@@ -162,6 +162,7 @@ PRESETS = {
         schedule="onecycle",
         grad_clip=1.0,
         bucket=True,
+        bf16=True,
         batch_size=128,
         epochs=4,
         val_split=0.1,
