@@ -91,18 +91,27 @@ def acc(logits: np.ndarray, y) -> float:
     return round(float(((logits >= 0) == (np.asarray(y) == 1)).mean()), 5)
 
 
+def ensemble_accuracy(files: list[Path]) -> tuple[float, float]:
+    """Validation and test accuracy of the members' mean logit (members of one split only)."""
+    runs = [np.load(p) for p in files]
+    for r in runs[1:]:
+        if not (np.array_equal(r["y_val"], runs[0]["y_val"]) and np.array_equal(r["y_test"], runs[0]["y_test"])):
+            raise SystemExit("these members were not scored on the same validation and test rows")
+    val = np.mean([r["val"] for r in runs], axis=0)
+    test = np.mean([r["test"] for r in runs], axis=0)
+    return acc(val, runs[0]["y_val"]), acc(test, runs[0]["y_test"])
+
+
 def combine(args) -> None:
-    runs = [np.load(p) for p in args.files]
-    for p, r in zip(args.files, runs, strict=True):
+    for p in args.files:
+        r = np.load(p)
         meta = json.loads(str(r["meta"]))
         print(
             f"{Path(p).stem:28s} val {acc(r['val'], r['y_val']):.5f}  test {acc(r['test'], r['y_test']):.5f}  "
             f"train {meta['train_seconds']:.0f}s epochs {meta['epoch_seconds']}"
         )
-    val = np.mean([r["val"] for r in runs], axis=0)
-    test = np.mean([r["test"] for r in runs], axis=0)
-    y_val, y_test = runs[0]["y_val"], runs[0]["y_test"]
-    print(f"{'mean of ' + str(len(runs)):28s} val {acc(val, y_val):.5f}  test {acc(test, y_test):.5f}")
+    val, test = ensemble_accuracy(args.files)
+    print(f"{'mean of ' + str(len(args.files)):28s} val {val:.5f}  test {test:.5f}")
 
 
 def main() -> None:

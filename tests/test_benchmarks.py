@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,3 +31,21 @@ def test_speed_benchmark_smoke(nsmc_dir, hangul_root):
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     # two tables: header + one row per measurement, header + one row per target
     assert table.count("\n| ") == len(rows) + 1 + len(targets) + 1
+
+
+def test_members_combine_averages_logits(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import members
+
+    y = np.array([1, 1, 0, 0])
+    # each member gets one row wrong, a different one; their mean logit gets all four right
+    a = tmp_path / "a.npz"
+    b = tmp_path / "b.npz"
+    c = tmp_path / "c.npz"
+    np.savez(a, val=np.array([2.0, -1.0, -2.0, -2.0]), y_val=y, test=np.array([2.0, 2.0, 1.0, -2.0]), y_test=y)
+    np.savez(b, val=np.array([-1.0, 2.0, -2.0, -2.0]), y_val=y, test=np.array([2.0, 2.0, -2.0, 1.0]), y_test=y)
+    assert members.acc(np.load(a)["val"], y) == 0.75
+    assert members.ensemble_accuracy([a, b]) == (1.0, 1.0)
+    np.savez(c, val=np.zeros(4), y_val=y[::-1], test=np.zeros(4), y_test=y)
+    with pytest.raises(SystemExit, match="same validation and test rows"):
+        members.ensemble_accuracy([a, c])
