@@ -1,6 +1,7 @@
 """Config files: every value type-checked, errors one line naming the key and the file."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -124,6 +125,7 @@ def test_set_overrides_are_parsed_and_checked():
 
 def test_cli_reports_a_config_type_error_in_one_line(folder, monkeypatch, capsys):
     out = folder / "모델"
+    before = signal.getsignal(signal.SIGTERM)
     for obj, key in (({"max_len": "30"}, "max_len"), ({"epochs": 2.5}, "epochs"), ({"readout": "attn"}, "readout")):
         path = write(folder, obj)
         monkeypatch.setattr(sys, "argv", ["ksent", "train", "--config", str(path), "--out", str(out)])
@@ -136,6 +138,7 @@ def test_cli_reports_a_config_type_error_in_one_line(folder, monkeypatch, capsys
         assert line.startswith("error: ") and key in line, line
         if key != "readout":
             assert line.startswith(f"error: {path}: '{key}' must be "), line
+        assert signal.getsignal(signal.SIGTERM) is before  # main() gives its caller's handler back
     assert not out.exists()
 
 

@@ -513,9 +513,11 @@ def _terminated(signum, frame) -> None:
 def main() -> None:
     import signal
 
-    signal.signal(signal.SIGTERM, _terminated)  # `kill` and job schedulers stop with SIGTERM
+    previous = signal.signal(signal.SIGTERM, _terminated)  # `kill` and job schedulers stop with SIGTERM
     try:
         app()
     except KsentError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    finally:  # a caller that runs main() in its own process (tests, embedding) gets its handler back
+        signal.signal(signal.SIGTERM, previous)
