@@ -14,6 +14,7 @@ final number, not a selection signal.
 
 import argparse
 import dataclasses
+import io
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import cpu_name  # noqa: E402
 
+from ksent import atomic  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
 from ksent.data import clean_training, nsmc_path, read_labelled  # noqa: E402
@@ -41,9 +43,10 @@ def train(args) -> None:
     t0 = time.perf_counter()
     x, y, _ = clf.fit_prepare(train_rows)
     if args.syllables:  # the same kept rows, read as syllables
-        x, x_test = syllable_arrays(clf, train_rows, test_rows)
+        x, x_test, vocab_size = syllable_arrays(clf, train_rows, test_rows)
+    else:
+        vocab_size = len(clf.vocab_)
     prep_s = time.perf_counter() - t0
-    vocab_size = int(max(x.max(), x_test.max())) + 1 if args.syllables else len(clf.vocab_)
     model, history = fit(cfg, x, y, vocab_size, "cpu", progress=True)
     n_train = history["n_train"]
     cpu = torch.device("cpu")
@@ -64,27 +67,24 @@ def train(args) -> None:
         "test_model_reviews_per_s": round(len(x_test) / model_s),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+    buf = io.BytesIO()  # written whole, then renamed into place: a crash leaves no half file
+    np.savez(buf, val=val, y_val=y[n_train:], test=test, y_test=np.asarray(test_rows.labels), meta=json.dumps(meta))
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        args.out / f"{args.name}.npz",
-        val=val,
-        y_val=y[n_train:],
-        test=test,
-        y_test=np.asarray(test_rows.labels),
-        meta=json.dumps(meta),
-    )
+    atomic.write_bytes(args.out / f"{args.name}.npz", buf.getvalue())
     print(json.dumps({"name": args.name, **meta, "val": acc(val, y[n_train:]), "test": acc(test, test_rows.labels)}))
 
 
-def syllable_arrays(clf, train_rows, test_rows) -> tuple[np.ndarray, np.ndarray]:
+def syllable_arrays(clf, train_rows, test_rows) -> tuple[np.ndarray, np.ndarray, int]:
     """Padded syllable ids (every character a token, spaces as "▁", up to 150) for the rows
-    fit_prepare kept (those with at least one token id), and for every test review."""
+    fit_prepare kept (those with at least one token id; their tokens come from the token cache),
+    for every test review, and the embedding rows the syllable vocabulary needs."""
     kept, _ = clean_training(train_rows, clean=clf.config_.clean)
     ids = clf.vocab_.encode_all(clf.tokens(kept.texts))
     docs = [list(t.replace(" ", "▁")) for t, i in zip(kept.texts, ids, strict=True) if i]
     vocab = Vocab.fit(docs, min_count=2, oov=True)
     test_docs = [list(t.replace(" ", "▁")) for t in test_rows.texts]
-    return tuple(pad_sequences(vocab.encode_all(d), 150, "post", "pre") for d in (docs, test_docs))
+    x, x_test = (pad_sequences(vocab.encode_all(d), 150, "post", "pre") for d in (docs, test_docs))
+    return x, x_test, len(vocab)
 
 
 def acc(logits: np.ndarray, y) -> float:
