@@ -2,6 +2,7 @@
 simulated two-node cluster (two raylets, one CPU each), and a failing batch says what failed."""
 
 import os
+import signal
 
 import numpy as np
 import pyarrow.dataset as pads
@@ -13,6 +14,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 import ksent.ray  # noqa: E402
 from ksent.cli import app  # noqa: E402
+from ksent.runtime import fault_handlers, fault_handlers_kept  # noqa: E402
 
 TEXTS = [
     "정말 재밌어요",
@@ -27,14 +29,29 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    c.add_node(num_cpus=1)
-    ray.init(address=c.address, logging_level="ERROR", log_to_driver=False)
+    # Ray swaps the process's SIGSEGV handler on init and leaves none after shutdown; the JVM that
+    # Okt tests started in this process then dies on its next deliberate fault (CI: exit 139).
+    with fault_handlers_kept():
+        c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+        c.add_node(num_cpus=1)
+        ray.init(address=c.address, logging_level="ERROR", log_to_driver=False)
     ray.data.DataContext.get_current().execution_options.preserve_order = True
     assert len([n for n in ray.nodes() if n["Alive"]]) == 2
     yield c
-    ray.shutdown()
-    c.shutdown()
+    with fault_handlers_kept():
+        ray.shutdown()
+        c.shutdown()
+
+
+def test_ray_leaves_the_fault_handlers_as_they_were(cluster):
+    before = fault_handlers()
+    assert before is not None and all(before.values())  # Linux; pytest's faulthandler (or a JVM's) is installed
+    with fault_handlers_kept():
+        ray.shutdown()
+        assert fault_handlers()[signal.SIGSEGV] == 0  # what Ray leaves unguarded: the default action, fatal to a JVM
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        assert fault_handlers() != before  # Ray's own handlers
+    assert fault_handlers() == before
 
 
 def test_ray_scores_equal_one_process(trained, cluster):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ksent import atomic
 from ksent.errors import KsentError
-from ksent.runtime import available_cpus
+from ksent.runtime import available_cpus, fault_handlers_kept
 from ksent.stream import FORMATS, NEW_COLUMNS, _pick_text_col, file_format
 
 BLOCK_BYTES = int(os.environ.get("KSENT_RAY_BLOCK_BYTES", 4 << 20))
@@ -210,12 +210,14 @@ def score_files(
         )
     if local and os.path.exists(out):
         raise KsentError(f"{out} exists; the Ray engine writes a new folder: remove it or choose another --out")
-    if not ray.is_initialized() and os.environ.get("RAY_ADDRESS"):
-        ray.init(logging_level="ERROR", log_to_driver=False)  # join the cluster RAY_ADDRESS names
-    elif not ray.is_initialized():
-        # A local Ray on this machine: one logical CPU more than it has, so the tasks that list,
-        # read and write files never wait behind model actors that hold every CPU.
-        ray.init(num_cpus=available_cpus() + 1, logging_level="ERROR", log_to_driver=False)
+    # ray.init replaces the process's fault handlers: a JVM already running here (Okt) needs its own back
+    with fault_handlers_kept():
+        if not ray.is_initialized() and os.environ.get("RAY_ADDRESS"):
+            ray.init(logging_level="ERROR", log_to_driver=False)  # join the cluster RAY_ADDRESS names
+        elif not ray.is_initialized():
+            # A local Ray on this machine: one logical CPU more than it has, so the tasks that list,
+            # read and write files never wait behind model actors that hold every CPU.
+            ray.init(num_cpus=available_cpus() + 1, logging_level="ERROR", log_to_driver=False)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     # Blocks of at most a few MiB: a file read as one big block would go to one actor, however many wait.

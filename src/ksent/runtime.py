@@ -1,9 +1,12 @@
-"""Process-level resources, shared safely: how many CPUs this process may use, and a pause of the
-cycle collector that concurrent callers can nest."""
+"""Process-level resources, shared safely: how many CPUs this process may use, a pause of the
+cycle collector that concurrent callers can nest, and the fault handlers a JVM needs kept."""
 
+import ctypes
 import gc
 import math
 import os
+import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,3 +86,53 @@ def gc_paused() -> Iterator[None]:
             _gc_holders -= 1
             if _gc_holders == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+# The C-level handlers of the signals a JVM raises on purpose (its JIT's implicit null checks and
+# safepoint polls fault, and its own SIGSEGV handler turns that into normal control flow).
+FAULT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE") if hasattr(signal, n))
+_SIGACTION_BYTES = 512  # more than any libc's struct sigaction (glibc x86-64: 152); kept opaque
+
+
+def _sigactions() -> dict[int, bytes] | None:
+    """Each fault signal's installed `struct sigaction`, as opaque bytes; None where libc has no sigaction."""
+    try:
+        sigaction = ctypes.CDLL(None).sigaction
+    except (OSError, AttributeError):
+        return None
+    state = {}
+    for sig in FAULT_SIGNALS:
+        buf = ctypes.create_string_buffer(_SIGACTION_BYTES)
+        if sigaction(sig, None, buf) != 0:
+            return None
+        state[sig] = buf.raw
+    return state
+
+
+def fault_handlers() -> dict[int, int] | None:
+    """The address of each fault signal's handler (0: the default action); None where unknown.
+    (The handler is the first member of `struct sigaction` in glibc, musl and macOS.)"""
+    state = _sigactions()
+    if state is None:
+        return None
+    return {sig: int.from_bytes(raw[: ctypes.sizeof(ctypes.c_void_p)], sys.byteorder) for sig, raw in state.items()}
+
+
+@contextmanager
+def fault_handlers_kept() -> Iterator[None]:
+    """Give the fault signals back the handlers they had on entry.
+
+    Ray's core worker installs its own SIGSEGV/SIGBUS handlers on `ray.init` and leaves the default
+    action after `ray.shutdown`. In a process that runs a JVM (the Okt analyser, through JPype), the
+    JVM's next deliberate fault then kills the process silently (exit 139): seen in CI, the first
+    Okt test after the Ray tests. Python's `signal` module cannot see these C handlers, so they
+    are saved and restored whole through libc's sigaction.
+    """
+    state = _sigactions()
+    try:
+        yield
+    finally:
+        if state is not None:
+            sigaction = ctypes.CDLL(None).sigaction
+            for sig, raw in state.items():
+                sigaction(sig, ctypes.create_string_buffer(raw, _SIGACTION_BYTES), None)  # the whole struct back
