@@ -97,6 +97,7 @@ def one_run(cfg, train, test, out: Path) -> dict:
         summary["members"] = [
             {
                 "seed": h["seed"],
+                "reads": h.get("reads", "tokens"),
                 "best_val_accuracy": h["best_val_accuracy"],
                 "test_accuracy": classification_report(
                     test.labels, 1 / (1 + np.exp(-evaluate_logits(net, x, torch.device("cpu")).astype(np.float64)))

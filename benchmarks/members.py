@@ -36,7 +36,9 @@ from ksent.train import evaluate_logits, fit  # noqa: E402
 
 def train(args) -> None:
     cfg = resolve(args.config, args.overrides)
-    cfg = dataclasses.replace(cfg, members=1, seed=args.seed)
+    cfg = dataclasses.replace(cfg, members=1, syllable_members=0, seed=args.seed)
+    if args.syllables:  # as `best`'s syllable member reads them (max 150 characters)
+        cfg = dataclasses.replace(cfg, max_len=cfg.syllable_max_len)
     train_rows = read_labelled(nsmc_path("train", args.data_dir))
     test_rows = read_labelled(nsmc_path("test", args.data_dir))
     clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")

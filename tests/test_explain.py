@@ -598,25 +598,32 @@ def test_docstring_examples():
 
 
 def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
-    """`best` builds a packed Ensemble: explain reads the real tokens only (no padding steps) and
-    each member's trace and head reproduce that member's own logit."""
+    """`best` builds a packed Ensemble (token members and a syllable member): explain reads the real
+    tokens only (no padding steps), each token member's trace and head reproduce that member's own
+    logit, and the evidence is the whole model's (syllables included)."""
     from ksent.config import resolve
     from ksent.models import Ensemble, build_model
+    from ksent.text.pipeline import encode, syllables
 
     _, reviews = small_vocab
     cfg = resolve("best", ["hidden=8", "embed_dim=8"])
     vocab = Vocab.fit(model_tokens(reviews * 2, cfg), min_count=1, oov=True)
+    vocab.syllables = Vocab.fit([syllables(r, cfg) for r in reviews], min_count=1, oov=True)
     torch.manual_seed(11)
-    model = randomise(build_model(cfg, len(vocab)))
-    assert isinstance(model, Ensemble) and len(model.members()) == cfg.members
+    model = randomise(build_model(cfg, len(vocab), len(vocab.syllables)))
+    assert isinstance(model, Ensemble) and len(model.members()) == cfg.members + cfg.syllable_members
     text = reviews[1]
     ids = vocab.encode(model_tokens([text], cfg)[0])
-    x = torch.from_numpy(pad_sequences([ids], cfg.max_len, cfg.padding, cfg.truncating))
+    x = torch.from_numpy(encode(model_tokens([text], cfg), vocab, cfg, [text]))
     for k, net in enumerate(model.members()):
+        if net.reads == "syllables":
+            with pytest.raises(KsentError, match=f"member {k} reads syllables"):
+                explain_review(model, vocab, cfg, text, member=k)
+            continue
         ex = explain_review(model, vocab, cfg, text, member=k)
         assert ex.padding_steps == 0 and ex.cell.shape[2] == len(ids) == len(ex.fed)
         with torch.no_grad():
-            assert abs(ex.member_logit - float(net(x)[0])) <= 1e-5
+            assert abs(ex.member_logit - float(net(x[:, : cfg.max_len])[0])) <= 1e-5
             assert abs(ex.p_positive - float(torch.sigmoid(model(x))[0])) <= 1e-6
             out, _ = net.lstm(net.embed(x[:, : len(ids)]))
         np.testing.assert_allclose(np.concatenate(list(ex.hidden[-1]), axis=-1), out[0].numpy(), atol=1e-5)

@@ -167,3 +167,17 @@ def test_token_fates_hand_worked():
         ("input", 2, 1),
     ]
     assert "는" in SEED_STOPWORDS
+
+
+@pytest.mark.parametrize("clean", [True, False])
+@pytest.mark.parametrize("text", ["영화 10점!! 재밌었다", "  꿀잼\t최고 ", "GOOD 배우\n", "", "!!!"])
+def test_syllables_and_their_offsets_agree(text, clean):
+    from ksent.text.pipeline import syllables, syllables_with_offsets
+
+    cfg = Config(clean=clean)
+    chars = syllables_with_offsets(text, cfg)
+    assert [c for c, _ in chars] == syllables(text, cfg)
+    for c, pos in chars:  # each points at its own character in the user's text
+        assert c == ("▁" if text[pos].isspace() else text[pos])
+    if not clean:
+        assert "".join(syllables(text, cfg)) == re.sub(r"\s", "▁", text)

@@ -232,7 +232,7 @@ def test_gc_state_is_restored(trained):
 def _tiny_best(**kw) -> Config:
     from ksent.config import resolve
 
-    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, **kw}
+    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, "syllable_members": 0, **kw}
     return resolve("best", [f"{k}={v}" for k, v in over.items()])
 
 
@@ -255,6 +255,91 @@ def test_best_preset_trains_saves_and_reloads(small_train, hangul_root):
     with torch.no_grad():
         mean = torch.stack([m(x) for m in clf.model_.members()]).mean(0)
         assert torch.allclose(clf.model_(x), mean)
+
+
+def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_train, hangul_root):
+    from ksent.text.pipeline import syllables
+    from ksent.train import evaluate_logits
+
+    cfg = _tiny_best(syllable_members=1, syllable_max_len=40, syllable_epochs=1)
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
+    t = clf.metrics_["training"]
+    assert [(m["reads"], m["seed"], len(m["epochs"])) for m in t["members"]] == [
+        ("tokens", 42, 2),
+        ("syllables", 43, 1),
+    ]
+    assert clf.metrics_["syllable_vocab_size"] == len(clf.vocab_.syllables) > 100  # NSMC's common characters
+    tokens, chars = clf.model_.members()
+    assert chars.embedding.num_embeddings == len(clf.vocab_.syllables) != tokens.embedding.num_embeddings
+
+    texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 30]
+    x = clf.encode(texts)
+    assert x.shape == (4, cfg.max_len + 40)
+    first = clf.vocab_.syllables.encode(syllables(texts[1], cfg))
+    assert x[1, cfg.max_len : cfg.max_len + len(first)].tolist() == first  # post-padded: the characters first
+    assert not x[2].any() and (x[3, cfg.max_len :] != 0).all()  # empty; 90 characters truncated to 40
+    # each member reads its own block: changing the syllables moves the syllable member only
+    x2 = x.copy()
+    x2[:, cfg.max_len :] = np.roll(x2[:, cfg.max_len :], 1, axis=0)
+    cpu = torch.device("cpu")
+    np.testing.assert_array_equal(evaluate_logits(tokens, x2, cpu), evaluate_logits(tokens, x, cpu))
+    assert not np.allclose(evaluate_logits(chars, x2, cpu), evaluate_logits(chars, x, cpu))
+    with torch.no_grad():
+        whole = clf.model_(torch.from_numpy(x)).numpy()
+    mean = (evaluate_logits(tokens, x, cpu) + evaluate_logits(chars, x, cpu)) / 2
+    np.testing.assert_allclose(whole, mean, atol=1e-5)
+    np.testing.assert_allclose(evaluate_logits(clf.model_, x, cpu), whole, atol=1e-5)
+    # records count the tokens the token members read, not characters
+    records = clf.predict_records(texts)
+    assert records[2].n_tokens == 0 and records[0].n_tokens == int((x[0, : cfg.max_len] != 0).sum())
+
+    out = clf.save(hangul_root / "음절 모델")
+    assert json.loads((out / "vocab.json").read_text(encoding="utf-8"))["syllables"] == clf.vocab_.syllables.words
+    again = ksent.load(out, device="cpu")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+
+    e = again.explain("배우들 연기가 정말 좋았다")
+    assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
+    assert all(tok.evidence is not None for tok in e.tokens if tok.step is not None)
+    with pytest.raises(KsentError, match="member 1 reads syllables, not tokens.*choose member 0 to 0"):
+        again.explain("좋았다", member=1)
+    # a folder whose vocabulary lost its syllables does not load
+    v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    del v["syllables"]
+    (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(KsentError, match="has no syllables, but the config has syllable members"):
+        ksent.load(out, device="cpu")
+
+
+def test_syllable_variants_delete_a_tokens_characters():
+    from ksent.explain.explanation import Token
+    from ksent.explain.review import _syllable_variants
+    from ksent.text.vocab import Vocab
+
+    cfg = Config(clean=False, syllable_members=1, syllable_max_len=10, padding="post")
+    vocab = Vocab(["<OOV>"], oov=True, syllables=Vocab(["<OOV>", "정", "말", "▁", "좋", "다"], oov=True))
+    fed = [Token("정말", 0, 2, "input"), Token("좋다", 3, 5, "input"), Token("다", None, None, "input")]
+    x = _syllable_variants("정말 좋다", fed, vocab, cfg)
+    rows = [[vocab.syllables.words[i - 1] for i in r if i] for r in x.tolist()]
+    assert rows == [
+        list("정말▁좋다"),  # the review
+        list("▁좋다"),  # without 정말
+        list("정말▁"),  # without 좋다
+        list("정말▁좋다"),  # a token without a span deletes nothing
+        list("정말"),  # cut after 정말
+        list("정말▁좋다"),  # cut after 좋다
+        list("정말▁좋다"),  # after the spanless one: as far as the last span
+    ]
+
+
+def test_fit_checks_the_columns_syllable_members_need():
+    from ksent.train import fit
+
+    cfg = _tiny_best(syllable_members=1, syllable_max_len=40)
+    with pytest.raises(KsentError, match="x has 80 columns; this config's members read 120"):
+        fit(cfg, np.ones((10, 80), dtype=np.int64), np.zeros(10, dtype=np.int64), 10, "cpu", False, 10)
+    with pytest.raises(KsentError, match="syllable_members and syllable_epochs must be >= 0"):
+        _tiny_best(syllable_members=-1)
 
 
 def test_tags_keep_every_character(small_train):

@@ -22,8 +22,8 @@ from ksent.errors import KsentError
 from ksent.text.vocab import Vocab
 
 FORMAT = "ksent-model"
-FORMAT_VERSION = 2  # 2: + "tokenizer" provenance, config "architecture" and "readout"
-READS = (1, 2)  # version 1 folders load: their missing fields mean what version 1 did
+FORMAT_VERSION = 3  # 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members
+READS = (1, 2, 3)  # older folders load: their missing fields mean what their version did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
@@ -57,7 +57,10 @@ def save(
         if half:
             tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
         save_file(tensors, tmp / "model.safetensors")
-        _write_json(tmp / "vocab.json", {"oov": vocab.oov, "words": vocab.words})
+        words = {"oov": vocab.oov, "words": vocab.words}
+        if vocab.syllables is not None:  # the syllable members' own vocabulary (its id 1 is <OOV>)
+            words["syllables"] = vocab.syllables.words
+        _write_json(tmp / "vocab.json", words)
         _write_json(tmp / "metrics.json", metrics)
         if extra is not None:
             extra(tmp)
@@ -114,7 +117,10 @@ def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict
         )
     cfg = Config.from_dict(meta.get("config"), source=str(path / "config.json"))
     v = read_json(path / "vocab.json")
-    vocab = Vocab(words=v["words"], oov=v["oov"])
+    syllables = Vocab(words=v["syllables"], oov=True) if "syllables" in v else None
+    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables)
+    if cfg.syllable_members and syllables is None:
+        raise KsentError(f"{path / 'vocab.json'} has no syllables, but the config has syllable members")
     metrics = read_json(path / "metrics.json")
     try:
         state = load_file(path / "model.safetensors")

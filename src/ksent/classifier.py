@@ -27,7 +27,7 @@ from ksent.metrics import classification_report
 from ksent.models import build_model
 from ksent.predict import Prediction, predictions
 from ksent.progress import notice
-from ksent.text.pipeline import encode, model_tokens
+from ksent.text.pipeline import encode, encode_syllables, model_tokens, syllables
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab, pad_sequences
 from ksent.train import evaluate_logits, fit, resolve_device
@@ -131,10 +131,11 @@ class SentimentClassifier:
         )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Padded ids (N, max_len) for any texts, empty ones included (all padding)."""
+        """Padded ids (N, max_len) for any texts, empty ones included (all padding); with syllable
+        members, (N, max_len + syllable_max_len): the syllable ids follow the tokens."""
         if not hasattr(self, "vocab_"):
             raise KsentError("no vocabulary yet: call fit(texts, labels) or fit_prepare(data), or ksent.load(DIR)")
-        return encode(self.tokens(texts), self.vocab_, self.config_)
+        return encode(self.tokens(texts), self.vocab_, self.config_, texts)
 
     # -- training data ------------------------------------------------------------------------
 
@@ -155,6 +156,8 @@ class SentimentClassifier:
                 report.drop(NO_TOKENS, kept.lines[i])
         report.kept = len(keep)
         x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
+        if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
+            x = np.hstack([x, encode_syllables([kept.texts[i] for i in keep], self.vocab_.syllables, cfg)])
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
         return x, y, report
 
@@ -164,7 +167,10 @@ class SentimentClassifier:
         self.config_ = self._config()
         docs, kept, report = self._training_docs(data)
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
-        self.vocab_ = Vocab.fit(docs, min_count=self.config_.min_count, oov=self.config_.oov)
+        cfg = self.config_
+        self.vocab_ = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
+        if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
+            self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
         return self._arrays(docs, kept, report)
 
     def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
@@ -195,7 +201,7 @@ class SentimentClassifier:
         cfg = self.config_
         if self.progress:
             notice(f"{data.path}: {report.summary()}")
-        model, history = fit(cfg, x, y, len(self.vocab_), self.device, self.progress)
+        model, history = fit(cfg, x, y, len(self.vocab_), self.device, self.progress, _syllable_size(self.vocab_))
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]
@@ -204,6 +210,7 @@ class SentimentClassifier:
         self.metrics_ = {
             "data": {"train_file": str(data.path), **report.to_dict()},
             "vocab_size": len(self.vocab_),
+            **({"syllable_vocab_size": _syllable_size(self.vocab_)} if cfg.syllable_members else {}),
             "training": history,
             "validation": classification_report(*self.validation_),
         }
@@ -213,7 +220,7 @@ class SentimentClassifier:
         return self
 
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """P(positive) (N,) and the padded ids (N, max_len) the model read."""
+        """P(positive) (N,) and the padded ids the model read (N, max_len + any syllable block)."""
         texts = _check_texts(texts)
         self._check_fitted()
         x = self.encode(texts)
@@ -232,7 +239,7 @@ class SentimentClassifier:
         """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
         texts = _check_texts(texts)
         p, x = self._p_positive(texts)
-        return predictions(texts, p, x)
+        return predictions(texts, p, x[:, : self.config_.max_len])  # n_tokens: the token block
 
     def __call__(self, texts: str | Sequence[str]) -> list[dict]:
         """Hugging Face `pipeline("sentiment-analysis")` style: [{"label": "positive", "score": 0.97}]."""
@@ -285,6 +292,11 @@ class SentimentClassifier:
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
+def _syllable_size(vocab: Vocab) -> int:
+    """Embedding rows the syllable members need (0: the model has none)."""
+    return len(vocab.syllables) if vocab.syllables is not None else 0
+
+
 BUNDLED = Path(__file__).with_name("bundled")  # the model that ships inside the package (docs/model-card.md)
 
 
@@ -308,7 +320,7 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
             stacklevel=2,
         )
     clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
-    model = build_model(cfg, len(vocab))
+    model = build_model(cfg, len(vocab), _syllable_size(vocab))
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

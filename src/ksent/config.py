@@ -42,6 +42,10 @@ class Config:
     head_dropout: float = 0.0  # training only: dropout on the features the head reads
     pack: bool = False  # the LSTM reads only real tokens (packed sequences; needs padding="post")
     members: int = 1  # an ensemble: this many LSTMs (seeds seed, seed+1, ...), their logits averaged
+    # ensemble members that read syllables (every character of the text, spaces as "▁") instead of tokens
+    syllable_members: int = 0
+    syllable_max_len: int = 150  # characters a syllable member reads (truncated as `truncating` says)
+    syllable_epochs: int = 0  # a syllable member's epochs (0: `epochs`)
     # training (Keras defaults where the seed relies on them)
     optimizer: str = "adam"  # "adam" | "adamw" (decoupled weight decay)
     lr: float = 1e-3  # with schedule="onecycle", the peak
@@ -83,6 +87,10 @@ class Config:
             (not self.pack or self.padding == "post", "pack needs padding='post' (the real tokens first)"),
             (not self.bucket or self.pack, "bucket needs pack (batches are cut to their longest review)"),
             (self.members >= 1, "members must be >= 1"),
+            (
+                self.syllable_members >= 0 and self.syllable_max_len >= 1 and self.syllable_epochs >= 0,
+                "syllable_members and syllable_epochs must be >= 0, syllable_max_len >= 1",
+            ),
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
@@ -139,7 +147,8 @@ PRESETS = {
     "default": Config(name="default"),
     # Every character kept, Kiwi morphemes with their tags, packed bidirectional LSTMs pooled over
     # their tokens, regularised, one-cycle trained (batches of one length, bf16 forward), three of
-    # them averaged. docs/benchmarks.md has the runs that chose each part (on the validation split).
+    # them averaged with a fourth that reads syllables. docs/benchmarks.md has the runs that chose
+    # each part (on the validation split).
     "best": Config(
         name="best",
         clean=False,
@@ -156,6 +165,8 @@ PRESETS = {
         head_dropout=0.3,
         pack=True,
         members=3,
+        syllable_members=1,
+        syllable_epochs=6,
         optimizer="adamw",
         lr=3e-3,
         weight_decay=0.01,

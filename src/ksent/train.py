@@ -10,7 +10,8 @@ learning rate, gradient clipping, bfloat16 autocast for the forward pass (`bf16`
 gradients and the optimizer stay float32), length-bucketed batches (every batch holds reviews of
 one length: with `pack`, no padding is computed and the LSTM runs its fused path), and an
 ensemble: `members` LSTMs trained one after the other on seeds seed, seed+1, ..., each keeping its
-own best epoch.
+own best epoch; with `syllable_members`, the last members read the review's characters instead of
+its tokens (a view the token members lack: their errors differ, so the mean gains).
 """
 
 import copy
@@ -23,7 +24,8 @@ from torch import nn
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.models import Ensemble, LSTMClassifier, build_model
+from ksent.models import Ensemble, LSTMClassifier, build_model, member_views
+from ksent.models.ensemble import own_columns
 from ksent.progress import bar, console
 
 
@@ -56,6 +58,10 @@ def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch
     model.eval()
     if not len(x):
         return np.zeros(0, dtype=np.float32)
+    nets = model.members()
+    if len(nets) > 1:  # an ensemble: each member on its own columns, then the mean logit (as its forward)
+        return np.mean([evaluate_logits(net, x, device, batch) for net in nets], axis=0, dtype=np.float32)
+    x = own_columns(model, x)
     out = np.empty(len(x), dtype=np.float32)
     if not _packed(model):
         for i in range(0, len(x), batch):
@@ -112,32 +118,48 @@ def _n_batches(n: int, cfg: Config, lengths: np.ndarray) -> int:
 
 
 def fit(
-    cfg: Config, x: np.ndarray, y: np.ndarray, vocab_size: int, device: str = "auto", progress: bool = True
+    cfg: Config,
+    x: np.ndarray,
+    y: np.ndarray,
+    vocab_size: int,
+    device: str = "auto",
+    progress: bool = True,
+    syllable_vocab_size: int = 0,
 ) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
 
-    With `cfg.members` > 1, trains that many LSTMs one after the other (seeds seed, seed+1, ...) and
-    returns their `Ensemble`; the history then lists each member's, and `best_val_accuracy` is the
-    ensemble's.
+    With `cfg.members` > 1 or syllable members, trains that many LSTMs one after the other (seeds
+    seed, seed+1, ...), each on its own columns of `x` (`ksent.models.member_views`: with syllable
+    members, `x` holds the syllable ids after the tokens), and returns their `Ensemble`; the history
+    then lists each member's, and `best_val_accuracy` is the ensemble's.
     """
     dev = resolve_device(device)
     n_val = int(len(x) * cfg.val_split)
     n_train = len(x) - n_val
     if n_train < 1 or n_val < 1:
         raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
-    if cfg.members == 1:
+    views = member_views(cfg)
+    if cfg.syllable_members and x.shape[1] != views[-1][1].stop:
+        raise KsentError(f"x has {x.shape[1]} columns; this config's members read {views[-1][1].stop}")
+    if len(views) == 1:
         model, history = _fit_one(cfg, x, y, n_train, vocab_size, dev, progress, "")
         return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
     nets, histories = [], []
-    for k in range(cfg.members):
-        one = dataclasses.replace(cfg, members=1, seed=cfg.seed + k)
-        net, history = _fit_one(one, x, y, n_train, vocab_size, dev, progress, f"member {k + 1}/{cfg.members}: ")
+    for k, (reads, columns) in enumerate(views):
+        one = dataclasses.replace(cfg, members=1, syllable_members=0, seed=cfg.seed + k)
+        size = vocab_size
+        if reads == "syllables":  # the same recipe over characters, for its own number of epochs
+            one = dataclasses.replace(one, max_len=cfg.syllable_max_len, epochs=cfg.syllable_epochs or cfg.epochs)
+            size = syllable_vocab_size
+        tag = f"member {k + 1}/{len(views)} ({reads}): "
+        net, history = _fit_one(one, np.ascontiguousarray(x[:, columns]), y, n_train, size, dev, progress, tag)
+        net.reads, net.columns = reads, columns
         nets.append(net)
-        histories.append(history)
+        histories.append({**history, "reads": reads})
     model = Ensemble(nets).eval()
     val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
     if progress:
-        console.print(f"ensemble of {cfg.members}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
+        console.print(f"ensemble of {len(views)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
     return model, {
         "epochs": histories[0]["epochs"],  # the learning curves drawn: member 1's
         "best_epoch": histories[0]["best_epoch"],

@@ -8,7 +8,8 @@ fates from the pipeline's own rules (`token_fates`: stopwords, unknown words and
     evidence(token) = P(predicted label | review) - P(predicted label | review without that token)
 
 computed by deleting the token's id and re-padding, exactly as if the analyser had never produced
-it, with the whole model (all members of an ensemble). Positive evidence supports the predicted
+it, with the whole model (all members of an ensemble; members that read syllables see the
+token's characters deleted, those inside its span). Positive evidence supports the predicted
 label; negative evidence argues against it. Why this method (and not gradients) is argued in
 docs/explain.md.
 
@@ -31,7 +32,8 @@ from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.explain.explanation import Explanation, Token
 from ksent.explain.steps import SIGNALS, lstm_steps
-from ksent.text.pipeline import analyse, token_fates
+from ksent.models.ensemble import own_columns
+from ksent.text.pipeline import analyse, syllables_with_offsets, token_fates
 from ksent.text.vocab import Vocab, pad_sequences
 
 METHOD = (
@@ -51,6 +53,27 @@ def _p_positive(model: nn.Module, x: np.ndarray, dev: torch.device) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-logits))
 
 
+def _syllable_variants(text: str, fed: list[Token], vocab: Vocab, cfg: Config) -> np.ndarray:
+    """The syllable block of each variant, in the order of step 2: the review; without each fed token
+    (its characters deleted: those inside its span); the review cut right after each fed token.
+    A token without a span (about 1 % of Kiwi's) deletes no character."""
+    chars = syllables_with_offsets(text, cfg)
+    ids = vocab.syllables.lookup([c for c, _ in chars])
+    where = np.array([pos for _, pos in chars], dtype=np.int64)
+
+    def keep(mask: np.ndarray) -> list[int]:
+        return [i for i, k in zip(ids, mask, strict=True) if k]
+
+    variants, end = [ids], 0
+    without, after = [], []
+    for t in fed:
+        spanned = t.start is not None and t.end is not None
+        without.append(keep(~((where >= t.start) & (where < t.end))) if spanned else ids)
+        end = max(end, t.end) if spanned else end
+        after.append(keep(where < end))
+    return pad_sequences(variants + without + after, cfg.syllable_max_len, cfg.padding, cfg.truncating)
+
+
 @torch.no_grad()
 def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, member: int = 0) -> Explanation:
     """Explain one review with a trained model (see `ksent.models`), its vocabulary and its config.
@@ -64,6 +87,13 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     members = model.members()
     if not 0 <= member < len(members):
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
+    if members[member].reads != "tokens":
+        token_members = [k for k, net in enumerate(members) if net.reads == "tokens"]
+        raise KsentError(
+            f"member {member} reads {members[member].reads}, not tokens: its gates are per character and "
+            f"explain shows gates per token; choose member {token_members[0]} to {token_members[-1]} "
+            "(the evidence is the whole model's, this member's included)"
+        )
     model.eval()
     dev = next(model.parameters()).device
 
@@ -87,6 +117,8 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     order = [k for k, t in enumerate(with_id) if t.step is not None]  # positions of fed tokens in `ids`
     variants = [ids] + [ids[:k] + ids[k + 1 :] for k in order] + [ids[: k + 1] for k in order]
     x = pad_sequences(variants, cfg.max_len, cfg.padding, cfg.truncating)
+    if cfg.syllable_members:  # the syllable members read the same variants: a token's characters go with it
+        x = np.hstack([x, _syllable_variants(text, [with_id[k] for k in order], vocab, cfg)])
     p = _p_positive(model, x, dev)
     p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
     sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label
@@ -96,7 +128,7 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
 
     # 3. one member's LSTM step by step on the review itself, and what its head makes of it
     net = members[member]
-    review = torch.from_numpy(x[:1]).to(dev)
+    review = torch.from_numpy(own_columns(net, x[:1])).to(dev)
     if net.pack:  # a packed LSTM reads the real tokens only (post-padded: the first ones)
         review = review[:, : len(fed)]
     trace = lstm_steps(net.lstm, net.embed(review))

@@ -2,7 +2,8 @@
 
 Every model maps padded ids (B, T) to logits (B,) and offers what `ksent explain` opens up:
 `members()`, the LSTM classifiers whose mean logit is the model's, each with `embed`, `lstm`
-(an `nn.LSTM`), `readout`, `feature_units` and `head` (see `ksent.models.lstm`).
+(an `nn.LSTM`), `readout`, `feature_units` and `head` (see `ksent.models.lstm`), and what it reads:
+`reads` ("tokens" or "syllables") and `columns` (its slice of the ids; None: all of them).
 """
 
 from torch import nn
@@ -14,15 +15,32 @@ from ksent.models.lstm import LSTMClassifier
 ARCHITECTURES = {"lstm": LSTMClassifier}
 
 
-def build_model(cfg: Config, vocab_size: int) -> nn.Module:
-    """A freshly initialised model of the config's architecture (an `Ensemble` of `cfg.members` of them)."""
+def member_views(cfg: Config) -> list[tuple[str, slice]]:
+    """What each member reads, in order: ("tokens", its columns) for the `members` token LSTMs, then
+    ("syllables", its columns) for the `syllable_members`. The ids a model reads are the padded
+    tokens (max_len columns), followed, with syllable members, by the padded syllables."""
+    tokens, syllables = slice(0, cfg.max_len), slice(cfg.max_len, cfg.max_len + cfg.syllable_max_len)
+    return [("tokens", tokens)] * cfg.members + [("syllables", syllables)] * cfg.syllable_members
+
+
+def build_model(cfg: Config, vocab_size: int, syllable_vocab_size: int = 0) -> nn.Module:
+    """A freshly initialised model of the config's architecture (an `Ensemble` of `cfg.members` of
+    them, and of `cfg.syllable_members` over `syllable_vocab_size` syllable ids)."""
     try:
         cls = ARCHITECTURES[cfg.architecture]
     except KeyError:
         raise ValueError(f"unknown architecture {cfg.architecture!r}; expected one of {list(ARCHITECTURES)}") from None
-    if cfg.members == 1:
+    views = member_views(cfg)
+    if len(views) == 1:
         return cls(vocab_size, cfg)
-    return Ensemble([cls(vocab_size, cfg) for _ in range(cfg.members)])
+    if cfg.syllable_members and syllable_vocab_size < 2:
+        raise ValueError("syllable members need the syllable vocabulary's size (padding and <OOV> at least)")
+    nets = []
+    for reads, columns in views:
+        net = cls(syllable_vocab_size if reads == "syllables" else vocab_size, cfg)
+        net.reads, net.columns = reads, columns
+        nets.append(net)
+    return Ensemble(nets)
 
 
-__all__ = ["ARCHITECTURES", "READOUTS", "Ensemble", "LSTMClassifier", "build_model"]
+__all__ = ["ARCHITECTURES", "READOUTS", "Ensemble", "LSTMClassifier", "build_model", "member_views"]

@@ -30,6 +30,7 @@ class LSTMClassifier(nn.Module):
         if cfg.readout not in READOUTS:
             raise ValueError(f"unknown readout {cfg.readout!r}; expected one of {READOUTS}")
         self.readout_kind = cfg.readout
+        self.reads, self.columns = "tokens", None  # within an Ensemble: set by build_model (member_views)
         self.pack = cfg.pack
         self.token_dropout = cfg.token_dropout
         self.head_dropout = nn.Dropout(cfg.head_dropout)

@@ -5,6 +5,7 @@ The pipeline's rules live here once. `model_tokens` and `encode` serve whole cor
 token the analyser produced, where it is in the user's text and what became of it.
 """
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -12,10 +13,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ksent.config import Config
+from ksent.errors import KsentError
 from ksent.runtime import gc_paused
 from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
 from ksent.text.tokenizers import Token, tokenize
 from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_sequences
+
+_WHITESPACE = re.compile(r"\s")
 
 # What happened to a token on its way to the model (`TokenFate.status`).
 STATUS = {
@@ -42,11 +46,45 @@ def model_tokens(
         return [remove_stopwords(d, stop) for d in docs]
 
 
-def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config) -> np.ndarray:
-    """Token lists -> padded ids (N, max_len); a document with no known token is all padding."""
+def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config, texts: Sequence[str] | None = None) -> np.ndarray:
+    """Token lists -> padded ids (N, max_len); a document with no known token is all padding.
+
+    With syllable members (`cfg.syllable_members`), the texts' syllable ids follow as a second
+    block: (N, max_len + syllable_max_len), each member reading its own columns (`ksent.models`)."""
     with gc_paused():
         ids = vocab.encode_all(docs)
-    return pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating)
+    x = pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating)
+    if not cfg.syllable_members:
+        return x
+    if texts is None or vocab.syllables is None:
+        raise KsentError("this config has syllable members: encode needs the texts and a vocabulary with syllables")
+    return np.hstack([x, encode_syllables(texts, vocab.syllables, cfg)])
+
+
+SPACE = "▁"  # what a syllable member reads for whitespace
+
+
+def syllables(text: str, cfg: Config) -> list[str]:
+    """What a syllable member reads: every character of the (cleaned, if `cfg.clean`) text, each
+    whitespace character as "▁".
+
+    >>> syllables("꿀잼 ㅋㅋ!", Config(clean=False))
+    ['꿀', '잼', '▁', 'ㅋ', 'ㅋ', '!']
+    """
+    return list(_WHITESPACE.sub(SPACE, clean_hangul(text) if cfg.clean else text))
+
+
+def syllables_with_offsets(text: str, cfg: Config) -> list[tuple[str, int]]:
+    """`syllables(text, cfg)`, each with its position in `text` itself (through the cleaning)."""
+    cleaned, where = clean_with_offsets(text) if cfg.clean else (text, range(len(text)))
+    return [(SPACE if c.isspace() else c, where[k]) for k, c in enumerate(cleaned)]
+
+
+def encode_syllables(texts: Sequence[str], syllable_vocab: Vocab, cfg: Config) -> np.ndarray:
+    """Texts -> padded syllable ids (N, syllable_max_len)."""
+    with gc_paused():
+        ids = syllable_vocab.encode_all(syllables(t, cfg) for t in texts)
+    return pad_sequences(ids, cfg.syllable_max_len, cfg.padding, cfg.truncating)
 
 
 def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:

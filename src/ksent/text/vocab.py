@@ -21,10 +21,12 @@ OOV_TOKEN = "<OOV>"
 
 @dataclass
 class Vocab:
-    """`words[i - 1]` has id i; with `oov`, words[0] is OOV_TOKEN (id 1)."""
+    """`words[i - 1]` has id i; with `oov`, words[0] is OOV_TOKEN (id 1). A model with syllable
+    members also has `syllables`, the vocabulary of the characters they read (ids of their own)."""
 
     words: list[str]
     oov: bool
+    syllables: "Vocab | None" = None
 
     @classmethod
     def fit(
