@@ -63,6 +63,9 @@ def every_figure():
     yield plots.token_length_histogram({"train": [1, 5, 9, 3, 1], "test": [0, 2, 4, 1]}, 3, {"train": 1, "test": 1})
     yield plots.top_tokens(TOP, "로그 오즈비")
     yield plots.learning_curves(EPOCHS, 2)
+    yield plots.learning_curves(
+        EPOCHS, 2, [{"epochs": EPOCHS, "best_epoch": 3}, {"epochs": EPOCHS[:2], "best_epoch": 1, "reads": "syllables"}]
+    )
     yield plots.confusion_matrix([[40, 10], [5, 45]], "검증 세트")
     yield plots.roc(y, p, "검증 세트")
     yield plots.score_histogram(y, p, "검증 세트")
@@ -137,8 +140,8 @@ def test_ksent_never_imports_pyplot(hangul_root):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["9"]
-    assert len(list((hangul_root / "새 프로세스").glob("*.png"))) == 9
+    assert r.stdout.split() == ["10"]
+    assert len(list((hangul_root / "새 프로세스").glob("*.png"))) == 10
 
 
 def test_save_png_is_a_png(hangul_root):
@@ -181,3 +184,18 @@ def test_token_length_histogram_marks_the_cut():
     assert list(cut.get_xdata()) == [2.5, 2.5]  # between 2 tokens (kept whole) and 3 (cut)
     assert ax.get_legend().get_texts()[0].get_text() == "train: 12 (80.0%) longer than 2"
     np.testing.assert_allclose(ax.patches[0].get_data().values, [100 / 15, 200 / 15, 300 / 15, 400 / 15, 500 / 15])
+
+
+def test_learning_curves_of_an_ensemble_show_every_member():
+    members = [{"epochs": EPOCHS, "best_epoch": 3}, {"epochs": EPOCHS[:2], "best_epoch": 1, "reads": "syllables"}]
+    fig = plots.learning_curves(EPOCHS, 3, members)
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert labels == [
+        "member 1 (tokens): train",
+        "member 1 (tokens): validation",
+        "member 2 (syllables): train",
+        "member 2 (syllables): validation",
+    ]
+    val_acc = [line.get_ydata() for line in fig.axes[1].get_lines() if line.get_label().endswith("validation")]
+    assert [len(v) for v in val_acc] == [3, 2]  # each member's own epochs
+    assert "2 members" in fig._suptitle.get_text()

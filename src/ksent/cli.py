@@ -312,7 +312,13 @@ def explain(
         Path | None, typer.Option("--png", help="Also draw a heatmap (tokens × gate signals) to this PNG file.")
     ] = None,
     member: Annotated[
-        int, typer.Option("--member", help="For an ensemble: which member's gates to show (0-based).", min=0)
+        int,
+        typer.Option(
+            "--member",
+            help="For an ensemble: which member's gates to show (0-based; members that read syllables have none "
+            "per token).",
+            min=0,
+        ),
     ] = 0,
     device: Device = "auto",
 ) -> None:

@@ -168,20 +168,32 @@ def top_tokens(top: dict, method: str = "", k: int = 15):
 
 
 @drawn_in_korean
-def learning_curves(epochs: list[dict], best_epoch: int | None = None):
-    """Training and validation loss and accuracy per epoch (`metrics.json` training.epochs)."""
+def learning_curves(epochs: list[dict], best_epoch: int | None = None, members: list[dict] | None = None):
+    """Training and validation loss and accuracy per epoch (`metrics.json` training.epochs). For an
+    ensemble, `members` (training.members): one colour per member, each with its kept epoch ringed."""
+    runs = [("", epochs, best_epoch)]
+    if members:
+        runs = [(f"{k + 1} ({m.get('reads', 'tokens')})", m["epochs"], m["best_epoch"]) for k, m in enumerate(members)]
     fig, axes = subplots(1, 2, figsize=(11, 4.2))
-    x = [e["epoch"] for e in epochs]
     for ax, key, name in zip(axes, ("loss", "accuracy"), ("loss (binary cross-entropy)", "accuracy"), strict=True):
-        ax.plot(x, [e[key] for e in epochs], "o-", color=SPLIT_COLORS[0], label="train")
-        ax.plot(x, [e[f"val_{key}"] for e in epochs], "o-", color=SPLIT_COLORS[1], label="validation")
-        if best_epoch is not None:
-            ax.axvline(best_epoch, color="gray", ls="--", lw=1, label=f"kept: epoch {best_epoch}")
+        for k, (who, run, best) in enumerate(runs):
+            x = [e["epoch"] for e in run]
+            train_color, val_color = (SPLIT_COLORS[k % len(SPLIT_COLORS)],) * 2 if members else SPLIT_COLORS[:2]
+            prefix = f"member {who}: " if members else ""
+            ax.plot(x, [e[key] for e in run], "o--" if members else "o-", color=train_color, label=f"{prefix}train")
+            ax.plot(x, [e[f"val_{key}"] for e in run], "o-", color=val_color, label=f"{prefix}validation")
+            if best is not None and members:
+                ax.plot(best, run[best - 1][f"val_{key}"], "o", ms=11, mfc="none", mec="black")
+            elif best is not None:
+                ax.axvline(best, color="gray", ls="--", lw=1, label=f"kept: epoch {best}")
         ax.set_xlabel("epoch")
-        ax.set_xticks(x)
+        ax.set_xticks(sorted({e["epoch"] for _, run, _ in runs for e in run}))
         ax.set_title(name)
-        ax.legend()
-    fig.suptitle("학습 곡선 · learning curves")
+        ax.legend(fontsize="small" if members else None)
+    title = "학습 곡선 · learning curves"
+    if members:
+        title += f" — {len(members)} members (dashed: train, solid: validation; ringed: the epoch each keeps)"
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 

@@ -114,8 +114,12 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     t = metrics["training"]
-    what = f"validation split, {len(y_val):,} reviews (best epoch {t['best_epoch']})"
-    curves = plots.save_png(plots.learning_curves(t["epochs"], t["best_epoch"]), folder / "learning_curves.png")
+    members = t.get("members")
+    kept = f"an ensemble of {len(members)}, each at its best epoch" if members else f"best epoch {t['best_epoch']}"
+    what = f"validation split, {len(y_val):,} reviews ({kept})"
+    curves = plots.save_png(
+        plots.learning_curves(t["epochs"], t["best_epoch"], members), folder / "learning_curves.png"
+    )
     figs = [(curves, "training and validation loss and accuracy per epoch")] + score_plots(folder, y_val, p_val, what)
     val = metrics.get("validation") or classification_report(y_val, p_val)
     d = metrics["data"]
@@ -128,15 +132,16 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         ("rows kept", d["kept"]),
         ("training / validation rows", f"{t['n_train']:,} / {t['n_val']:,}"),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),
-        ("epochs run", len(t["epochs"])),
-        ("best epoch (weights kept)", t["best_epoch"]),
+        ("epochs run", ", ".join(str(len(m["epochs"])) for m in members) if members else len(t["epochs"])),
+        ("best epoch (weights kept)", ", ".join(str(m["best_epoch"]) for m in members) if members else t["best_epoch"]),
         ("device", t.get("device", "")),
         *((("ensemble members", len(t["members"])),) if "members" in t else ()),
         ("training time (s)", f"{t.get('seconds', sum(e.get('seconds', 0.0) for e in t['epochs'])):,.1f}"),
     ]
     epochs = [
-        (e["epoch"], e["loss"], e["accuracy"], e["val_loss"], e["val_accuracy"], f"{e.get('seconds', 0.0):.1f}")
-        for e in t["epochs"]
+        (k, e["epoch"], e["loss"], e["accuracy"], e["val_loss"], e["val_accuracy"], f"{e.get('seconds', 0.0):.1f}")
+        for k, run in enumerate([m["epochs"] for m in members] if members else [t["epochs"]], 1)
+        for e in run
     ]
     body = "\n".join(
         [
@@ -146,7 +151,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
             "<h2>Run</h2>",
             table(run),
             "<h2>Epochs</h2>",
-            table(epochs, ("epoch", "loss", "accuracy", "val loss", "val accuracy", "seconds")),
+            table(epochs, ("member", "epoch", "loss", "accuracy", "val loss", "val accuracy", "seconds")),
             "<h2>Plots</h2>",
             *(figure(png, caption) for png, caption in figs),
             "<h2>Config</h2>",
