@@ -98,7 +98,7 @@ def _sigactions() -> dict[int, bytes] | None:
     """Each fault signal's installed `struct sigaction`, as opaque bytes; None where libc has no sigaction."""
     try:
         sigaction = ctypes.CDLL(None).sigaction
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no libc sigaction (Windows: CDLL(None) is a TypeError)
         return None
     state = {}
     for sig in FAULT_SIGNALS:
