@@ -29,32 +29,31 @@ from machine import cpu_name  # noqa: E402
 from ksent import atomic  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
-from ksent.data import clean_training, nsmc_path, read_labelled  # noqa: E402
-from ksent.text.vocab import Vocab, pad_sequences  # noqa: E402
+from ksent.data import nsmc_path, read_labelled  # noqa: E402
 from ksent.train import evaluate_logits, fit  # noqa: E402
 
 
 def train(args) -> None:
     cfg = resolve(args.config, args.overrides)
     cfg = dataclasses.replace(cfg, members=1, syllable_members=0, seed=args.seed)
-    if args.syllables:  # as `best`'s syllable member reads them (max 150 characters)
-        cfg = dataclasses.replace(cfg, max_len=cfg.syllable_max_len)
     train_rows = read_labelled(nsmc_path("train", args.data_dir))
     test_rows = read_labelled(nsmc_path("test", args.data_dir))
-    clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")
+    # --syllables: prepare as a model with one syllable member does, and keep only the syllable block
+    prep = dataclasses.replace(cfg, syllable_members=1) if args.syllables else cfg
+    clf = SentimentClassifier(prep, device="cpu", progress=True, cache=args.out / "tokens")
     t0 = time.perf_counter()
     x, y, _ = clf.fit_prepare(train_rows)
-    if args.syllables:  # the same kept rows, read as syllables
-        x, x_test, vocab_size = syllable_arrays(clf, train_rows, test_rows)
-    else:
-        vocab_size = len(clf.vocab_)
+    columns, vocab_size = slice(0, cfg.max_len), len(clf.vocab_)
+    if args.syllables:  # the member is then trained as `best`'s syllable member is: on those columns alone
+        columns, vocab_size = slice(cfg.max_len, None), len(clf.vocab_.syllables)
+        cfg = dataclasses.replace(cfg, max_len=cfg.syllable_max_len)
+    x = x[:, columns]
     prep_s = time.perf_counter() - t0
     model, history = fit(cfg, x, y, vocab_size, "cpu", progress=True)
     n_train = history["n_train"]
     cpu = torch.device("cpu")
     val = evaluate_logits(model, x[n_train:], cpu)
-    if not args.syllables:
-        x_test = clf.encode(test_rows.texts)
+    x_test = clf.encode(test_rows.texts)[:, columns]
     t0 = time.perf_counter()
     test = evaluate_logits(model, x_test, cpu)
     model_s = time.perf_counter() - t0
@@ -74,19 +73,6 @@ def train(args) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     atomic.write_bytes(args.out / f"{args.name}.npz", buf.getvalue())
     print(json.dumps({"name": args.name, **meta, "val": acc(val, y[n_train:]), "test": acc(test, test_rows.labels)}))
-
-
-def syllable_arrays(clf, train_rows, test_rows) -> tuple[np.ndarray, np.ndarray, int]:
-    """Padded syllable ids (every character a token, spaces as "▁", up to 150) for the rows
-    fit_prepare kept (those with at least one token id; their tokens come from the token cache),
-    for every test review, and the embedding rows the syllable vocabulary needs."""
-    kept, _ = clean_training(train_rows, clean=clf.config_.clean)
-    ids = clf.vocab_.encode_all(clf.tokens(kept.texts))
-    docs = [list(t.replace(" ", "▁")) for t, i in zip(kept.texts, ids, strict=True) if i]
-    vocab = Vocab.fit(docs, min_count=2, oov=True)
-    test_docs = [list(t.replace(" ", "▁")) for t in test_rows.texts]
-    x, x_test = (pad_sequences(vocab.encode_all(d), 150, "post", "pre") for d in (docs, test_docs))
-    return x, x_test, len(vocab)
 
 
 def acc(logits: np.ndarray, y) -> float:

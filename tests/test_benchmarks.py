@@ -49,3 +49,27 @@ def test_members_combine_averages_logits(tmp_path):
     np.savez(c, val=np.zeros(4), y_val=y[::-1], test=np.zeros(4), y_test=y)
     with pytest.raises(SystemExit, match="same validation and test rows"):
         members.ensemble_accuracy([a, c])
+
+
+def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
+    """members.py --syllables prepares as ksent does for a syllable member and trains on those columns."""
+    from ksent.data import nsmc_path
+
+    data = hangul_root / "작은 NSMC"
+    data.mkdir()
+    for split, n in (("train", 1500), ("test", 300)):
+        lines = nsmc_path(split, nsmc_dir).read_text(encoding="utf-8").splitlines(keepends=True)[: n + 1]
+        (data / f"ratings_{split}.txt").write_text("".join(lines), encoding="utf-8")
+    out = hangul_root / "실험"
+    sets = ["epochs=1", "hidden=8", "embed_dim=8", "syllable_max_len=40"]
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "members.py"), "train", "--name", "음절", "--syllables",
+         "--data-dir", str(data), "--out", str(out), *(a for s in sets for a in ("--set", s))],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = np.load(out / "음절.npz")
+    meta = json.loads(str(run["meta"]))
+    assert meta["config"]["max_len"] == 40 and meta["config"]["syllable_members"] == 0
+    assert len(run["test"]) == 300 and len(run["val"]) == len(run["y_val"]) > 0
+    assert json.loads(r.stdout.splitlines()[-1])["name"] == "음절"  # stdout: the result line
