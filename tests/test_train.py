@@ -293,8 +293,11 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
     records = clf.predict_records(texts)
     assert records[2].n_tokens == 0 and records[0].n_tokens == int((x[0, : cfg.max_len] != 0).sum())
 
-    out = clf.save(hangul_root / "음절 모델")
+    out = clf.save(hangul_root / "음절 모델", report=True)
     assert json.loads((out / "vocab.json").read_text(encoding="utf-8"))["syllables"] == clf.vocab_.syllables.words
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<td>syllable vocabulary size</td><td>{len(clf.vocab_.syllables):,}</td>" in html
+    assert "<td>epochs run</td><td>2, 1</td>" in html  # each member's
     again = ksent.load(out, device="cpu")
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
 

@@ -132,6 +132,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         ("rows kept", d["kept"]),
         ("training / validation rows", f"{t['n_train']:,} / {t['n_val']:,}"),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),
+        *((("syllable vocabulary size", metrics["syllable_vocab_size"]),) if "syllable_vocab_size" in metrics else ()),
         ("epochs run", ", ".join(str(len(m["epochs"])) for m in members) if members else len(t["epochs"])),
         ("best epoch (weights kept)", ", ".join(str(m["best_epoch"]) for m in members) if members else t["best_epoch"]),
         ("device", t.get("device", "")),
