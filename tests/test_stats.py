@@ -182,6 +182,17 @@ def test_cli_stats_json_and_plots(files, hangul_root):
     assert all((out / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in ("label_distribution.png", "top_tokens.png"))
 
 
+def test_cli_stats_with_subword_pieces_learnt_from_the_first_file(files):
+    args = ["data", "stats", "--data", str(files[0]), "--data", str(files[1]), "--json", "--tokenizer", "subword"]
+    r = runner.invoke(app, [*args, "--set", "subword_vocab=100", "--set", "min_count=1", "--set", "stopwords=[]"])
+    assert r.exit_code == 0, r.output
+    stats = json.loads(r.stdout)
+    assert stats["config"]["tokenizer"] == "subword"
+    tr = stats["splits"]["작은 학습.tsv"]
+    assert tr["rows"] == 11 and [tr["dropped"][r] for r in DROP_REASONS[:3]] == [1, 3, 1]
+    assert tr["tokens"]["max"] >= 3  # "재밌다 좋다 좋다 좋다": at least one piece per word
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

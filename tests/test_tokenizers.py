@@ -12,6 +12,7 @@ from ksent.text.tokenizers import (
     _LEMMA_TAGS,
     _pack,
     _unpack,
+    fit_subword,
     kiwi,
     okt,
     provenance,
@@ -225,3 +226,47 @@ def test_bad_ksent_workers_is_a_clear_error(monkeypatch, runner_workers, value):
     assert runner_workers == []
     assert len(tokenize(["좋다"], "kiwi", workers=1, progress=False)) == 1  # not consulted when given
     assert runner_workers == [1]
+
+
+# --- subword: pieces learnt from the training texts ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pieces_model(nsmc_dir) -> str:
+    return fit_subword(read_labelled(nsmc_path("train", nsmc_dir)).texts[:3000], 4000)
+
+
+def test_subword_learning_is_deterministic_and_sized(nsmc_dir, pieces_model):
+    texts = read_labelled(nsmc_path("train", nsmc_dir)).texts[:3000]
+    assert fit_subword(texts, 4000) == pieces_model
+    learnt = json.loads(pieces_model)["model"]["vocab"]  # every character seen, then the merged pieces
+    assert len(learnt) == 4000 and learnt["<unk>"] == 0 and "▁영화" in learnt
+
+
+def test_subword_pieces_and_their_spans(nsmc_dir, pieces_model):
+    texts = read_labelled(nsmc_path("test", nsmc_dir)).texts[:300] + ["", "  GOOD   영화 👍  ", "good 영화 👍"]
+    plain = tokenize(texts, "subword", progress=False, subword=pieces_model)
+    with_spans = tokenize(texts, "subword", progress=False, spans=True, subword=pieces_model)
+    assert [[t.form for t in d] for d in with_spans] == plain
+    assert plain[-3] == [] and plain[-2] == plain[-1]  # whitespace runs read as one space, case folded
+    assert "▁영화" in plain[-1] and plain[-1][-1] == "<unk>"  # 👍: a character the training texts never had
+    for text, toks in zip(texts, with_spans, strict=True):
+        end = 0
+        for t in toks:
+            if t.start is None:  # only the "▁" that marks the first word: no character stands for it
+                assert t.form == "▁" and t is toks[0]
+                continue
+            assert end <= t.start < t.end <= len(text)  # left to right, never overlapping
+            if t.form != "<unk>":  # the piece is the text it spans, "▁" for the space before a word
+                assert t.form.lstrip("▁") == text[t.start : t.end].lower().strip() or t.form == "▁"
+            end = t.end
+
+
+def test_subword_needs_its_model_and_has_no_tags(pieces_model):
+    with pytest.raises(KsentError, match="needs its learnt model"):
+        tokenize(["좋다"], "subword", progress=False)
+    with pytest.raises(KsentError, match="no part-of-speech tags"):
+        tokenize(["좋다"], "subword", progress=False, tags=True, subword=pieces_model)
+    with pytest.raises(KsentError, match="subword model cannot be read"):
+        tokenize(["좋다"], "subword", progress=False, subword='{"model": 1}')
+    assert provenance("subword")["packages"] == {"tokenizers": version("tokenizers")}

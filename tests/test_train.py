@@ -314,6 +314,34 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
         ksent.load(out, device="cpu")
 
 
+def test_subword_config_learns_its_pieces_saves_them_and_explains(small_train, hangul_root):
+    cfg = _tiny_best(tokenizer="subword", tags="false", subword_vocab=3000)
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
+    pieces = clf.tokens(["배우들 연기가 정말 좋았다"])[0]
+    assert pieces[0].startswith("▁") and "".join(pieces).replace("▁", " ").strip() == "배우들 연기가 정말 좋았다"
+    assert clf.tokenizer_["backend"] == "subword"
+    out = clf.save(hangul_root / "조각 모델")
+    v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    assert v["subword"]["model"]["type"] == "BPE" and len(v["subword"]["model"]["vocab"]) == 3000
+    texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 60]
+    again = ksent.load(out, device="cpu")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    assert again.tokens(texts) == clf.tokens(texts)
+
+    e = again.explain("배우들 연기가 정말 좋았다")
+    assert [t.text for t in e.tokens] == pieces
+    for t in e.tokens:  # each piece spans its characters in the review ("▁" marks the word's start)
+        assert t.start is None or t.text.lstrip("▁") == "배우들 연기가 정말 좋았다"[t.start : t.end].strip()
+    assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
+    # a folder whose vocabulary lost its pieces does not load
+    del v["subword"]
+    (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(KsentError, match="has no subword model, but the config's tokenizer is 'subword'"):
+        ksent.load(out, device="cpu")
+    with pytest.raises(KsentError, match="has no tags"):
+        _tiny_best(tokenizer="subword")
+
+
 def test_syllable_variants_delete_a_tokens_characters():
     from ksent.explain.explanation import Token
     from ksent.explain.review import _syllable_variants

@@ -22,8 +22,9 @@ from ksent.errors import KsentError
 from ksent.text.vocab import Vocab
 
 FORMAT = "ksent-model"
-FORMAT_VERSION = 3  # 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members
-READS = (1, 2, 3)  # older folders load: their missing fields mean what their version did
+# 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members; 4: + subword
+FORMAT_VERSION = 4
+READS = (1, 2, 3, 4)  # older folders load: their missing fields mean what their version did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
@@ -60,6 +61,8 @@ def save(
         words = {"oov": vocab.oov, "words": vocab.words}
         if vocab.syllables is not None:  # the syllable members' own vocabulary (its id 1 is <OOV>)
             words["syllables"] = vocab.syllables.words
+        if vocab.subword is not None:  # the learnt pieces of a "subword" config (Hugging Face tokenizer JSON)
+            words["subword"] = json.loads(vocab.subword)
         _write_json(tmp / "vocab.json", words)
         _write_json(tmp / "metrics.json", metrics)
         if extra is not None:
@@ -118,9 +121,12 @@ def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict
     cfg = Config.from_dict(meta.get("config"), source=str(path / "config.json"))
     v = read_json(path / "vocab.json")
     syllables = Vocab(words=v["syllables"], oov=True) if "syllables" in v else None
-    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables)
+    subword = json.dumps(v["subword"], ensure_ascii=False) if "subword" in v else None
+    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables, subword=subword)
     if cfg.syllable_members and syllables is None:
         raise KsentError(f"{path / 'vocab.json'} has no syllables, but the config has syllable members")
+    if cfg.tokenizer == "subword" and subword is None:
+        raise KsentError(f"{path / 'vocab.json'} has no subword model, but the config's tokenizer is 'subword'")
     metrics = read_json(path / "metrics.json")
     try:
         state = load_file(path / "model.safetensors")

@@ -26,8 +26,8 @@ from ksent.errors import KsentError
 from ksent.metrics import classification_report
 from ksent.models import build_model
 from ksent.predict import Prediction, predictions
-from ksent.progress import notice
-from ksent.text.pipeline import encode, encode_syllables, model_tokens, syllables
+from ksent.progress import bar, notice
+from ksent.text.pipeline import encode, encode_syllables, fit_pieces, model_tokens, syllables
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab, pad_sequences
 from ksent.train import evaluate_logits, fit, resolve_device
@@ -124,11 +124,13 @@ class SentimentClassifier:
             return None  # a few predictions: reading/writing a cache file costs more than it saves
         return cache_dir() / "tokens" if self.cache is True else Path(self.cache)
 
-    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        """Cleaned, analysed and stopword-filtered tokens, one list per text."""
-        return model_tokens(
-            texts, self._config(), cache=self._cache_dir(len(texts)), workers=self.workers, progress=self.progress
-        )
+    def tokens(self, texts: Sequence[str], subword: str | None = None) -> list[list[str]]:
+        """Cleaned, analysed and stopword-filtered tokens, one list per text (a "subword" config
+        splits with `subword`, by default the one its vocabulary learnt)."""
+        if subword is None and hasattr(self, "vocab_"):
+            subword = self.vocab_.subword
+        cfg, cache = self._config(), self._cache_dir(len(texts))
+        return model_tokens(texts, cfg, cache=cache, workers=self.workers, progress=self.progress, subword=subword)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Padded ids (N, max_len) for any texts, empty ones included (all padding); with syllable
@@ -139,10 +141,10 @@ class SentimentClassifier:
 
     # -- training data ------------------------------------------------------------------------
 
-    def _training_docs(self, data: Labelled) -> tuple[list[list[str]], Labelled, DropReport]:
+    def _training_docs(self, data: Labelled, subword: str | None) -> tuple[list[list[str]], Labelled, DropReport]:
         """The seed's row filter, then tokens for the kept rows."""
         kept, report = clean_training(data, clean=self._config().clean)
-        return self.tokens(kept.texts), kept, report
+        return self.tokens(kept.texts, subword), kept, report
 
     def _arrays(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Ids with the current vocabulary; rows left without a token are dropped and counted."""
@@ -164,11 +166,17 @@ class SentimentClassifier:
     def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
         and the report of every dropped row (as `fit_transform` fits and transforms)."""
-        self.config_ = self._config()
-        docs, kept, report = self._training_docs(data)
+        self.config_ = cfg = self._config()
+        subword = None
+        if cfg.tokenizer == "subword":  # the pieces are learnt from the rows the vocabulary is fitted on
+            kept, _ = clean_training(data, clean=cfg.clean)
+            with bar("learning subword pieces", 1, self.progress) as advance:
+                subword = fit_pieces(kept.texts, cfg)
+                advance(1)
+        docs, kept, report = self._training_docs(data, subword)
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
-        cfg = self.config_
         self.vocab_ = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
+        self.vocab_.subword = subword
         if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
             self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
         return self._arrays(docs, kept, report)
@@ -178,7 +186,7 @@ class SentimentClassifier:
         filtered as training filters (never refits: the ids match the model's embedding)."""
         if not hasattr(self, "vocab_"):
             raise KsentError("no vocabulary yet: call fit_prepare(data) or fit(...) first, or ksent.load(DIR)")
-        docs, kept, report = self._training_docs(data)
+        docs, kept, report = self._training_docs(data, self.vocab_.subword)
         return self._arrays(docs, kept, report)
 
     # -- fit / predict ------------------------------------------------------------------------

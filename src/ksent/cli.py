@@ -428,7 +428,8 @@ def data_stats(
         str, typer.Option("--config", "-c", help="Preset (seed, default) or a JSON config file.")
     ] = "default",
     tokenizer: Annotated[
-        str | None, typer.Option("--tokenizer", help="kiwi or okt (default: the config's).", show_default=False)
+        str | None,
+        typer.Option("--tokenizer", help="kiwi, okt or subword (default: the config's).", show_default=False),
     ] = None,
     overrides: Annotated[
         list[str] | None,
@@ -465,7 +466,16 @@ def data_stats(
     if limit:
         splits = {name: d.head(limit) for name, d in splits.items()}
     clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache, workers=workers)
-    stats = corpus_stats(splits, clf.tokens, cfg, top_k=top, top_min_count=top_min_count)
+    tokens = clf.tokens
+    if cfg.tokenizer == "subword":  # pieces learnt from the first file's kept rows, as training learns them
+        from functools import partial
+
+        from ksent.data import clean_training
+        from ksent.text.pipeline import fit_pieces
+
+        first = next(iter(splits.values()))
+        tokens = partial(clf.tokens, subword=fit_pieces(clean_training(first, clean=cfg.clean)[0].texts, cfg))
+    stats = corpus_stats(splits, tokens, cfg, top_k=top, top_min_count=top_min_count)
     if out is not None:
         from ksent import atomic
         from ksent.report import write_data_plots
@@ -497,7 +507,7 @@ def info(
         "ksent": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
-        **{pkg: ver for name in ("kiwi", "okt") for pkg, ver in provenance(name)["packages"].items()},
+        **{pkg: ver for name in ("kiwi", "okt", "subword") for pkg, ver in provenance(name)["packages"].items()},
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cpus_available": available_cpus(),

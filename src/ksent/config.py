@@ -20,7 +20,8 @@ READOUTS = ("last", "mean", "max", "max_mean")
 class Config:
     name: str = "default"
     # text -> tokens
-    tokenizer: str = "kiwi"  # "kiwi" | "okt"
+    tokenizer: str = "kiwi"  # "kiwi" | "okt" | "subword" (pieces learnt from the training texts, no analyser)
+    subword_vocab: int = 16000  # "subword": how many pieces to learn
     clean: bool = True  # the seed's Hangul-only cleaning
     tags: bool = False  # each token carries its part-of-speech tag ("점/NNB"); off: Kiwi lemmas / Okt stems
     stopwords: list[str] = field(default_factory=lambda: list(SEED_STOPWORDS))
@@ -63,7 +64,9 @@ class Config:
 
     def validate(self) -> "Config":
         checks = [
-            (self.tokenizer in ("kiwi", "okt"), "tokenizer must be 'kiwi' or 'okt'"),
+            (self.tokenizer in ("kiwi", "okt", "subword"), "tokenizer must be 'kiwi', 'okt' or 'subword'"),
+            (self.subword_vocab >= 100, "subword_vocab must be >= 100"),
+            (not (self.tokenizer == "subword" and self.tags), "the 'subword' tokenizer has no tags: set tags=false"),
             (self.architecture in ARCHITECTURES, f"architecture must be one of {', '.join(ARCHITECTURES)}"),
             (self.readout in READOUTS, f"readout must be one of {', '.join(READOUTS)}"),
             (self.min_count >= 1, "min_count must be >= 1"),

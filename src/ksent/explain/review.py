@@ -98,7 +98,7 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     dev = next(model.parameters()).device
 
     # 1. the tokens the model pipeline produces, and what the pipeline does with each
-    pieces = analyse(text, cfg, workers=1)  # one review: no point in more analyser threads
+    pieces = analyse(text, cfg, workers=1, subword=vocab.subword)  # one review: no point in more analyser threads
     fates = token_fates([p.form for p in pieces], vocab, cfg)
     tokens = [Token(p.form, p.start, p.end, f.status, f.id, f.step) for p, f in zip(pieces, fates, strict=True)]
     fed = sorted((t for t in tokens if t.step is not None), key=lambda t: t.step)

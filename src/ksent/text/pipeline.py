@@ -16,7 +16,7 @@ from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.runtime import gc_paused
 from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
-from ksent.text.tokenizers import Token, tokenize
+from ksent.text.tokenizers import Token, fit_subword, tokenize
 from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_sequences
 
 _WHITESPACE = re.compile(r"\s")
@@ -37,13 +37,23 @@ def model_tokens(
     cache: Path | None = None,
     workers: int | None = None,
     progress: bool = False,
+    subword: str | None = None,
 ) -> list[list[str]]:
-    """Cleaned, analysed and stopword-filtered tokens, one list per text."""
+    """Cleaned, analysed and stopword-filtered tokens, one list per text (`subword`: the learnt
+    model a "subword" config needs, `Vocab.subword`)."""
     cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
     with gc_paused():
-        docs = tokenize(cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress, tags=cfg.tags)
+        docs = tokenize(
+            cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress, tags=cfg.tags, subword=subword
+        )
         stop = frozenset(cfg.stopwords)
         return [remove_stopwords(d, stop) for d in docs]
+
+
+def fit_pieces(texts: Sequence[str], cfg: Config) -> str:
+    """A "subword" config's pieces, learnt from training texts as `model_tokens` will feed them
+    (cleaned if `cfg.clean`): the model JSON that `Vocab.subword` keeps."""
+    return fit_subword([clean_hangul(t) for t in texts] if cfg.clean else list(texts), cfg.subword_vocab)
 
 
 def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config, texts: Sequence[str] | None = None) -> np.ndarray:
@@ -87,7 +97,7 @@ def encode_syllables(texts: Sequence[str], syllable_vocab: Vocab, cfg: Config) -
     return pad_sequences(ids, cfg.syllable_max_len, cfg.padding, cfg.truncating)
 
 
-def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:
+def analyse(text: str, cfg: Config, workers: int | None = None, subword: str | None = None) -> list[Token]:
     """Every token the config's analyser produces for `text`, stopwords included, each with its
     span in `text` itself (through the cleaning): `text[t.start:t.end]` is where it came from.
 
@@ -101,7 +111,8 @@ def analyse(text: str, cfg: Config, workers: int | None = None) -> list[Token]:
     else:
         cleaned, where = text, range(len(text))
     out = []
-    for t in tokenize([cleaned], cfg.tokenizer, workers=workers, progress=False, spans=True, tags=cfg.tags)[0]:
+    analysed = tokenize([cleaned], cfg.tokenizer, workers, progress=False, spans=True, tags=cfg.tags, subword=subword)
+    for t in analysed[0]:
         if t.start is None or not (0 <= t.start < t.end <= len(cleaned)):
             out.append(Token(t.form, None, None))
         else:  # map the first and last character back through the cleaning

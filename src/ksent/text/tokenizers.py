@@ -23,7 +23,7 @@ from ksent.errors import KsentError
 from ksent.progress import bar
 from ksent.runtime import default_workers
 
-BACKENDS = ("kiwi", "okt")
+BACKENDS = ("kiwi", "okt", "subword")
 CACHE_FORMAT = 2
 
 
@@ -159,8 +159,64 @@ def _run_kiwi(texts: list[str], workers: int, advance: Callable, spans: bool = F
     return out
 
 
+# --- subword: a byte-pair encoding learnt from the training texts (Hugging Face `tokenizers`) -----
+# No analyser at all: whitespace-separated words split into frequent pieces, each word's first piece
+# marked with "▁". The pieces are learnt by `fit_subword` and stored with the model (vocab.json), so
+# this backend needs that model: `tokenize(..., subword=model_json)`.
+
+SUBWORD_UNKNOWN = "<unk>"  # a character never seen in training (the vocabulary maps it to <OOV>)
+
+
+def fit_subword(texts: Sequence[str], vocab_size: int) -> str:
+    """Learn a BPE of `vocab_size` pieces from `texts`; returns the tokenizer as JSON (`tokenizer.json`'s format).
+
+    Whitespace runs count as one space and case is folded, so "GOOD  영화" and "good 영화" read alike.
+    """
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=SUBWORD_UNKNOWN))
+    tok.normalizer = normalizers.Sequence(
+        [normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip(), normalizers.Lowercase()]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[SUBWORD_UNKNOWN], show_progress=False)
+    tok.train_from_iterator(texts, trainer, length=len(texts))
+    return tok.to_str()
+
+
+@cache
+def _subword_tokenizer(model: str):
+    from tokenizers import Tokenizer
+
+    try:
+        return Tokenizer.from_str(model)
+    except Exception as e:  # tokenizers raises its own exception types for a damaged model
+        raise KsentError(f"the subword model cannot be read ({e}); the model folder is damaged") from None
+
+
+def _subword_token(form: str, text: str, start: int, end: int) -> Token:
+    """A piece with its span, without the space its "▁" stands for. A lone "▁" spans the space it
+    stands for, or nothing when it marks the text's first word (no character of the text is it)."""
+    if form == "▁":
+        return Token(form, start, end) if text[start:end].isspace() else Token(form, None, None)
+    while start < end - 1 and text[start].isspace():
+        start += 1
+    return Token(form, start, end)
+
+
+def _run_subword(texts: list[str], model: str, spans: bool = False) -> list:
+    tok = _subword_tokenizer(model)
+    encodings = tok.encode_batch(texts, add_special_tokens=False)  # Rust threads (RAYON_NUM_THREADS)
+    if not spans:
+        return [e.tokens for e in encodings]
+    return [
+        [_subword_token(form, text, s, e) for form, (s, e) in zip(enc.tokens, enc.offsets, strict=True)]
+        for text, enc in zip(texts, encodings, strict=True)
+    ]
+
+
 _RUNNERS = {"okt": _run_okt, "kiwi": _run_kiwi}
-_PACKAGES = {"okt": "konlpy", "kiwi": "kiwipiepy"}
+_PACKAGES = {"okt": "konlpy", "kiwi": "kiwipiepy", "subword": "tokenizers"}
 
 
 def backend_id(name: str, tags: bool = False) -> str:
@@ -182,6 +238,12 @@ def provenance(name: str) -> dict:
             "backend": "kiwi",
             "packages": {p: _pkg_version(p) for p in ("kiwipiepy", "kiwipiepy_model")},
             "options": {"lemma_tags": list(_LEMMA_TAGS), "call": "Kiwi().tokenize(text)"},
+        }
+    if name == "subword":
+        return {
+            "backend": "subword",
+            "packages": {"tokenizers": _pkg_version("tokenizers")},
+            "options": {"call": "Tokenizer(BPE).encode_batch(texts)", "model": "vocab.json subword"},
         }
     return {
         "backend": "okt",
@@ -246,15 +308,24 @@ def tokenize(
     progress: bool = True,
     spans: bool = False,
     tags: bool = False,
+    subword: str | None = None,
 ) -> list[list[str]] | list[list[Token]]:
-    """Morphemes for each text, in order. Duplicate texts are analysed once.
+    """Morphemes (or subword pieces) for each text, in order. Duplicate texts are analysed once.
 
     `workers`: analyser processes (Okt) or threads (Kiwi); default `ksent.runtime.default_workers()`.
     `cache` is a folder for the content-addressed token cache (None: no caching).
     With `spans`, each token is a `Token(form, start, end)` with its span in its text (never cached).
     With `tags`, each form carries its part-of-speech tag ("점/NNB").
+    `subword`: the learnt model the "subword" backend needs (`fit_subword`); it is fast enough that
+    its pieces are never cached.
     """
     bid = backend_id(name, tags)
+    if name == "subword":
+        if subword is None:
+            raise KsentError("the 'subword' tokenizer needs its learnt model: fit one (ksent train) or load a model")
+        if tags:
+            raise KsentError("the 'subword' tokenizer has no part-of-speech tags; set tags=false")
+        return _run_subword(list(texts), subword, spans=spans)
     workers = default_workers(workers)
     if spans:
         unique = list(dict.fromkeys(texts))

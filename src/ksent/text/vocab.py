@@ -22,11 +22,14 @@ OOV_TOKEN = "<OOV>"
 @dataclass
 class Vocab:
     """`words[i - 1]` has id i; with `oov`, words[0] is OOV_TOKEN (id 1). A model with syllable
-    members also has `syllables`, the vocabulary of the characters they read (ids of their own)."""
+    members also has `syllables`, the vocabulary of the characters they read (ids of their own).
+    A "subword" config's vocabulary also holds the learnt pieces that split texts into its words
+    (`subword`: the tokenizer's JSON, from `ksent.text.tokenizers.fit_subword`)."""
 
     words: list[str]
     oov: bool
     syllables: "Vocab | None" = None
+    subword: str | None = None
 
     @classmethod
     def fit(
