@@ -1,10 +1,13 @@
 """End-to-end inference of model folders, side by side: NSMC test texts in, P(positive) out.
 
     python benchmarks/inference.py runs/default runs/best-syl/seed-142
+    python benchmarks/inference.py runs/default runs/fast --baseline
 
 Each model scores all 50,000 test reviews with `predict_proba` (cleaning, the analyser, ids and
 the model; no token cache), in alternating rounds so that every model sees the same machine
-state. Prints each model's median rate over the rounds and its ratio to the first model's.
+state. Prints each model's median rate over the rounds and its ratio to the first model's. With
+--baseline, the linear baseline (char TF-IDF + logistic regression, trained here on the train
+file) takes its turn in every round too, and each rate is also given as a ratio to it.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baseline import linear_pipeline  # noqa: E402
 from machine import describe  # noqa: E402
 
 import ksent  # noqa: E402
@@ -25,9 +29,14 @@ def main() -> None:
     ap.add_argument("models", nargs="+", type=Path, help="Model folders (the first is the reference).")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--baseline", action="store_true", help="Time the linear baseline in every round too.")
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N test (and train) reviews: a smoke test.")
     args = ap.parse_args()
-    texts = read_labelled(nsmc_path("test", args.data_dir)).texts
+    texts = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit).texts
     clfs = [ksent.load(m, device="cpu") for m in args.models]
+    if args.baseline:
+        train = read_labelled(nsmc_path("train", args.data_dir)).head(args.limit)
+        clfs.append(linear_pipeline().fit(train.texts, train.labels))
     for clf in clfs:
         clf.predict_proba(texts[:1000])  # warm-up: the analyser's and PyTorch's first calls
     rates: list[list[float]] = [[] for _ in clfs]
@@ -37,14 +46,22 @@ def main() -> None:
             clf.predict_proba(texts)
             rates[k].append(len(texts) / (time.perf_counter() - t0))
     print(f"{time.strftime('%Y-%m-%d')}, {describe()}, {len(texts):,} test reviews, {args.rounds} rounds")
-    print("| model | config | members | reviews/s (median) | rounds | vs the first |")
-    print("|---|---|---|---|---|---|")
+    lin = statistics.median(rates[-1]) if args.baseline else None
+    extra = " vs the linear baseline |" if lin else ""
+    print(f"| model | config | members | reviews/s (median) | rounds | vs the first |{extra}")
+    print("|---|---|---|---|---|---|" + ("---|" if lin else ""))
     ref = statistics.median(rates[0])
-    for path, clf, r in zip(args.models, clfs, rates, strict=True):
-        cfg, rate = clf.config_, statistics.median(r)
-        members = f"{cfg.members} + {cfg.syllable_members} syllable" if cfg.syllable_members else str(cfg.members)
-        shown = ", ".join(f"{x:,.0f}" for x in r)
-        print(f"| `{path}` | `{cfg.name}` | {members} | {rate:,.0f} | {shown} | {rate / ref:.2f}× |")
+    names = [f"`{p}`" for p in args.models] + (["linear baseline"] if lin else [])
+    for name, clf, r in zip(names, clfs, rates, strict=True):
+        rate, shown = statistics.median(r), ", ".join(f"{x:,.0f}" for x in r)
+        if hasattr(clf, "config_"):
+            cfg = clf.config_
+            members = f"{cfg.members} + {cfg.syllable_members} syllable" if cfg.syllable_members else str(cfg.members)
+            what = f"`{cfg.name}` ({cfg.tokenizer}) | {members}"
+        else:
+            what = "char 1-4-gram TF-IDF + LR | —"
+        vs_lin = f" {rate / lin:.2f}× |" if lin else ""
+        print(f"| {name} | {what} | {rate:,.0f} | {shown} | {rate / ref:.2f}× |{vs_lin}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def test_speed_benchmark_smoke(nsmc_dir, hangul_root):
     assert sections == {"tokenize", "preprocess", "train", "inference"}
     assert all(x["value"] > 0 for x in rows if x["unit"] in ("reviews/s", "s", "samples/s", "ms"))
     # issue #12's targets, each with its measured ratio and a verdict (met / not met / only reported)
-    assert len(targets) == 6 and all(t["met"] in (True, False, None) and t["measured"] for t in targets)
+    assert len(targets) == 8 and all(t["met"] in (True, False, None) and t["measured"] for t in targets)
     assert any("linear baseline" in t["target"] for t in targets)
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     # two tables: header + one row per measurement, header + one row per target
@@ -73,3 +73,17 @@ def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
     assert meta["config"]["max_len"] == 40 and meta["config"]["syllable_members"] == 0
     assert len(run["test"]) == 300 and len(run["val"]) == len(run["y_val"]) > 0
     assert json.loads(r.stdout.splitlines()[-1])["name"] == "음절"  # stdout: the result line
+
+
+def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained, nsmc_dir):
+    _, folder = trained
+    env = {**os.environ, "KSENT_DATA_DIR": str(nsmc_dir)}
+    args = [str(folder), str(folder), "--baseline", "--rounds", "1", "--limit", "300"]
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "inference.py"), *args], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    assert len(rows) == 3 and rows[-1].startswith("| linear baseline | char 1-4-gram TF-IDF + LR")
+    assert all(row.count("|") == 8 and "`default` (kiwi)" in row for row in rows[:2])
+    assert "300 test reviews, 1 rounds" in r.stdout

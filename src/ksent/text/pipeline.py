@@ -47,7 +47,7 @@ def model_tokens(
             cleaned, cfg.tokenizer, workers=workers, cache=cache, progress=progress, tags=cfg.tags, subword=subword
         )
         stop = frozenset(cfg.stopwords)
-        return [remove_stopwords(d, stop) for d in docs]
+        return [remove_stopwords(d, stop) for d in docs] if stop else docs
 
 
 def fit_pieces(texts: Sequence[str], cfg: Config) -> str:
