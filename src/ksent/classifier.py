@@ -141,10 +141,10 @@ class SentimentClassifier:
 
     # -- training data ------------------------------------------------------------------------
 
-    def _training_docs(self, data: Labelled, subword: str | None) -> tuple[list[list[str]], Labelled, DropReport]:
+    def _training_docs(self, data: Labelled) -> tuple[list[list[str]], Labelled, DropReport]:
         """The seed's row filter, then tokens for the kept rows."""
         kept, report = clean_training(data, clean=self._config().clean)
-        return self.tokens(kept.texts, subword), kept, report
+        return self.tokens(kept.texts), kept, report
 
     def _arrays(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Ids with the current vocabulary; rows left without a token are dropped and counted."""
@@ -167,13 +167,13 @@ class SentimentClassifier:
         """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
         and the report of every dropped row (as `fit_transform` fits and transforms)."""
         self.config_ = cfg = self._config()
+        kept, report = clean_training(data, clean=cfg.clean)
         subword = None
         if cfg.tokenizer == "subword":  # the pieces are learnt from the rows the vocabulary is fitted on
-            kept, _ = clean_training(data, clean=cfg.clean)
             with bar("learning subword pieces", 1, self.progress) as advance:
                 subword = fit_pieces(kept.texts, cfg)
                 advance(1)
-        docs, kept, report = self._training_docs(data, subword)
+        docs = self.tokens(kept.texts, subword)
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
         self.vocab_ = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
         self.vocab_.subword = subword
@@ -186,7 +186,7 @@ class SentimentClassifier:
         filtered as training filters (never refits: the ids match the model's embedding)."""
         if not hasattr(self, "vocab_"):
             raise KsentError("no vocabulary yet: call fit_prepare(data) or fit(...) first, or ksent.load(DIR)")
-        docs, kept, report = self._training_docs(data, self.vocab_.subword)
+        docs, kept, report = self._training_docs(data)
         return self._arrays(docs, kept, report)
 
     # -- fit / predict ------------------------------------------------------------------------
