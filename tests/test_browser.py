@@ -179,6 +179,18 @@ def test_several_lines_give_a_table(page, trained, shots):
     assert not page.problems, page.problems
 
 
+def test_hangul_has_a_font_even_on_a_machine_without_one(page):
+    """The page's own NanumGothic loads (the browser's font sanitizer accepts it) in both weights it
+    uses. CI's machine, like a fresh server, has no Korean system font: without it Hangul is boxes."""
+    for weight in ("400", "700"):
+        faces = page.evaluate(
+            "w => document.fonts.load(`${w} 15px \"ksent NanumGothic\"`, '한').then(fs => fs.map(f => f.status))",
+            weight,
+        )
+        assert faces == ["loaded"], (weight, faces)
+    assert not page.problems, page.problems
+
+
 def test_errors_show_the_apis_message(page, shots):
     from playwright.sync_api import expect
 

@@ -297,6 +297,28 @@ def test_page_is_korean_and_self_contained(client):
             assert not urls, (ref, urls)
 
 
+def test_page_serves_a_hangul_font_browsers_accept(client):
+    """Every font the CSS names is served, as TrueType without the tables browsers refuse (the empty
+    TSI3 that made Chromium drop the file), and with every table a renderer reads intact."""
+    from ksent.plots import korean_font_files
+    from ksent.serve.fonts import WEB_FONTS, tables
+
+    css = client.get("/static/app.css").text
+    urls = re.findall(r"url\((/static/[^)]+)\)", css)
+    assert sorted(urls) == sorted(f"/static/{name}" for name in WEB_FONTS)
+    originals = {f.name: tables(f.read_bytes()) for f in korean_font_files()}
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "font/ttf", url
+        served, original = tables(r.content), originals[WEB_FONTS[url.removeprefix("/static/")]]
+        assert b"TSI3" in original and original[b"TSI3"] == b""  # what Chromium refused
+        assert all(data and not tag.startswith(b"TSI") for tag, data in served.items()), url
+        kept = {tag: data for tag, data in original.items() if not tag.startswith(b"TSI")}
+        assert served.keys() == kept.keys()
+        assert all(served[t] == kept[t] for t in kept if t != b"head"), url  # glyphs, cmap, metrics as shipped
+        assert served[b"head"][12:] == kept[b"head"][12:]  # only checkSumAdjustment differs
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 

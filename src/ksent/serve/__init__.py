@@ -4,6 +4,7 @@
 - `schemas`: request and response bodies (pydantic), with their limits.
 - `service`: the loaded model and the one worker thread that runs it (serialized, micro-batched).
 - `routes`: /v1/predict, /v1/explain, /v1/model, /healthz, and the page at /.
+- `fonts`: NanumGothic made fit for browsers, for Hangul where the client has no Korean font.
 - `errors`, `middleware`: every error as JSON that says what to fix; body size and encoding checks.
 - `app`: `create_app(settings)`, the model loaded in its lifespan.
 

@@ -4,11 +4,13 @@ import math
 from importlib.resources import files
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from ksent.errors import KsentError
 from ksent.serve.errors import ApiError, SafeJSONResponse
+from ksent.serve.fonts import WEB_FONTS, web_font_bytes
 from ksent.serve.schemas import (
     ErrorResponse,
     ExplainRequest,
@@ -165,6 +167,12 @@ async def index() -> Response:
 
 @pages.get("/static/{name}")
 async def asset(name: str) -> Response:
+    if name in WEB_FONTS:  # Hangul where the browser's machine has no Korean font (made once, then from memory)
+        try:
+            font = await anyio.to_thread.run_sync(web_font_bytes, name)
+        except KsentError as e:
+            raise ApiError(404, "not_found", f"/static/{name}: {e}") from None
+        return Response(font, media_type="font/ttf", headers={**PAGE_HEADERS, "Cache-Control": "max-age=86400"})
     if name not in ASSETS:
         raise ApiError(404, "not_found", f"no such file: /static/{name[:40]}")
     return Response(static_bytes(name), media_type=ASSETS[name], headers=PAGE_HEADERS)
