@@ -3,13 +3,16 @@ linear baseline (character 1-4-gram TF-IDF + logistic regression) trained and sc
 
     python benchmarks/accuracy.py --config seed --out runs/seed
     python benchmarks/accuracy.py --config best --seeds 42,43,44 --out runs/best
+    python benchmarks/accuracy.py --config distilled --teacher 'runs/best/seed-{seed}' --seeds 42,43,44 --out runs/d
 
 Each seed trains from scratch into OUT/seed-N (OUT itself with one seed). Reads NSMC from
 --data-dir or $KSENT_DATA_DIR; uses a fresh token cache so tokenization time is cold. Per run:
 validation and test accuracy, parameters, size on disk, wall time to train (tokenization
 included), end-to-end inference rate on the test reviews, and the behavioural suite's pass rates
 (benchmarks/behaviour.tsv); an ensemble also reports each member alone. Prints a JSON summary
-and writes it to OUT/benchmark.json. --baseline-only runs just the baseline.
+and writes it to OUT/benchmark.json. --baseline-only runs just the baseline. A config that learns
+from a teacher (`distilled`) takes --teacher, a folder ({seed} is replaced by each run's seed); its
+wall time to train includes the teacher's answers, not the teacher's own training.
 """
 
 import argparse
@@ -58,9 +61,9 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.iterdir() if p.name in ("model.safetensors", "vocab.json", "config.json"))
 
 
-def one_run(cfg, train, test, out: Path) -> dict:
+def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as cache:
-        clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=Path(cache))
+        clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=Path(cache), teacher=teacher)
         t0 = time.perf_counter()
         clf.fit_labelled(train)
         fit_s = time.perf_counter() - t0
@@ -88,6 +91,7 @@ def one_run(cfg, train, test, out: Path) -> dict:
         "fit_seconds": round(fit_s, 1),
         "training_seconds": round(t.get("seconds", sum(e["seconds"] for e in t["epochs"])), 1),
         "preprocess_seconds": round(fit_s - t.get("seconds", sum(e["seconds"] for e in t["epochs"])), 1),
+        **({"teacher": {"model": teacher, **t["teacher"]}} if teacher else {}),
         "test_predict_seconds": round(predict_s, 1),
         "predict_reviews_per_s": round(len(test) / predict_s),
         "behaviour": behaviour.pass_rates(lambda texts: clf.predict_proba(texts)[:, 1]),
@@ -115,6 +119,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--seeds", default=None, help="Comma-separated seeds, one training each (default: the config's).")
+    ap.add_argument("--teacher", default=None, help="Teacher folder for distilled configs; {seed}: the run's seed.")
     ap.add_argument("--baseline-only", action="store_true")
     args = ap.parse_args()
 
@@ -126,7 +131,8 @@ def main() -> None:
         for seed in seeds:
             cfg = resolve(args.config, args.overrides + ([f"seed={seed}"] if seed is not None else []))
             out = args.out / f"seed-{seed}" if len(seeds) > 1 else args.out
-            runs.append(one_run(cfg, train, test, out))
+            teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
+            runs.append(one_run(cfg, train, test, out, teacher))
     baseline = linear_baseline(train, test)
     summary = {
         "runs": runs,

@@ -36,6 +36,7 @@ def test_init_stores_params_and_does_no_work():
         "progress": False,
         "cache": None,
         "workers": None,
+        "teacher": None,
     }
     assert not any(k.endswith("_") for k in vars(clf))
     with pytest.raises(NotFittedError):

@@ -373,6 +373,22 @@ def test_fit_checks_the_columns_syllable_members_need():
         _tiny_best(syllable_members=-1)
 
 
+def test_targets_replace_the_labels_in_the_loss_and_validation_still_reads_the_labels():
+    """A toy task (token 2 means positive): trained on the labels the model gets it right; trained
+    on targets that say the opposite, it learns the opposite, and validation (by the labels) says so."""
+    from ksent.train import fit
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    x = rng.integers(3, 20, (2000, 6))
+    x[:, 0] = np.where(y == 1, 2, 1)
+    cfg = _tiny_best(epochs=4, lr=0.01, token_dropout=0.0)
+    _, plain = fit(cfg, x, y, 20, "cpu", False)
+    _, flipped = fit(cfg, x, y, 20, "cpu", False, targets=(1 - y).astype(np.float32))
+    assert plain["best_val_accuracy"] > 0.95
+    assert flipped["best_val_accuracy"] < 0.3  # the best epoch it could find, judged by the labels
+
+
 def test_tags_keep_every_character(small_train):
     clf = ksent.SentimentClassifier(_tiny_best(), device="cpu")
     docs = clf.tokens(["10점 만점에 1점!!", "👍 good"])

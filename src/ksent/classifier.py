@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ksent import artifacts
+from ksent import artifacts, distill
 from ksent.config import Config, resolve
 from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training
 from ksent.errors import KsentError
@@ -33,7 +33,7 @@ from ksent.text.vocab import Vocab, pad_sequences
 from ksent.train import evaluate_logits, fit, resolve_device
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
-PARAMS = ("config", "device", "progress", "cache", "workers")
+PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
 
 
 class TokenizerMismatchWarning(UserWarning):
@@ -60,6 +60,9 @@ class SentimentClassifier:
       cache: token cache for corpus-sized inputs: None/False off, True the ksent cache folder
         ($KSENT_CACHE_DIR or the user cache), or a folder.
       workers: analyser workers; None means $KSENT_WORKERS, else the CPUs this process may use.
+      teacher: for configs with `distill`/`augment`: a model folder (or a fitted classifier; pass a
+        folder to GridSearchCV, whose clone unfits estimators) trained on the same file, whose
+        answers the training targets learn from (`ksent.distill`).
 
     `classes_` is [0, 1]: 0 = negative, 1 = positive, the columns of `predict_proba`.
     """
@@ -71,12 +74,14 @@ class SentimentClassifier:
         progress: bool = False,
         cache: Path | str | bool | None = None,
         workers: int | None = None,
+        teacher: "str | Path | SentimentClassifier | None" = None,
     ):
         self.config = config
         self.device = device
         self.progress = progress
         self.cache = cache
         self.workers = workers
+        self.teacher = teacher
 
     # -- the estimator contract ------------------------------------------------------------------
 
@@ -105,7 +110,14 @@ class SentimentClassifier:
         )
 
     def __repr__(self) -> str:
-        defaults = {"config": "default", "device": "auto", "progress": False, "cache": None, "workers": None}
+        defaults = {
+            "config": "default",
+            "device": "auto",
+            "progress": False,
+            "cache": None,
+            "workers": None,
+            "teacher": None,
+        }
         shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in PARAMS if getattr(self, k) != defaults[k])
         return f"SentimentClassifier({shown})"
 
@@ -148,6 +160,11 @@ class SentimentClassifier:
 
     def _arrays(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Ids with the current vocabulary; rows left without a token are dropped and counted."""
+        x, y, report, _ = self._rows(docs, kept, report)
+        return x, y, report
+
+    def _rows(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport, list[str]]:
+        """`_arrays`, and the texts of the rows kept."""
         cfg = self.config_
         ids = self.vocab_.encode_all(docs)
         keep = []
@@ -161,11 +178,15 @@ class SentimentClassifier:
         if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
             x = np.hstack([x, encode_syllables([kept.texts[i] for i in keep], self.vocab_.syllables, cfg)])
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
-        return x, y, report
+        return x, y, report, [kept.texts[i] for i in keep]
 
     def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
         and the report of every dropped row (as `fit_transform` fits and transforms)."""
+        x, y, report, _ = self._fit_rows(data)
+        return x, y, report
+
+    def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, list[str]]:
         self.config_ = cfg = self._config()
         kept, report = clean_training(data, clean=cfg.clean)
         subword = None
@@ -179,7 +200,7 @@ class SentimentClassifier:
         self.vocab_.subword = subword
         if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
             self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
-        return self._arrays(docs, kept, report)
+        return self._rows(docs, kept, report)
 
     def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Labelled rows -> padded ids and labels with the vocabulary already fitted or loaded;
@@ -205,11 +226,30 @@ class SentimentClassifier:
     def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
         for name in ("config_", "vocab_", "model_", "metrics_", "validation_"):  # a refit starts clean
             self.__dict__.pop(name, None)
-        x, y, report = self.fit_prepare(data)
-        cfg = self.config_
+        cfg = self._config()
+        learns_from_teacher = bool(cfg.distill or cfg.augment)
+        if learns_from_teacher != (self.teacher is not None):
+            raise KsentError(
+                f"config {cfg.name!r} (distill={cfg.distill}, augment={cfg.augment}) learns from a teacher: pass "
+                "teacher= (ksent train --teacher DIR), a model trained on the same file, e.g. with --config best"
+                if learns_from_teacher
+                else f"a teacher was given but config {cfg.name!r} has distill=0 and augment=0: it would not be used"
+            )
+        teacher = None
+        if learns_from_teacher:  # checked before any work: a wrong teacher fails in seconds
+            teacher = distill.load_teacher(self.teacher, self.device, self.workers, self.progress)
+            distill.check_teacher(teacher, data, cfg)
+        x, y, report, texts = self._fit_rows(data)
         if self.progress:
             notice(f"{data.path}: {report.summary()}")
-        model, history = fit(cfg, x, y, len(self.vocab_), self.device, self.progress, _syllable_size(self.vocab_))
+        targets = n_val = taught = None
+        if teacher is not None:
+            x, y, targets, n_val, taught = distill.teach(self, teacher, texts, x, y, self.progress)
+        model, history = fit(
+            cfg, x, y, len(self.vocab_), self.device, self.progress, _syllable_size(self.vocab_), targets, n_val
+        )
+        if taught:
+            history["teacher"] = taught
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]

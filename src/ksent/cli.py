@@ -68,7 +68,7 @@ def _root(
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (replaced atomically).")],
     config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast) or a JSON config file.")
+        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast, distilled) or a JSON config file.")
     ] = "default",
     data_dir: DataDir = None,
     train_file: Annotated[
@@ -82,6 +82,14 @@ def train(
     ] = None,
     stopwords: Annotated[
         Path | None, typer.Option("--stopwords", help="Stopword file, one per line (default: the seed's list).")
+    ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher",
+            help="A model folder trained on the same file, for configs that learn from one (distilled): "
+            "its answers join the labels in the training targets.",
+        ),
     ] = None,
     limit: Limit = None,
     device: Device = "auto",
@@ -104,7 +112,7 @@ def train(
     data = read_labelled(train_file or nsmc_path("train", data_dir), text_col, label_col)
     if limit:
         data = data.head(limit)
-    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=workers)
+    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=workers, teacher=teacher)
     clf.fit_labelled(data)
     clf.save(out, report=True)
     t = clf.metrics_["training"]
@@ -425,7 +433,7 @@ def data_stats(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast) or a JSON config file.")
+        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast, distilled) or a JSON config file.")
     ] = "default",
     tokenizer: Annotated[
         str | None,

@@ -61,6 +61,9 @@ class Config:
     val_split: float = 0.2  # the last 20% of the cleaned training rows, as Keras' validation_split
     patience: int = 4  # early stopping on validation loss
     seed: int = 42
+    # learning from a teacher model trained on the same file (ksent.distill; both need one at training)
+    distill: float = 0.0  # the teacher's P(positive) weighs this much in each training target (0: labels only)
+    augment: int = 0  # perturbed copies of each training review, labelled by the teacher alone
 
     def validate(self) -> "Config":
         checks = [
@@ -97,6 +100,7 @@ class Config:
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
+            (0.0 <= self.distill <= 1.0 and self.augment >= 0, "distill must be in [0, 1] and augment >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -195,6 +199,10 @@ PRESETS["fast"] = dataclasses.replace(
     members=1,
     syllable_members=0,
 )
+# `fast`'s model taught by a stronger one (`ksent train --config distilled --teacher runs/best`): the
+# teacher's answers join the labels, and answer perturbed copies of the training reviews (ksent.distill).
+# As fast to predict as `fast`; docs/benchmarks.md has the runs that chose the weights.
+PRESETS["distilled"] = dataclasses.replace(PRESETS["fast"], name="distilled", distill=0.5, augment=1)
 
 
 def _parse(f: dataclasses.Field, raw: str):

@@ -125,8 +125,14 @@ def fit(
     device: str = "auto",
     progress: bool = True,
     syllable_vocab_size: int = 0,
+    targets: np.ndarray | None = None,
+    n_val: int | None = None,
 ) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
+
+    `targets` (N,), when given, replaces the labels in the training loss (soft targets in [0, 1]: a
+    teacher's answers, `ksent.distill`); validation and the kept epoch still go by `y`. `n_val` fixes
+    how many last rows validate (default: `cfg.val_split` of them), when rows were added before them.
 
     With `cfg.members` > 1 or syllable members, trains that many LSTMs one after the other (seeds
     seed, seed+1, ...), each on its own columns of `x` (`ksent.models.member_views`: with syllable
@@ -134,7 +140,7 @@ def fit(
     then lists each member's, and `best_val_accuracy` is the ensemble's.
     """
     dev = resolve_device(device)
-    n_val = int(len(x) * cfg.val_split)
+    n_val = int(len(x) * cfg.val_split) if n_val is None else n_val
     n_train = len(x) - n_val
     if n_train < 1 or n_val < 1:
         raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
@@ -142,7 +148,7 @@ def fit(
     if cfg.syllable_members and x.shape[1] != views[-1][1].stop:
         raise KsentError(f"x has {x.shape[1]} columns; this config's members read {views[-1][1].stop}")
     if len(views) == 1:
-        model, history = _fit_one(cfg, x, y, n_train, vocab_size, dev, progress, "")
+        model, history = _fit_one(cfg, x, y, n_train, vocab_size, dev, progress, "", targets)
         return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
     nets, histories = [], []
     for k, (reads, columns) in enumerate(views):
@@ -152,7 +158,7 @@ def fit(
             one = dataclasses.replace(one, max_len=cfg.syllable_max_len, epochs=cfg.syllable_epochs or cfg.epochs)
             size = syllable_vocab_size
         tag = f"member {k + 1}/{len(views)} ({reads}): "
-        net, history = _fit_one(one, np.ascontiguousarray(x[:, columns]), y, n_train, size, dev, progress, tag)
+        net, history = _fit_one(one, np.ascontiguousarray(x[:, columns]), y, n_train, size, dev, progress, tag, targets)
         net.reads, net.columns = reads, columns
         nets.append(net)
         histories.append({**history, "reads": reads})
@@ -182,9 +188,11 @@ def _fit_one(
     dev: torch.device,
     progress: bool,
     tag: str,
+    targets: np.ndarray | None = None,
 ) -> tuple[LSTMClassifier, dict]:
     """One LSTM: the loop, top to bottom."""
     x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    t_tr = y_tr if targets is None else targets[:n_train]
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(cfg, vocab_size).to(dev)
@@ -192,7 +200,7 @@ def _fit_one(
     steps = _n_batches(n_train, cfg, lengths)
     opt, schedule = _optimizer(cfg, model, steps * cfg.epochs)
     loss_fn = nn.BCEWithLogitsLoss()
-    xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float()
+    xt, yt, tt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float(), torch.from_numpy(t_tr).float()
 
     history: list[dict] = []
     best_acc, best_state, best_epoch = -1.0, None, 0
@@ -204,13 +212,13 @@ def _fit_one(
         with bar(f"{tag}epoch {epoch}/{cfg.epochs}", steps, progress) as advance:
             for rows in _batches(n_train, cfg, lengths, rng):
                 idx = torch.from_numpy(rows)
-                xb, yb = xt[idx], yt[idx]
+                xb, yb, tb = xt[idx], yt[idx], tt[idx]
                 if cfg.pack:
                     xb = _cut(xb)  # a packed LSTM never reads the padding: do not even carry it
-                xb, yb = xb.to(dev), yb.to(dev)
+                xb, yb, tb = xb.to(dev), yb.to(dev), tb.to(dev)
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     logits = model(xb).float()  # (B,)
-                loss = loss_fn(logits, yb)
+                loss = loss_fn(logits, tb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:

@@ -1,0 +1,112 @@
+"""Learning from a teacher (knowledge distillation): a small, fast model trained on the answers of a
+stronger one, both trained on the same file.
+
+With `distill` = w, each training row's target is (1 - w) * label + w * P_teacher(positive): the
+teacher's doubt ("good acting, dull story": 0.3) says more than a 0 or 1. With `augment` = k, each
+training review also gives k perturbed copies (a fifth of its words dropped, or a contiguous half to
+nine tenths of it kept) whose only label is the teacher's probability: more text, answered by a model
+that reads it well. The validation rows are never shown to the teacher and keep their own labels, so
+the epoch kept and the accuracy reported are the student's. docs/benchmarks.md has the runs.
+"""
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ksent.config import Config
+from ksent.data import Labelled
+from ksent.errors import KsentError
+from ksent.progress import notice
+
+WORD_DROP = 0.2  # a perturbed copy drops each word with this probability ...
+CROP = (0.5, 0.9)  # ... or keeps a contiguous run of this share of its words (either, at even odds)
+
+
+def perturb(text: str, rng: np.random.Generator) -> str | None:
+    """A copy of `text` with words dropped or cropped; None when it has too few words to change."""
+    words = text.split()
+    if len(words) < 2:
+        return None
+    if rng.random() < 0.5:
+        kept = [w for w in words if rng.random() >= WORD_DROP] or [words[rng.integers(len(words))]]
+    else:
+        n = max(1, round(len(words) * rng.uniform(*CROP)))
+        start = rng.integers(0, len(words) - n + 1)
+        kept = words[start : start + n]
+    out = " ".join(kept)
+    return None if out == " ".join(words) else out
+
+
+def perturbed(texts: Sequence[str], copies: int, seed: int) -> list[str]:
+    """`copies` rounds of `perturb` over `texts` (the unchanged ones left out), reproducible from `seed`."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(copies):
+        out.extend(t for t in (perturb(text, rng) for text in texts) if t is not None)
+    return out
+
+
+def load_teacher(teacher, device: str, workers: int | None, progress: bool = False):
+    """A fitted classifier, or a model folder loaded as one."""
+    from ksent.classifier import SentimentClassifier, load
+
+    if isinstance(teacher, SentimentClassifier):
+        teacher._check_fitted()
+        return teacher
+    if isinstance(teacher, str | Path):
+        return load(teacher, device=device, workers=workers, progress=progress)
+    raise KsentError(f"teacher must be a model folder or a fitted SentimentClassifier, got {type(teacher).__name__}")
+
+
+def check_teacher(teacher, data: Labelled, cfg: Config) -> None:
+    """The teacher must have learnt from the same rows, holding out at least the student's validation
+    rows; otherwise its answers leak those rows and the student's validation accuracy means nothing."""
+    seen = (getattr(teacher, "metrics_", None) or {}).get("data")
+    if not seen:
+        raise KsentError("the teacher's metrics.json does not say what it was trained on: use a ksent train folder")
+    name, total = Path(seen.get("train_file", "?")).name, seen.get("total")
+    if name != data.path.name or total != len(data):
+        raise KsentError(
+            f"the teacher was trained on {name} ({total} rows) and this run trains on {data.path.name} "
+            f"({len(data)} rows): a teacher must learn from the same file (train it with the same --train/--limit)"
+        )
+    if teacher.config_.val_split < cfg.val_split:
+        raise KsentError(
+            f"the teacher held out val_split={teacher.config_.val_split} of its rows, less than this config's "
+            f"{cfg.val_split}: it has trained on rows the student validates on; use a teacher with a larger val_split"
+        )
+
+
+def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, progress: bool):
+    """The student's rows and targets: the training rows with the teacher's answers blended in, then the
+    perturbed copies (teacher's answers only), then the validation rows as they were.
+
+    Returns x, y (hard labels; a copy's is the teacher's answer rounded), targets, n_val and what was
+    done (for metrics.json)."""
+    cfg = student.config_
+    n_val = int(len(x) * cfg.val_split)
+    n_train = len(x) - n_val
+    t0 = time.perf_counter()
+    p = teacher.predict_proba(texts[:n_train])[:, 1].astype(np.float32)
+    targets = np.concatenate([(1 - cfg.distill) * y[:n_train] + cfg.distill * p, y[n_train:]]).astype(np.float32)
+    info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
+    if cfg.augment:
+        copies = perturbed(texts[:n_train], cfg.augment, cfg.seed)
+        xa = student.encode(copies)
+        pa = teacher.predict_proba(copies)[:, 1].astype(np.float32)
+        fed = (xa[:, : cfg.max_len] != 0).any(axis=1)  # a copy with no token the student knows teaches nothing
+        xa, pa = xa[fed], pa[fed]
+        x = np.concatenate([x[:n_train], xa, x[n_train:]])
+        y = np.concatenate([y[:n_train], (pa >= 0.5).astype(y.dtype), y[n_train:]])
+        targets = np.concatenate([targets[:n_train], pa, targets[n_train:]])
+        info["augmented_rows"] = len(xa)
+    info["teacher_seconds"] = round(time.perf_counter() - t0, 1)
+    if progress:
+        notice(
+            f"teacher ({teacher.config_.name}) answered {n_train:,} training rows"
+            + (f" and {info['augmented_rows']:,} perturbed copies" if cfg.augment else "")
+            + f" in {info['teacher_seconds']:.0f} s"
+        )
+    return x, y, targets, n_val, info

@@ -1,0 +1,137 @@
+"""Learning from a teacher (ksent.distill): perturbed copies, the targets and rows a student trains on,
+the checks that keep its validation honest, and a small student trained end to end from the CLI."""
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import ksent
+from ksent.cli import app
+from ksent.config import Config, resolve
+from ksent.data import Labelled, nsmc_path, read_labelled
+from ksent.distill import check_teacher, perturb, perturbed, teach
+from ksent.errors import KsentError
+
+
+def test_perturbed_copies_drop_or_crop_words_reproducibly():
+    texts = ["배우 연기 정말 좋았고 스토리 도 최고", "최악", "그냥 볼만함 ㅎㅎ", ""]
+    copies = perturbed(texts, 3, seed=7)
+    assert copies == perturbed(texts, 3, seed=7) and copies != perturbed(texts, 3, seed=8)
+    assert 0 < len(copies) <= 3 * 2  # one-word and empty reviews have nothing to perturb
+    for c in copies:
+        words, source = c.split(), next(t.split() for t in texts if set(c.split()) <= set(t.split()))
+        assert words and words != source
+        it = iter(source)
+        assert all(w in it for w in words)  # the source's words, in its order
+    rng = np.random.default_rng(0)
+    assert perturb("한단어", rng) is None and perturb("", rng) is None
+
+
+class FakeTeacher:
+    """Answers P(positive) = 0.9 for every review that mentions 좋 and 0.2 otherwise."""
+
+    config_ = SimpleNamespace(name="teacher", val_split=0.2)
+
+    def __init__(self):
+        self.asked = []
+
+    def predict_proba(self, texts):
+        self.asked.extend(texts)
+        p = np.array([0.9 if "좋" in t else 0.2 for t in texts])
+        return np.stack([1 - p, p], axis=1)
+
+
+def test_teach_blends_the_teachers_answers_into_training_rows_only():
+    texts = [
+        "연기 좋다 정말",
+        "시간 아깝다 진짜",
+        "좋은 영화 였다 추천",
+        "별로 였다 그냥",
+        "좋다 좋아 최고",
+        "노잼 최악 비추",
+    ]
+    texts = texts * 5  # 30 rows: 27 train, 3 validate at val_split 0.1
+    x = np.arange(1, 31).reshape(30, 1).repeat(4, axis=1)
+    y = np.array([1, 0, 1, 0, 1, 0] * 5)
+    student = SimpleNamespace(
+        config_=Config(distill=0.75, augment=2, val_split=0.1, max_len=4, seed=3),
+        encode=lambda ts: np.array([[100 + len(t), 0, 0, 0] for t in ts]),
+    )
+    teacher = FakeTeacher()
+    x2, y2, targets, n_val, info = teach(student, teacher, texts, x, y, progress=False)
+    n_train, copies = 27, perturbed(texts[:27], 2, seed=3)
+    assert n_val == 3 and len(x2) == len(y2) == len(targets) == n_train + len(copies) + n_val
+    assert set(teacher.asked[:n_train]) <= set(texts) and teacher.asked[n_train:] == copies  # never the validation rows
+    p = np.array([0.9 if "좋" in t else 0.2 for t in texts[:n_train]])
+    np.testing.assert_allclose(targets[:n_train], 0.25 * y[:n_train] + 0.75 * p, rtol=1e-6)
+    p_copies = np.array([0.9 if "좋" in t else 0.2 for t in copies])
+    np.testing.assert_allclose(targets[n_train:-n_val], p_copies, rtol=1e-6)  # a copy's target: the teacher's answer
+    np.testing.assert_array_equal(y2[n_train:-n_val], p_copies >= 0.5)
+    np.testing.assert_array_equal(x2[n_train:-n_val, 0], [100 + len(c) for c in copies])
+    np.testing.assert_array_equal(x2[-n_val:], x[-n_val:])  # validation rows last, with their own labels
+    np.testing.assert_array_equal(y2[-n_val:], y[-n_val:])
+    assert info["augmented_rows"] == len(copies) and info["distill"] == 0.75
+
+
+def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():
+    data = Labelled(Path("/data/ratings_train.txt"), ["a"] * 10, [0] * 10, list(range(2, 12)))
+    cfg = Config(val_split=0.1)
+
+    def teacher(file="ratings_train.txt", total=10, val_split=0.1):
+        return SimpleNamespace(
+            metrics_={"data": {"train_file": f"/x/{file}", "total": total}},
+            config_=SimpleNamespace(val_split=val_split),
+        )
+
+    check_teacher(teacher(), data, cfg)
+    with pytest.raises(KsentError, match=r"trained on other.tsv \(10 rows\) and this run trains on ratings_train.txt"):
+        check_teacher(teacher(file="other.tsv"), data, cfg)
+    with pytest.raises(KsentError, match=r"\(8000 rows\)"):
+        check_teacher(teacher(total=8000), data, cfg)
+    with pytest.raises(KsentError, match="trained on rows the student validates on"):
+        check_teacher(teacher(val_split=0.05), data, cfg)
+    with pytest.raises(KsentError, match="does not say what it was trained on"):
+        check_teacher(SimpleNamespace(metrics_={}), data, cfg)
+
+
+def test_configs_and_teachers_must_go_together(trained):
+    clf, folder = trained
+    with pytest.raises(KsentError, match="learns from a teacher: pass teacher="):
+        ksent.SentimentClassifier("distilled").fit(["좋다", "싫다"], [1, 0])
+    with pytest.raises(KsentError, match="distill=0 and augment=0: it would not be used"):
+        ksent.SentimentClassifier("fast", teacher=folder).fit(["좋다", "싫다"], [1, 0])
+    with pytest.raises(KsentError, match="distill must be in"):
+        resolve("distilled", ["distill=1.5"])
+
+
+def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_root):
+    """`ksent train --config distilled --teacher DIR` on the rows the teacher learnt from: the teacher's
+    answers and perturbed copies reach training, validation keeps its rows, and the model reloads."""
+    _, teacher = trained
+    n = len(read_labelled(nsmc_path("train", nsmc_dir)).head(8000))  # the rows the fixture learnt from
+    out = hangul_root / "학생 모델"
+    small = ["--set", "epochs=2", "--set", "hidden=16", "--set", "embed_dim=16", "--set", "subword_vocab=2000"]
+    args = ["train", "--config", "distilled", "--teacher", str(teacher), "--limit", str(n), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(nsmc_dir), "--device", "cpu", *small])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    t = metrics["training"]
+    kept = metrics["data"]["kept"]
+    assert t["teacher"]["teacher_config"] == "default" and t["teacher"]["augmented_rows"] > kept // 4
+    assert t["n_val"] == int(kept * 0.1) and t["n_train"] == kept - t["n_val"] + t["teacher"]["augmented_rows"]
+    assert metrics["validation"]["n"] == t["n_val"]
+    assert metrics["validation"]["accuracy"] > 0.65  # it learned (chance is 0.5)
+    student = ksent.load(out, device="cpu")
+    assert student.config_.distill > 0 and student.config_.augment >= 1
+    # a teacher trained on other rows is refused before any training
+    result = CliRunner().invoke(
+        app, [*args[:-4], "--limit", "500", "--out", str(out), "--data-dir", str(nsmc_dir), "--device", "cpu", *small]
+    )
+    assert isinstance(result.exception, KsentError) and "a teacher must learn from the same file" in str(
+        result.exception
+    )
+    assert "learning subword pieces" not in result.output  # refused before any work
