@@ -87,3 +87,25 @@ def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained,
     assert len(rows) == 3 and rows[-1].startswith("| linear baseline | char 1-4-gram TF-IDF + LR")
     assert all(row.count("|") == 8 and "`default` (kiwi)" in row for row in rows[:2])
     assert "300 test reviews, 1 rounds" in r.stdout
+
+
+def test_distill_benchmark_trains_each_variant_with_one_teacher(trained, nsmc_dir, tmp_path):
+    _, folder = trained
+    out = tmp_path / "증류.jsonl"
+    small = "epochs=1,hidden=8,embed_dim=8,subword_vocab=500"
+    args = ["--teacher", str(folder), "--limit", "8000", "--out", str(out)]  # the fixture's rows
+    args += [
+        "--variant",
+        f"distill=0.5,augment=0,{small}",
+        "--variant",
+        f"distill=0.8,{small}",
+    ]  # the preset: augment=1
+    env = {**os.environ, "KSENT_DATA_DIR": str(nsmc_dir)}
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "distill.py"), *args], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["variant"].split(",")[0] for row in rows] == ["distill=0.5", "distill=0.8"]
+    assert rows[0]["augmented_rows"] == 0 < rows[1]["augmented_rows"]
+    assert all(0.5 < row["val_accuracy"] <= 1 and 0 < row["test_accuracy"] <= 1 for row in rows)

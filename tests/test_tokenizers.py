@@ -262,6 +262,33 @@ def test_subword_pieces_and_their_spans(nsmc_dir, pieces_model):
             end = t.end
 
 
+def test_subword_pieces_and_tokens_are_cached(nsmc_dir, pieces_model, tmp_path, monkeypatch):
+    """Learnt pieces are kept by texts + size, tokens by texts + the learnt model's hash; a damaged
+    file is learnt again; a cache hit runs neither the trainer nor the tokenizer."""
+    from ksent.text import tokenizers
+
+    texts = read_labelled(nsmc_path("train", nsmc_dir)).texts[:3000]
+    assert fit_subword(texts, 4000, cache=tmp_path) == pieces_model  # learnt, then written
+    (saved,) = tmp_path.glob("pieces-*.json")
+    first = tokenize(texts[:500], "subword", progress=False, cache=tmp_path, subword=pieces_model)
+    assert len(list(tmp_path.glob("tokens-*.json"))) == 1
+    other = fit_subword(texts[:1000], 500)
+    tokenize(texts[:500], "subword", progress=False, cache=tmp_path, subword=other)  # another model: its own file
+    assert len(list(tmp_path.glob("tokens-*.json"))) == 2
+
+    def refuse(*a, **kw):
+        raise AssertionError("ran although cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(tokenizers, "_run_subword", refuse)
+        m.setattr(tokenizers, "Tokenizer", refuse, raising=False)
+        assert fit_subword(texts, 4000, cache=tmp_path) == pieces_model
+        assert tokenize(texts[:500], "subword", progress=False, cache=tmp_path, subword=pieces_model) == first
+    saved.write_text("{not json", encoding="utf-8")
+    assert fit_subword(texts, 4000, cache=tmp_path) == pieces_model  # learnt again, and rewritten
+    assert json.loads(saved.read_text(encoding="utf-8"))["model"] == pieces_model
+
+
 def test_subword_needs_its_model_and_has_no_tags(pieces_model):
     with pytest.raises(KsentError, match="needs its learnt model"):
         tokenize(["좋다"], "subword", progress=False)

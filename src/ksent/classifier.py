@@ -192,7 +192,7 @@ class SentimentClassifier:
         subword = None
         if cfg.tokenizer == "subword":  # the pieces are learnt from the rows the vocabulary is fitted on
             with bar("learning subword pieces", 1, self.progress) as advance:
-                subword = fit_pieces(kept.texts, cfg)
+                subword = fit_pieces(kept.texts, cfg, self._cache_dir(len(kept.texts)))
                 advance(1)
         docs = self.tokens(kept.texts, subword)
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.

@@ -30,7 +30,7 @@ def table(ex: Explanation, layer: int = -1):
             tab.add_column(f"{name}{tag}", justify="right")
     summary = dict(zip([t.step for t in ex.fed], ex.summary(layer), strict=True))
     for t in ex.tokens:
-        surface = ex.text[t.start : t.end] if t.start is not None else "?"
+        surface = ex.text[t.start : t.end] if t.start is not None else ""  # e.g. the "▁" before the first word
         shown = t.text + (f" ({OOV_TOKEN})" if t.status == "oov" else "")
         if t.step is None:
             tab.add_row(shown, surface, f"[dim]{t.status}[/dim]", *[""] * (1 + 4 * len(ex.directions)), style="dim")

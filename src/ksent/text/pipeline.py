@@ -50,10 +50,10 @@ def model_tokens(
         return [remove_stopwords(d, stop) for d in docs] if stop else docs
 
 
-def fit_pieces(texts: Sequence[str], cfg: Config) -> str:
+def fit_pieces(texts: Sequence[str], cfg: Config, cache: Path | None = None) -> str:
     """A "subword" config's pieces, learnt from training texts as `model_tokens` will feed them
-    (cleaned if `cfg.clean`): the model JSON that `Vocab.subword` keeps."""
-    return fit_subword([clean_hangul(t) for t in texts] if cfg.clean else list(texts), cfg.subword_vocab)
+    (cleaned if `cfg.clean`): the model JSON that `Vocab.subword` keeps (kept in `cache` if given)."""
+    return fit_subword([clean_hangul(t) for t in texts] if cfg.clean else list(texts), cfg.subword_vocab, cache)
 
 
 def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config, texts: Sequence[str] | None = None) -> np.ndarray:

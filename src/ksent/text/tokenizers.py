@@ -167,11 +167,25 @@ def _run_kiwi(texts: list[str], workers: int, advance: Callable, spans: bool = F
 SUBWORD_UNKNOWN = "<unk>"  # a character never seen in training (the vocabulary maps it to <OOV>)
 
 
-def fit_subword(texts: Sequence[str], vocab_size: int) -> str:
+def fit_subword(texts: Sequence[str], vocab_size: int, cache: Path | None = None) -> str:
     """Learn a BPE of `vocab_size` pieces from `texts`; returns the tokenizer as JSON (`tokenizer.json`'s format).
 
     Whitespace runs count as one space and case is folded, so "GOOD  영화" and "good 영화" read alike.
+    Learning is deterministic, so with a `cache` folder the result is kept there, keyed by the texts,
+    the size and the `tokenizers` version.
     """
+    if cache is not None:
+        key = _cache_key(texts, f"{backend_id('subword')}/pieces{vocab_size}")
+        path = cache / f"pieces-{key[:32]}.json"
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            if obj.get("key") == key and isinstance(obj.get("model"), str):
+                return obj["model"]
+        except (OSError, ValueError, AttributeError):
+            pass  # missing, corrupt or foreign: learn again
+        model = fit_subword(texts, vocab_size)
+        atomic.write_text(path, json.dumps({"key": key, "model": model}, ensure_ascii=False))
+        return model
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token=SUBWORD_UNKNOWN))
@@ -316,8 +330,8 @@ def tokenize(
     `cache` is a folder for the content-addressed token cache (None: no caching).
     With `spans`, each token is a `Token(form, start, end)` with its span in its text (never cached).
     With `tags`, each form carries its part-of-speech tag ("점/NNB").
-    `subword`: the learnt model the "subword" backend needs (`fit_subword`); it is fast enough that
-    its pieces are never cached.
+    `subword`: the learnt model the "subword" backend needs (`fit_subword`); its pieces are cached
+    under that model's hash.
     """
     bid = backend_id(name, tags)
     if name == "subword":
@@ -325,20 +339,32 @@ def tokenize(
             raise KsentError("the 'subword' tokenizer needs its learnt model: fit one (ksent train) or load a model")
         if tags:
             raise KsentError("the 'subword' tokenizer has no part-of-speech tags; set tags=false")
-        return _run_subword(list(texts), subword, spans=spans)
-    workers = default_workers(workers)
-    if spans:
-        unique = list(dict.fromkeys(texts))
-        toks = _RUNNERS[name](unique, workers, lambda n=1, **kw: None, spans=True, tags=tags)
-        by_text = dict(zip(unique, toks, strict=True))
-        return [by_text[t] for t in texts]
+        if spans or cache is None:
+            return _run_subword(list(texts), subword, spans=spans)
+        bid += "+model" + hashlib.sha256(subword.encode()).hexdigest()[:16]
+
+        def run(unique: list[str], advance) -> list[list[str]]:
+            docs = _run_subword(unique, subword)
+            advance(len(unique))
+            return docs
+    else:
+        workers = default_workers(workers)
+        if spans:
+            unique = list(dict.fromkeys(texts))
+            toks = _RUNNERS[name](unique, workers, lambda n=1, **kw: None, spans=True, tags=tags)
+            by_text = dict(zip(unique, toks, strict=True))
+            return [by_text[t] for t in texts]
+
+        def run(unique: list[str], advance) -> list[list[str]]:
+            return _RUNNERS[name](unique, workers, advance, tags=tags)
+
     unique = list(dict.fromkeys(texts))
     key = _cache_key(unique, bid)
     path = cache / f"tokens-{key[:32]}.json" if cache is not None else None
     toks = _cache_read(path, key, len(unique)) if path is not None else None
     if toks is None:
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
-            toks = _RUNNERS[name](unique, workers, advance, tags=tags)
+            toks = run(unique, advance)
         if path is not None:
             obj = {"key": key, "backend": bid, "docs": _pack(toks)}
             atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
