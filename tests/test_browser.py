@@ -121,6 +121,7 @@ def test_one_review_shows_label_probability_and_coloured_tokens(page, trained, s
     explanation = clf.explain(REVIEW).to_dict()
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.locator("#model-info")).to_contain_text("어휘")
+    expect(page.locator("#model-info")).to_contain_text("형태소 분석 kiwipiepy")  # the analyser, named as one
 
     page.locator("#review").fill(REVIEW)
     page.get_by_role("button", name="분석하기").click()

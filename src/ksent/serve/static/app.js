@@ -388,7 +388,9 @@ async function loadModelInfo() {
     const bits = [`모델 ${m.name}`, `설정 ${m.config.name}`];
     if (m.tokenizer && m.tokenizer.packages) {
       const [pkg, ver] = Object.entries(m.tokenizer.packages)[0] || [];
-      if (pkg) bits.push(`형태소 분석 ${pkg} ${ver}`);
+      // a morphological analyser (Okt, Kiwi), or learnt subword pieces (no analyser)
+      const what = m.tokenizer.backend === "subword" ? "서브워드 분할" : "형태소 분석";
+      if (pkg) bits.push(`${what} ${pkg} ${ver}`);
     }
     bits.push(`어휘 ${m.vocab_size.toLocaleString("ko-KR")}개`);
     if (m.metrics.validation && m.metrics.validation.accuracy !== null) bits.push(`검증 정확도 ${pct(m.metrics.validation.accuracy)}`);
