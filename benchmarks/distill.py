@@ -2,7 +2,7 @@
 several settings, each scored on the validation split (what chooses) and on the test set (recorded,
 never used to choose).
 
-    python benchmarks/distill.py --teacher runs/best-syl/seed-142 --seed 42 --out runs/exp-distill/choices.jsonl \\
+    python benchmarks/distill.py --teacher runs/best-syl/seed-42 --seed 42 --out runs/exp-distill/choices.jsonl \\
         --variant distill=0.5,epochs=4 --variant distill=0.5,epochs=4,augment=1 --variant distill=0.5,epochs=6
 
 Each variant is `distilled` with its `key=value` overrides, trained through the public API

@@ -189,6 +189,10 @@ def test_hangul_has_a_font_even_on_a_machine_without_one(page):
             weight,
         )
         assert faces == ["loaded"], (weight, faces)
+    # the served files themselves (the CSS tries a local NanumGothic first, which a machine may have)
+    for name in ("NanumGothic.ttf", "NanumGothicBold.ttf"):
+        status = page.evaluate("n => new FontFace('probe', `url(/static/${n})`).load().then(f => f.status)", name)
+        assert status == "loaded", name
     assert not page.problems, page.problems
 
 

@@ -75,6 +75,12 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     np.testing.assert_array_equal(x2[-n_val:], x[-n_val:])  # validation rows last, with their own labels
     np.testing.assert_array_equal(y2[-n_val:], y[-n_val:])
     assert info["augmented_rows"] == len(copies) and info["distill"] == 0.75
+    # copies only (distill 0): the training rows keep their labels and the teacher answers the copies alone
+    student.config_ = Config(distill=0.0, augment=1, val_split=0.1, max_len=4, seed=3)
+    teacher = FakeTeacher()
+    _, _, targets, _, _ = teach(student, teacher, texts, x, y, progress=False)
+    assert teacher.asked == perturbed(texts[:27], 1, seed=3)
+    np.testing.assert_array_equal(targets[:n_train], y[:n_train])
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

@@ -281,7 +281,7 @@ def test_subword_pieces_and_tokens_are_cached(nsmc_dir, pieces_model, tmp_path, 
 
     with monkeypatch.context() as m:
         m.setattr(tokenizers, "_run_subword", refuse)
-        m.setattr(tokenizers, "Tokenizer", refuse, raising=False)
+        m.setattr("tokenizers.trainers.BpeTrainer", refuse)  # what learning would call
         assert fit_subword(texts, 4000, cache=tmp_path) == pieces_model
         assert tokenize(texts[:500], "subword", progress=False, cache=tmp_path, subword=pieces_model) == first
     saved.write_text("{not json", encoding="utf-8")

@@ -60,9 +60,9 @@ class SentimentClassifier:
       cache: token cache for corpus-sized inputs: None/False off, True the ksent cache folder
         ($KSENT_CACHE_DIR or the user cache), or a folder.
       workers: analyser workers; None means $KSENT_WORKERS, else the CPUs this process may use.
-      teacher: for configs with `distill`/`augment`: a model folder (or a fitted classifier; pass a
-        folder to GridSearchCV, whose clone unfits estimators) trained on the same file, whose
-        answers the training targets learn from (`ksent.distill`).
+      teacher: for configs with `distill`/`augment`: a model folder or fitted classifier trained on
+        the same file, whose answers the training targets learn from (`ksent.distill`). Not for
+        cross-validation: the teacher must have learnt from exactly the rows `fit` receives.
 
     `classes_` is [0, 1]: 0 = negative, 1 = positive, the columns of `predict_proba`.
     """
@@ -163,8 +163,8 @@ class SentimentClassifier:
         x, y, report, _ = self._rows(docs, kept, report)
         return x, y, report
 
-    def _rows(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport, list[str]]:
-        """`_arrays`, and the texts of the rows kept."""
+    def _rows(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport, list[int]]:
+        """`_arrays`, and the line numbers of the rows kept."""
         cfg = self.config_
         ids = self.vocab_.encode_all(docs)
         keep = []
@@ -178,7 +178,7 @@ class SentimentClassifier:
         if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
             x = np.hstack([x, encode_syllables([kept.texts[i] for i in keep], self.vocab_.syllables, cfg)])
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
-        return x, y, report, [kept.texts[i] for i in keep]
+        return x, y, report, [kept.lines[i] for i in keep]
 
     def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
@@ -186,7 +186,7 @@ class SentimentClassifier:
         x, y, report, _ = self._fit_rows(data)
         return x, y, report
 
-    def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, list[str]]:
+    def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, list[int]]:
         self.config_ = cfg = self._config()
         kept, report = clean_training(data, clean=cfg.clean)
         subword = None
@@ -239,11 +239,13 @@ class SentimentClassifier:
         if learns_from_teacher:  # checked before any work: a wrong teacher fails in seconds
             teacher = distill.load_teacher(self.teacher, self.device, self.workers, self.progress)
             distill.check_teacher(teacher, data, cfg)
-        x, y, report, texts = self._fit_rows(data)
+        x, y, report, lines = self._fit_rows(data)
         if self.progress:
             notice(f"{data.path}: {report.summary()}")
         targets = n_val = taught = None
         if teacher is not None:
+            raw = dict(zip(data.lines, data.texts, strict=True))  # the teacher reads the reviews as written
+            texts = [raw[line] for line in lines]
             x, y, targets, n_val, taught = distill.teach(self, teacher, texts, x, y, self.progress)
         model, history = fit(
             cfg, x, y, len(self.vocab_), self.device, self.progress, _syllable_size(self.vocab_), targets, n_val

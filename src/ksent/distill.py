@@ -75,7 +75,8 @@ def check_teacher(teacher, data: Labelled, cfg: Config) -> None:
     if teacher.config_.val_split < cfg.val_split:
         raise KsentError(
             f"the teacher held out val_split={teacher.config_.val_split} of its rows, less than this config's "
-            f"{cfg.val_split}: it has trained on rows the student validates on; use a teacher with a larger val_split"
+            f"{cfg.val_split}: it has trained on rows the student validates on; use a teacher whose val_split is at "
+            "least as large"
         )
 
 
@@ -88,9 +89,13 @@ def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, prog
     cfg = student.config_
     n_val = int(len(x) * cfg.val_split)
     n_train = len(x) - n_val
+    if n_train < 1 or n_val < 1:
+        raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
     t0 = time.perf_counter()
-    p = teacher.predict_proba(texts[:n_train])[:, 1].astype(np.float32)
-    targets = np.concatenate([(1 - cfg.distill) * y[:n_train] + cfg.distill * p, y[n_train:]]).astype(np.float32)
+    targets = y.astype(np.float32)
+    if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
+        p = teacher.predict_proba(texts[:n_train])[:, 1].astype(np.float32)
+        targets[:n_train] = (1 - cfg.distill) * y[:n_train] + cfg.distill * p
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
     if cfg.augment:
         copies = perturbed(texts[:n_train], cfg.augment, cfg.seed)
@@ -105,8 +110,10 @@ def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, prog
     info["teacher_seconds"] = round(time.perf_counter() - t0, 1)
     if progress:
         notice(
-            f"teacher ({teacher.config_.name}) answered {n_train:,} training rows"
-            + (f" and {info['augmented_rows']:,} perturbed copies" if cfg.augment else "")
+            f"teacher ({teacher.config_.name}) answered "
+            + (f"{n_train:,} training rows" if cfg.distill else "")
+            + (" and " if cfg.distill and cfg.augment else "")
+            + (f"{info['augmented_rows']:,} perturbed copies" if cfg.augment else "")
             + f" in {info['teacher_seconds']:.0f} s"
         )
     return x, y, targets, n_val, info

@@ -28,6 +28,8 @@ def tables(font: bytes) -> dict[bytes, bytes]:
     if len(font) < 12 or font[:4] not in TRUETYPE:
         raise KsentError("not a TrueType font file (expected an sfnt with version 1.0 or 'true')")
     (count,) = struct.unpack(">H", font[4:6])
+    if len(font) < 12 + 16 * count:
+        raise KsentError(f"damaged font file: its table directory ({count} tables) runs past the end")
     out = {}
     for i in range(count):
         tag, _, offset, length = struct.unpack(">4sIII", font[12 + 16 * i : 28 + 16 * i])
