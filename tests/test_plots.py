@@ -186,6 +186,13 @@ def test_token_length_histogram_marks_the_cut():
     np.testing.assert_allclose(ax.patches[0].get_data().values, [100 / 15, 200 / 15, 300 / 15, 400 / 15, 500 / 15])
 
 
+def test_learning_curves_of_a_taught_model_say_what_train_was_scored_against():
+    fig = plots.learning_curves(EPOCHS, 2, taught=True)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[:2] == ["train (teacher's targets)", "validation"]
+    assert [t.get_text() for t in plots.learning_curves(EPOCHS, 2).axes[0].get_legend().get_texts()][0] == "train"
+
+
 def test_learning_curves_of_an_ensemble_show_every_member():
     members = [{"epochs": EPOCHS, "best_epoch": 3}, {"epochs": EPOCHS[:2], "best_epoch": 1, "reads": "syllables"}]
     fig = plots.learning_curves(EPOCHS, 3, members)

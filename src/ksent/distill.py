@@ -19,6 +19,7 @@ from ksent.config import Config
 from ksent.data import Labelled
 from ksent.errors import KsentError
 from ksent.progress import notice
+from ksent.train import split
 
 WORD_DROP = 0.2  # a perturbed copy drops each word with this probability ...
 CROP = (0.5, 0.9)  # ... or keeps a contiguous run of this share of its words (either, at even odds)
@@ -87,10 +88,7 @@ def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, prog
     Returns x, y (hard labels; a copy's is the teacher's answer rounded), targets, n_val and what was
     done (for metrics.json)."""
     cfg = student.config_
-    n_val = int(len(x) * cfg.val_split)
-    n_train = len(x) - n_val
-    if n_train < 1 or n_val < 1:
-        raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
+    n_train, n_val = split(len(x), cfg.val_split)  # checked before the teacher's minutes of work
     t0 = time.perf_counter()
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)

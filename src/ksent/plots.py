@@ -168,9 +168,14 @@ def top_tokens(top: dict, method: str = "", k: int = 15):
 
 
 @drawn_in_korean
-def learning_curves(epochs: list[dict], best_epoch: int | None = None, members: list[dict] | None = None):
+def learning_curves(
+    epochs: list[dict], best_epoch: int | None = None, members: list[dict] | None = None, taught: bool = False
+):
     """Training and validation loss and accuracy per epoch (`metrics.json` training.epochs). For an
-    ensemble, `members` (training.members): one colour per member, each with its kept epoch ringed."""
+    ensemble, `members` (training.members): one colour per member, each with its kept epoch ringed.
+    `taught`: the model learnt from a teacher, so its training rows were scored against the teacher's
+    blended targets (and included the teacher's copies); the legend says so."""
+    train = "train (teacher's targets)" if taught else "train"
     runs = [("", epochs, best_epoch)]
     if members:
         runs = [(f"{k + 1} ({m.get('reads', 'tokens')})", m["epochs"], m["best_epoch"]) for k, m in enumerate(members)]
@@ -180,7 +185,7 @@ def learning_curves(epochs: list[dict], best_epoch: int | None = None, members: 
             x = [e["epoch"] for e in run]
             train_color, val_color = (SPLIT_COLORS[k % len(SPLIT_COLORS)],) * 2 if members else SPLIT_COLORS[:2]
             prefix = f"member {who}: " if members else ""
-            ax.plot(x, [e[key] for e in run], "o--" if members else "o-", color=train_color, label=f"{prefix}train")
+            ax.plot(x, [e[key] for e in run], "o--" if members else "o-", color=train_color, label=f"{prefix}{train}")
             ax.plot(x, [e[f"val_{key}"] for e in run], "o-", color=val_color, label=f"{prefix}validation")
             if best is not None and members:
                 ax.plot(best, run[best - 1][f"val_{key}"], "o", ms=11, mfc="none", mec="black")

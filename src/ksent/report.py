@@ -118,7 +118,8 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
     kept = f"an ensemble of {len(members)}, each at its best epoch" if members else f"best epoch {t['best_epoch']}"
     what = f"validation split, {len(y_val):,} reviews ({kept})"
     curves = plots.save_png(
-        plots.learning_curves(t["epochs"], t["best_epoch"], members), folder / "learning_curves.png"
+        plots.learning_curves(t["epochs"], t["best_epoch"], members, taught="teacher" in t),
+        folder / "learning_curves.png",
     )
     figs = [(curves, "training and validation loss and accuracy per epoch")] + score_plots(folder, y_val, p_val, what)
     val = metrics.get("validation") or classification_report(y_val, p_val)

@@ -117,6 +117,14 @@ def _n_batches(n: int, cfg: Config, lengths: np.ndarray) -> int:
     return int(((counts + cfg.batch_size - 1) // cfg.batch_size).sum())
 
 
+def split(n: int, val_split: float) -> tuple[int, int]:
+    """Training and validation row counts: the last `val_split` of `n` rows validate."""
+    n_val = int(n * val_split)
+    if n - n_val < 1 or n_val < 1:
+        raise KsentError(f"need at least 2 usable training rows for a {val_split} validation split, got {n}")
+    return n - n_val, n_val
+
+
 def fit(
     cfg: Config,
     x: np.ndarray,
@@ -140,10 +148,7 @@ def fit(
     then lists each member's, and `best_val_accuracy` is the ensemble's.
     """
     dev = resolve_device(device)
-    n_val = int(len(x) * cfg.val_split) if n_val is None else n_val
-    n_train = len(x) - n_val
-    if n_train < 1 or n_val < 1:
-        raise KsentError(f"need at least 2 usable training rows for a {cfg.val_split} validation split, got {len(x)}")
+    n_train, n_val = split(len(x), cfg.val_split) if n_val is None else (len(x) - n_val, n_val)
     views = member_views(cfg)
     if cfg.syllable_members and x.shape[1] != views[-1][1].stop:
         raise KsentError(f"x has {x.shape[1]} columns; this config's members read {views[-1][1].stop}")
