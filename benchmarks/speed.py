@@ -1,6 +1,6 @@
 """Speed, side by side in one run: tokenization, NSMC preprocessing, training, inference.
 
-    python benchmarks/speed.py                  # full mode, by hand (~25 min on 2 cores)
+    python benchmarks/speed.py                  # full mode, by hand (~55 min on 2 cores)
     python benchmarks/speed.py --smoke          # tiny inputs: checks that every part runs (CI)
 
 Every comparison runs both sides in this process, on the same reviews. The seed side is the seed
@@ -14,8 +14,11 @@ import argparse
 import importlib.util
 import json
 import os
+import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +47,13 @@ def timed(fn, *args, **kw):
     t0 = time.perf_counter()
     out = fn(*args, **kw)
     return out, time.perf_counter() - t0
+
+
+def fresh(fn, *args):
+    """`fn(*args)` in a new spawned process, so that a timing does not depend on what this one has
+    loaded or run before it (a JVM, Kiwi, TensorFlow beside PyTorch, millions of token lists)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
 
 
 # --- the seed's own preprocessing, as its code does it ---------------------------------------------
@@ -81,9 +91,16 @@ def ksent_pipeline(cfg_name: str | Config, train: Labelled, test: Labelled, cach
 # --- the seed's Keras model, for the training comparison --------------------------------------------
 
 
-def keras_fit(x: np.ndarray, y: np.ndarray, vocab_size: int, epochs: int, seed: int = 42):
+def torch_fit(cfg: Config, x: np.ndarray, y: np.ndarray, vocab_size: int, x_test: np.ndarray):
+    """ksent's training loop on padded ids; the model, its history and P(positive) for `x_test`."""
+    model, hist = fit(cfg, x, y, vocab_size, device="cpu", progress=False)
+    return model, hist, 1 / (1 + np.exp(-evaluate_logits(model, x_test, torch.device("cpu"))))
+
+
+def keras_fit(x: np.ndarray, y: np.ndarray, vocab_size: int, epochs: int, x_test: np.ndarray, seed: int = 42):
     """Embedding(V,100) -> LSTM(128) -> Dense(1, sigmoid), Adam, BCE, batch 64, validation_split 0.2,
-    EarlyStopping(val_loss, patience 4), best weights by val_accuracy: the classic chapter's fit."""
+    EarlyStopping(val_loss, patience 4), best weights by val_accuracy: the classic chapter's fit.
+    Returns each epoch's seconds and P(positive) for `x_test`."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -111,7 +128,20 @@ def keras_fit(x: np.ndarray, y: np.ndarray, vocab_size: int, epochs: int, seed: 
     es = keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=4)
     model.fit(x, y, epochs=epochs, batch_size=64, validation_split=0.2, callbacks=[es, Track()], verbose=0)
     model.set_weights(best["weights"])
-    return model, seconds
+    return seconds, model.predict(x_test, batch_size=1024, verbose=0)[:, 0]
+
+
+def shipped_latency(texts: list[str], n: int) -> list[float]:
+    """Milliseconds of `predict_proba([one review])` for the first `n` texts, in a process holding
+    only the bundled model (as `ksent serve` does), after a warm-up on the rest."""
+    clf = load(device="cpu")
+    clf.cache = False
+    clf.predict_proba(texts[n:])  # warm-up: the first call of each input length builds its kernels
+    lat = []
+    for text in texts[:n]:
+        _, dt = timed(clf.predict_proba, [text])
+        lat.append(dt * 1000)
+    return lat
 
 
 def epoch_seconds(hist: dict) -> float:
@@ -158,7 +188,7 @@ def main() -> None:
     # 2. full preprocessing: train + test -> padded ids; cold (empty cache), then warm
     _, t_seed_pre = timed(seed_pipeline, train, test)
     row("preprocess", "seed: Okt pipeline, train + test, cold", t_seed_pre, "s")
-    configs = (("shipped", shipped.config_), ("default", "default"), ("seed", "seed"), ("fast", "fast"))
+    configs = (("shipped", shipped.config_), ("default", "default"), ("seed", "seed"))
     for cfg_name, cfg_obj in configs:
         cache = work / f"cache-{cfg_name}"
         _, t_cold = timed(ksent_pipeline, cfg_obj, train, test, cache)
@@ -175,108 +205,119 @@ def main() -> None:
             seed_clf, seed_x, seed_y, seed_x_test = clf, x, y, x_test
         if cfg_name == "default":
             default_clf, default_x, default_y = clf, x, y
-        if cfg_name == "fast":  # no analyser: BPE pieces learnt from the train file, then ids
-            fast_clf, fast_x, fast_y, fast_x_test = clf, x, y, x_test
-            targets.append(("(the `fast` config, for comparison) preprocessing, cold: >= 10x the seed's Okt pipeline",
-                            f"{t_cold:.1f} s vs {t_seed_pre:.1f} s = {t_seed_pre / t_cold:.1f}x",
-                            t_seed_pre / t_cold >= 10))  # fmt: skip
 
     # 3. training the seed config: ksent (PyTorch) vs the seed's Keras model on the same padded arrays
     cfg = resolve("seed", ["epochs=1"] if smoke else [])
     n_train = len(seed_x) - int(len(seed_x) * cfg.val_split)
-    model, hist = fit(cfg, seed_x, seed_y, len(seed_clf.vocab_), device="cpu", progress=False)
+    # each training in its own fresh process (`fresh`): neither side pays for the other's threads
+    model, hist, probs = fresh(torch_fit, cfg, seed_x, seed_y, len(seed_clf.vocab_), seed_x_test)
     ep = hist["epochs"]
     t_epoch = epoch_seconds(hist)
-    probs = 1 / (1 + np.exp(-evaluate_logits(model, seed_x_test, torch.device("cpu"))))
     acc_torch = classification_report(test.labels, probs)["accuracy"]
     row("train", "ksent seed config (PyTorch): epoch time, median after the first", t_epoch, "s",
         f"{n_train / t_epoch:,.0f} samples/s; {len(ep)} epoch(s); test accuracy {acc_torch:.4f}")  # fmt: skip
     if has_keras:
-        kmodel, kep = keras_fit(seed_x, seed_y, len(seed_clf.vocab_), cfg.epochs)
+        kep, kprobs = fresh(keras_fit, seed_x, seed_y, len(seed_clf.vocab_), cfg.epochs, seed_x_test)
         k_epoch = float(np.median(kep[1:] if len(kep) > 1 else kep))
-        kprobs = kmodel.predict(seed_x_test, batch_size=1024, verbose=0)[:, 0]
         acc_keras = classification_report(test.labels, kprobs)["accuracy"]
         row("train", "seed's Keras model (TensorFlow): epoch time, median after the first", k_epoch, "s",
             f"{n_train / k_epoch:,.0f} samples/s; {len(kep)} epoch(s); test accuracy {acc_keras:.4f}")  # fmt: skip
         row("train", "speed-up, samples/s ksent / Keras", k_epoch / t_epoch, "x",
             f"accuracy difference {100 * (acc_torch - acc_keras):+.2f} points")  # fmt: skip
-        diff = 100 * (acc_torch - acc_keras)
-        targets.append(("training the seed config: >= 2x the Keras model's samples/s, accuracy within 0.3 points",
-                        f"{k_epoch / t_epoch:.2f}x ({n_train / t_epoch:,.0f} vs {n_train / k_epoch:,.0f} samples/s), "
-                        f"{100 * acc_torch:.2f} % vs {100 * acc_keras:.2f} % ({diff:+.2f})",
-                        k_epoch / t_epoch >= 2 and abs(diff) <= 0.3))  # fmt: skip
     else:
         row("train", "seed's Keras model", float("nan"), "", "TensorFlow not installed: skipped")
-        targets.append(("training the seed config: >= 2x the Keras model", "TensorFlow not installed", None))
 
     # the same with the forward pass under bf16 autocast (fast where the CPU has AMX / AVX-512 bf16)
-    bf_model, bf_hist = fit(resolve("seed", ["bf16=true", *(["epochs=1"] if smoke else [])]), seed_x, seed_y,
-                            len(seed_clf.vocab_), device="cpu", progress=False)  # fmt: skip
+    bf_cfg = resolve("seed", ["bf16=true", *(["epochs=1"] if smoke else [])])
+    _, bf_hist, bf_probs = fresh(torch_fit, bf_cfg, seed_x, seed_y, len(seed_clf.vocab_), seed_x_test)
     bf_epoch = epoch_seconds(bf_hist)
-    bf_probs = 1 / (1 + np.exp(-evaluate_logits(bf_model, seed_x_test, torch.device("cpu"))))
     bf_acc = classification_report(test.labels, bf_probs)["accuracy"]
     row("train", "ksent seed config, bf16=true: epoch time, median after the first", bf_epoch, "s",
         f"{n_train / bf_epoch:,.0f} samples/s; {len(bf_hist['epochs'])} epoch(s); test accuracy {bf_acc:.4f} "
         f"({100 * (bf_acc - acc_torch):+.2f} points vs float32)")  # fmt: skip
+    if has_keras:  # #12 allows bf16 where accuracy holds: each precision judged on its own, the one used named
+        row("train", "speed-up, samples/s ksent bf16=true / Keras", k_epoch / bf_epoch, "x",
+            f"accuracy difference {100 * (bf_acc - acc_keras):+.2f} points")  # fmt: skip
+        runs = [(f"float32 {k_epoch / t_epoch:.2f}x", k_epoch / t_epoch, acc_torch),
+                (f"bf16=true {k_epoch / bf_epoch:.2f}x", k_epoch / bf_epoch, bf_acc)]  # fmt: skip
+        measured = "; ".join(f"{name} ({100 * (acc - acc_keras):+.2f} points)" for name, _, acc in runs)
+        meets = [name.split()[0] for name, ratio, acc in runs if ratio >= 2 and abs(100 * (acc - acc_keras)) <= 0.3]
+        targets.append(("training the seed config: >= 2x the Keras model's samples/s, accuracy within 0.3 points "
+                         "(bf16 allowed where accuracy holds)",
+                         f"{measured}; Keras {n_train / k_epoch:,.0f} samples/s, {100 * acc_keras:.2f} %"
+                         + (f"; met by {' and '.join(meets)}" if meets else ""), bool(meets)))  # fmt: skip
+    else:
+        targets.append(("training the seed config: >= 2x the Keras model", "TensorFlow not installed", None))
 
     # default and the shipped config's model (one member, as shipped): samples/s and wall time
     default_cfg = resolve("default", ["epochs=1"] if smoke else [])
-    default_model, dhist = fit(default_cfg, default_x, default_y, len(default_clf.vocab_), "cpu", False)
+    default_model, dhist, _ = fresh(torch_fit, default_cfg, default_x, default_y, len(default_clf.vocab_),
+                                    default_x[:0])  # fmt: skip
     row("train", "ksent default config: samples/s (epochs after the first)", dhist["n_train"] / epoch_seconds(dhist),
         "samples/s", f"{len(dhist['epochs'])} epoch(s), {dhist['seconds']:.0f} s in all; "
         f"seed: {n_train / t_epoch:,.0f} samples/s")  # fmt: skip
-    # two epochs (the rate is the second's): a whole `best` training is accuracy.py's to time
+    # two epochs (the rate is the second's): a whole training is accuracy.py's to time
     shipped_cfg = Config.from_dict({**shipped.config_.to_dict(), "epochs": 1 if smoke else 2})
     sclf, sx, sy, _ = ksent_pipeline(shipped_cfg, train, test, work / "cache-shipped")  # warm
-    _, shist = fit(shipped_cfg, sx, sy, len(sclf.vocab_), "cpu", False)
-    row("train", f"ksent shipped config ({shipped_cfg.name}, {shipped_cfg.members} member): samples/s",
+    _, shist, _ = fresh(torch_fit, shipped_cfg, sx, sy, len(sclf.vocab_), sx[:0])
+    taught = " (its labels alone: a teacher's targets and copies are distill.py's to time)"
+    taught = taught if shipped_cfg.distill or shipped_cfg.augment else ""
+    row("train", f"ksent shipped config ({shipped_cfg.name}, {shipped_cfg.members} member){taught}: samples/s",
         shist["n_train"] / epoch_seconds(shist), "samples/s",
         f"{len(shist['epochs'])} epoch(s), {shist['seconds']:.0f} s in all")  # fmt: skip
-
-    fast_cfg = resolve("fast", ["epochs=1"] if smoke else [])
-    fast_model, fhist = fit(fast_cfg, fast_x, fast_y, len(fast_clf.vocab_), "cpu", False)
-    fast_probs = 1 / (1 + np.exp(-evaluate_logits(fast_model, fast_x_test, torch.device("cpu"))))
-    fast_acc = classification_report(test.labels, fast_probs)["accuracy"]
-    row("train", "ksent fast config (subword pieces, one LSTM): samples/s", fhist["n_train"] / epoch_seconds(fhist),
-        "samples/s", f"{len(fhist['epochs'])} epoch(s), {fhist['seconds']:.0f} s in all; "
-        f"test accuracy {fast_acc:.4f}")  # fmt: skip
 
     # 4. inference, end to end (text in, probability out), no token cache. The shipped model is the
     # bundled one; the seed model is the one trained above; default's weights from its fit above.
     seed_clf.model_ = model
     default_clf.model_ = default_model
-    fast_clf.model_ = fast_model
     lin = linear_pipeline().fit(train.texts, train.labels)
-    _, t = timed(lin.predict_proba, test.texts)
-    lin_rate = len(test) / t
-    row("inference", f"linear baseline (char TF-IDF + LR): predict_proba, {len(test):,} test reviews", lin_rate,
-        "reviews/s")  # fmt: skip
-    rates, p99 = {}, {}
-    for name, clf in (("shipped", shipped), ("default", default_clf), ("seed", seed_clf), ("fast", fast_clf)):
+    for clf in (shipped, default_clf, seed_clf):
         clf.cache = False
+
+    def shipped_bf16(texts: list[str]) -> np.ndarray:  # not a ksent option: measured to see if one is worth it
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return shipped.predict_proba(texts)
+
+    # the shipped model and the baseline in alternating rounds: both see the same machine state
+    turns = {"linear": lin.predict_proba, "shipped": shipped.predict_proba, "shipped_bf16": shipped_bf16}
+    seconds: dict[str, list[float]] = {name: [] for name in turns}
+    answers = {}
+    for _ in range(1 if smoke else 3):
+        for name, predict in turns.items():
+            answers[name], t = timed(predict, test.texts)
+            seconds[name].append(t)
+    rates = {name: len(test) / statistics.median(ts) for name, ts in seconds.items()}
+    lin_rate = rates["linear"]
+    each = {name: ", ".join(f"{len(test) / t:,.0f}" for t in ts) for name, ts in seconds.items()}
+    row("inference", f"linear baseline (char TF-IDF + LR): predict_proba, {len(test):,} test reviews, median of "
+        f"{len(seconds['linear'])} rounds", lin_rate, "reviews/s", f"rounds: {each['linear']}")  # fmt: skip
+    row("inference", f"ksent shipped: batch predict_proba, {len(test):,} test reviews, median of "
+        f"{len(seconds['shipped'])} rounds", rates["shipped"], "reviews/s",
+        f"{rates['shipped'] / lin_rate:.2f}x linear baseline; rounds: {each['shipped']}")  # fmt: skip
+    p_pos = {name: answers[name][:, 1] for name in ("shipped", "shipped_bf16")}  # (N, 2) as scikit-learn's
+    acc = {name: classification_report(test.labels, p)["accuracy"] for name, p in p_pos.items()}
+    flips = int(((p_pos["shipped"] >= 0.5) != (p_pos["shipped_bf16"] >= 0.5)).sum())
+    row("inference", "the same under bf16 autocast (not a ksent option today)", rates["shipped_bf16"], "reviews/s",
+        f"{rates['shipped_bf16'] / lin_rate:.2f}x linear baseline; test accuracy {acc['shipped_bf16']:.4f} vs "
+        f"{acc['shipped']:.4f} in float32, {flips} answers flipped; rounds: {each['shipped_bf16']}")  # fmt: skip
+    for name, clf in (("default", default_clf), ("seed", seed_clf)):
         _, t = timed(clf.predict_proba, test.texts)
         rates[name] = len(test) / t
-        row("inference", f"ksent {name}: batch predict_proba, {len(test):,} test reviews", rates[name], "reviews/s",
-            f"{rates[name] / lin_rate:.2f}x linear baseline")  # fmt: skip
-        lat = []
-        for text in test.texts[: 50 if smoke else 300]:
-            _, dt = timed(clf.predict_proba, [text])
-            lat.append(dt * 1000)
-        row("inference", f"ksent {name}: one review, p50", float(np.percentile(lat, 50)), "ms")
-        p99[name] = float(np.percentile(lat, 99))
-        row("inference", f"ksent {name}: one review, p99", p99[name], "ms")
+        row("inference", f"ksent {name}: batch predict_proba, {len(test):,} test reviews, one round", rates[name],
+            "reviews/s", f"{rates[name] / lin_rate:.2f}x linear baseline")  # fmt: skip
+    n_lat = 50 if smoke else 1000
+    lat = fresh(shipped_latency, test.texts[: n_lat + (100 if smoke else 5000)], n_lat)
+    p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    row("inference", f"ksent shipped: one review, p50 of {n_lat:,}", p50, "ms", "a process holding only the model")
+    row("inference", f"ksent shipped: one review, p99 of {n_lat:,}", p99, "ms", "a process holding only the model")
     targets.append(("end-to-end batch inference, shipped model: >= 1.5x the linear baseline's predict rate",
                     f"{rates['shipped']:,.0f} vs {lin_rate:,.0f} reviews/s = {rates['shipped'] / lin_rate:.2f}x",
                     rates["shipped"] / lin_rate >= 1.5))  # fmt: skip
     targets.append(("same: >= 10x the seed's Okt tokenization alone",
                     f"{rates['shipped']:,.0f} vs {okt_rate:,.0f} reviews/s = {rates['shipped'] / okt_rate:.1f}x",
                     rates["shipped"] / okt_rate >= 10))  # fmt: skip
-    targets.append(("(the `fast` config, for comparison) end-to-end batch inference: >= 1.5x the linear baseline",
-                    f"{rates['fast']:,.0f} vs {lin_rate:,.0f} reviews/s = {rates['fast'] / lin_rate:.2f}x, "
-                    f"{rates['fast'] / okt_rate:.0f}x the seed's Okt alone",
-                    rates["fast"] / lin_rate >= 1.5))  # fmt: skip
     targets.append(("single-review latency p99, shipped model (reported; #8's budget: 50 ms at 8 clients)",
-                    f"{p99['shipped']:.2f} ms", None))  # fmt: skip
+                    f"{p99:.2f} ms (p50 {p50:.2f} ms)", None))  # fmt: skip
 
     machine = f"{describe()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     table = ["| section | measurement | value | unit | note |", "|---|---|---|---|---|"]
