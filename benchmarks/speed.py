@@ -1,6 +1,6 @@
 """Speed, side by side in one run: tokenization, NSMC preprocessing, training, inference.
 
-    python benchmarks/speed.py                  # full mode, by hand (~55 min on 2 cores)
+    python benchmarks/speed.py                  # full mode, by hand (~40 min on 2 cores)
     python benchmarks/speed.py --smoke          # tiny inputs: checks that every part runs (CI)
 
 Every comparison runs both sides in this process, on the same reviews. The seed side is the seed

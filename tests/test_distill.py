@@ -2,6 +2,7 @@
 the checks that keep its validation honest, and a small student trained end to end from the CLI."""
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import ksent
 from ksent.cli import app
 from ksent.config import Config, resolve
 from ksent.data import Labelled, nsmc_path, read_labelled
-from ksent.distill import check_teacher, perturb, perturbed, teach
+from ksent.distill import check_teacher, check_validation_rows, perturb, perturbed, teach
 from ksent.errors import KsentError
 
 
@@ -104,6 +105,17 @@ def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_
         check_teacher(SimpleNamespace(metrics_={}), data, cfg)
 
 
+def test_the_students_validation_rows_must_be_rows_the_teacher_held_out():
+    def teacher(first_line):
+        return SimpleNamespace(metrics_={"data": {"first_validation_line": first_line}})
+
+    check_validation_rows(teacher(900), 900)
+    check_validation_rows(teacher(900), 905)  # the student validates on fewer rows: all held out by the teacher
+    with pytest.raises(KsentError, match="validates from line 897 .* every row before line 900"):
+        check_validation_rows(teacher(900), 897)
+    check_validation_rows(SimpleNamespace(metrics_={"data": {}}), 1)  # an older teacher: its shares were checked
+
+
 def test_configs_and_teachers_must_go_together(trained):
     clf, folder = trained
     with pytest.raises(KsentError, match="learns from a teacher: pass teacher="):
@@ -133,7 +145,17 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
         "--out",
         str(out),
     ]
-    result = CliRunner().invoke(app, [*args, "--data-dir", str(nsmc_dir), "--device", "cpu", *small])
+    # The teacher (Hangul-only cleaning) keeps fewer rows than the student (no cleaning), so with the
+    # teacher's own val_split (0.2) the student's validation starts a few lines before the teacher's.
+    theirs = json.loads((teacher / "metrics.json").read_text(encoding="utf-8"))["data"]["first_validation_line"]
+    result = CliRunner().invoke(
+        app, [*args, "--data-dir", str(nsmc_dir), "--device", "cpu", *small, "--set", "val_split=0.2"]
+    )
+    assert isinstance(result.exception, KsentError), result.output
+    found = re.search(r"validates from line (\d+) .* every row before line (\d+)", str(result.exception))
+    assert found and int(found[1]) < int(found[2]) == theirs
+    assert not out.exists()
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(nsmc_dir), "--device", "cpu", *small])  # val_split 0.1
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     t = metrics["training"]
@@ -141,6 +163,8 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
     assert t["teacher"]["teacher_config"] == "default" and t["teacher"]["augmented_rows"] > kept // 4
     assert t["n_val"] == int(kept * 0.1) and t["n_train"] == kept - t["n_val"] + t["teacher"]["augmented_rows"]
     assert metrics["validation"]["n"] == t["n_val"]
+    # the file line validation starts at (lines count from 2: the header is line 1), for the next student's check
+    assert metrics["data"]["first_validation_line"] >= t["n_train"] - t["teacher"]["augmented_rows"] + 2
     assert metrics["validation"]["accuracy"] > 0.65  # it learned (chance is 0.5)
     student = ksent.load(out, device="cpu")
     assert student.config_.distill == 0.8 and student.config_.augment == 1

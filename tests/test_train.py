@@ -1,6 +1,7 @@
 """End to end on a small NSMC subset: train, save under a Hangul path, load, predict, evaluate."""
 
 import json
+import platform
 
 import numpy as np
 import pytest
@@ -224,6 +225,31 @@ def test_gc_state_is_restored(trained):
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="flush-to-zero is x86's")
+def test_training_flushes_denormals_and_gives_the_mode_back():
+    """Training flushes denormal floats to zero (Adam's decaying moments made a `seed` epoch a third
+    slower) and leaves the thread's mode as it found it, whichever that was."""
+    from ksent.train import _flushing, denormals_flushed, fit
+
+    def product() -> float:  # 1e-40 is a denormal float32: read as zero while flushing
+        return (torch.tensor([1e-30]) * torch.tensor([1e-10])).item()
+
+    assert not _flushing() and product() > 0
+    with denormals_flushed():
+        assert _flushing() and product() == 0.0
+    assert not _flushing() and product() > 0
+    x = np.random.default_rng(0).integers(1, 20, size=(40, 6))
+    fit(Config(epochs=1, hidden=4, embed_dim=4), x, np.arange(40) % 2, 20, "cpu", False)
+    assert not _flushing()
+    torch.set_flush_denormal(True)  # a caller that flushes keeps flushing
+    try:
+        with denormals_flushed():
+            pass
+        assert _flushing()
+    finally:
+        torch.set_flush_denormal(False)
 
 
 # --- the options of the `best` config, each on a small subset ----------------------------------------

@@ -30,7 +30,7 @@ from ksent.progress import bar, notice
 from ksent.text.pipeline import encode, encode_syllables, fit_pieces, model_tokens, syllables
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab, pad_sequences
-from ksent.train import evaluate_logits, fit, resolve_device
+from ksent.train import evaluate_logits, fit, resolve_device, split
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
 PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
@@ -243,7 +243,9 @@ class SentimentClassifier:
         if self.progress:
             notice(f"{data.path}: {report.summary()}")
         targets = n_val = taught = None
+        first_val_line = lines[split(len(lines), cfg.val_split)[0]]  # the file line validation starts at
         if teacher is not None:
+            distill.check_validation_rows(teacher, first_val_line)
             raw = dict(zip(data.lines, data.texts, strict=True))  # the teacher reads the reviews as written
             texts = [raw[line] for line in lines]
             x, y, targets, n_val, taught = distill.teach(self, teacher, texts, x, y, self.progress)
@@ -258,7 +260,7 @@ class SentimentClassifier:
         logits = evaluate_logits(model, x[len(x) - len(y_val) :], next(model.parameters()).device)
         self.validation_ = (y_val, 1.0 / (1.0 + np.exp(-logits.astype(np.float64))))
         self.metrics_ = {
-            "data": {"train_file": str(data.path), **report.to_dict()},
+            "data": {"train_file": str(data.path), **report.to_dict(), "first_validation_line": first_val_line},
             "vocab_size": len(self.vocab_),
             **({"syllable_vocab_size": _syllable_size(self.vocab_)} if cfg.syllable_members else {}),
             "training": history,

@@ -81,6 +81,22 @@ def check_teacher(teacher, data: Labelled, cfg: Config) -> None:
         )
 
 
+def check_validation_rows(teacher, first_line: int) -> None:
+    """Firmer than the shares `check_teacher` compares, once the student's rows are known: the student's
+    first validation row (its line in the file) must be at or after the teacher's, so that no row the
+    student validates on was a teacher's training row (a teacher and a student that keep different rows,
+    through another `clean` or rows left without tokens, shift the split by a few rows). Teachers saved
+    before metrics.json recorded that line are checked by their shares alone."""
+    theirs = ((getattr(teacher, "metrics_", None) or {}).get("data") or {}).get("first_validation_line")
+    if theirs is not None and first_line < theirs:
+        raise KsentError(
+            f"this run validates from line {first_line} of the training file, but the teacher trained on every row "
+            f"before line {theirs}: it has seen rows the student validates on (the two keep different rows: another "
+            "`clean`?); give this run a smaller val_split (--set val_split=...), or train the teacher with a larger "
+            "one or the student's cleaning"
+        )
+
+
 def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, progress: bool):
     """The student's rows and targets: the training rows with the teacher's answers blended in, then the
     perturbed copies (teacher's answers only), then the validation rows as they were.

@@ -132,6 +132,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         *((f"dropped: {reason}", d["dropped"][reason]) for reason in DROP_REASONS),
         ("rows kept", d["kept"]),
         ("training / validation rows", f"{t['n_train']:,} / {t['n_val']:,}"),
+        *((("validation from file line", d["first_validation_line"]),) if "first_validation_line" in d else ()),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),
         *((("syllable vocabulary size", metrics["syllable_vocab_size"]),) if "syllable_vocab_size" in metrics else ()),
         ("epochs run", ", ".join(str(len(m["epochs"])) for m in members) if members else len(t["epochs"])),
