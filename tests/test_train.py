@@ -229,8 +229,8 @@ def test_gc_state_is_restored(trained):
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="flush-to-zero is x86's")
 def test_training_flushes_denormals_and_gives_the_mode_back():
-    """Training flushes denormal floats to zero (Adam's decaying moments made a `seed` epoch a third
-    slower) and leaves the thread's mode as it found it, whichever that was."""
+    """Training flushes denormal floats to zero (Adam's decaying moments slowed a `seed` epoch's later
+    steps) and leaves the thread's mode as it found it, whichever that was."""
     from ksent.train import _flushing, denormals_flushed, fit
 
     def product() -> float:  # 1e-40 is a denormal float32: read as zero while flushing
