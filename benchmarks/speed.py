@@ -3,7 +3,9 @@
     python benchmarks/speed.py                  # full mode, by hand (~40 min on 2 cores)
     python benchmarks/speed.py --smoke          # tiny inputs: checks that every part runs (CI)
 
-Every comparison runs both sides in this process, on the same reviews. The seed side is the seed
+Every comparison runs both sides in this run, on the same reviews: each training, and the
+single-review latency, in a fresh process of its own (`fresh`), the rest in this one, the shipped
+model and the linear baseline taking turns. The seed side is the seed
 document's code path: one Okt, `morphs(stem=True)` row by row, duplicates and all. The Keras side
 (the seed's own model, TensorFlow) runs only when TensorFlow is installed: a benchmark-only
 package, never a ksent dependency. Prints a Markdown table and writes it, with the raw numbers
@@ -136,7 +138,7 @@ def shipped_latency(texts: list[str], n: int) -> list[float]:
     only the bundled model (as `ksent serve` does), after a warm-up on the rest."""
     clf = load(device="cpu")
     clf.cache = False
-    clf.predict_proba(texts[n:])  # warm-up: the first call of each input length builds its kernels
+    clf.predict_proba(texts[n:])  # warm-up: first calls pay one-time costs a running server has paid
     lat = []
     for text in texts[:n]:
         _, dt = timed(clf.predict_proba, [text])

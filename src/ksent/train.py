@@ -126,12 +126,12 @@ def _flushing() -> bool:
 
 @contextmanager
 def denormals_flushed() -> Iterator[None]:
-    """Flush denormal floats to zero while training, as TensorFlow does in its threads (x86 only;
-    elsewhere nothing changes). Adam's moments of the embedding rows a batch does not touch decay by
-    0.9 a step into the denormal range (below 1.2e-38), where CPU arithmetic takes a slow path: a
-    `seed` epoch's steps slowed down as it went, with no change in what it learns (docs/benchmarks.md,
-    `benchmarks/levers.py --part denormals`). Set on this thread, which the compute threads it starts
-    from now on inherit; restored on exit."""
+    """Flush denormal floats to zero while training, as TensorFlow does in its threads (where the CPU
+    and PyTorch support it; elsewhere nothing changes). Adam's moments of the embedding rows a batch
+    does not touch decay by 0.9 a step into the denormal range (below 1.2e-38), where CPU arithmetic
+    takes a slow path: a `seed` epoch's steps slowed down as it went, with no change in what it learns
+    (docs/benchmarks.md, `benchmarks/levers.py --part denormals`). Set on this thread, which the
+    compute threads it starts from now on inherit; restored on exit."""
     was = _flushing()
     torch.set_flush_denormal(True)
     try:
