@@ -1,7 +1,7 @@
 """Speed levers of issue #12, each measured on this machine: what the optimizer, bf16 and the
 analyser cost, and what the alternatives would give.
 
-    python benchmarks/levers.py            # ~7 min on 2 cores; prints one line per measurement
+    python benchmarks/levers.py            # every part, one line per measurement (minutes on 2 cores)
     python benchmarks/levers.py --part denormals   # one part only (step, inference, kiwi, denormals)
 
 1. A `seed`-config training step (batch 64, length 30, vocabulary 19,417, random ids): forward,
