@@ -2,12 +2,17 @@
 
     python benchmarks/inference.py runs/default runs/best-syl/seed-142
     python benchmarks/inference.py runs/default runs/fast --baseline
+    python benchmarks/inference.py runs/default runs/best-syl/seed-142 --parts
 
 Each model scores all 50,000 test reviews with `predict_proba` (cleaning, the analyser, ids and
 the model; no token cache), in alternating rounds so that every model sees the same machine
 state. Prints each model's median rate over the rounds and its ratio to the first model's. With
 --baseline, the linear baseline (char TF-IDF + logistic regression, trained here on the train
-file) takes its turn in every round too, and each rate is also given as a ratio to it.
+file) takes its turn in every round too, and each rate is also given as a ratio to it. With
+--parts, each ksent model's time is also split, in alternating rounds of their own: preparation
+(`encode`: cleaning, the analyser, ids) and the model alone on those ids, in float32 and under
+bfloat16 autocast (not an option of ksent: measured to see what it would buy), with the number of
+answers bf16 changes.
 """
 
 import argparse
@@ -16,12 +21,15 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).parent))
 from baseline import linear_pipeline  # noqa: E402
 from machine import describe  # noqa: E402
 
 import ksent  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.train import evaluate_logits  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +39,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--baseline", action="store_true", help="Time the linear baseline in every round too.")
     ap.add_argument("--limit", type=int, default=None, help="Only the first N test (and train) reviews: a smoke test.")
+    ap.add_argument("--parts", action="store_true", help="Also time preparation and the model apart (float32, bf16).")
     args = ap.parse_args()
     texts = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit).texts
     clfs = [ksent.load(m, device="cpu") for m in args.models]
@@ -62,6 +71,39 @@ def main() -> None:
             what = "char 1-4-gram TF-IDF + LR | —"
         vs_lin = f" {rate / lin:.2f}× |" if lin else ""
         print(f"| {name} | {what} | {rate:,.0f} | {shown} | {rate / ref:.2f}× |{vs_lin}")
+    if args.parts:
+        print_parts(args.models, clfs[: len(args.models)], texts, args.rounds)
+
+
+def timed(f):
+    t0 = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t0
+
+
+def print_parts(names: list[Path], clfs: list, texts: list[str], rounds: int) -> None:
+    """Preparation and model rates of each model, median over alternating rounds."""
+    cpu = torch.device("cpu")
+    seconds: list[dict[str, list[float]]] = [{"prepare": [], "float32": [], "bf16": []} for _ in clfs]
+    flips = [0] * len(clfs)
+    for _ in range(rounds):
+        for k, clf in enumerate(clfs):
+            x, s_prep = timed(lambda clf=clf: clf.encode(texts))
+            fp32, s_fp32 = timed(lambda clf=clf, x=x: evaluate_logits(clf.model_, x, cpu))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                bf16, s_bf16 = timed(lambda clf=clf, x=x: evaluate_logits(clf.model_, x, cpu))
+            for part, s in zip(("prepare", "float32", "bf16"), (s_prep, s_fp32, s_bf16), strict=True):
+                seconds[k][part].append(s)
+            flips[k] = int(((fp32 >= 0) != (bf16 >= 0)).sum())
+    print(f"\nParts, median of {rounds} rounds, reviews/s (seconds for {len(texts):,} reviews):")
+    print("| model | preparation (analyser, ids) | model, float32 | model, bf16 autocast | answers bf16 flips |")
+    print("|---|---|---|---|---|")
+    for name, secs, flipped in zip(names, seconds, flips, strict=True):
+        cells = []
+        for part in ("prepare", "float32", "bf16"):
+            med = statistics.median(secs[part])
+            cells.append(f"{len(texts) / med:,.0f} ({med:.1f} s)")
+        print(f"| `{name}` | {' | '.join(cells)} | {flipped} |")
 
 
 if __name__ == "__main__":

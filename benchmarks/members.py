@@ -3,11 +3,15 @@
     python benchmarks/members.py train --name m128-s42 --seed 42 --out runs/exp
     python benchmarks/members.py train --name h192-s42 --seed 42 --set hidden=192 --out runs/exp
     python benchmarks/members.py combine runs/exp/m128-s42.npz runs/exp/h192-s42.npz
+    python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
 
 `train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
 pays for tokenizing), trains ONE member (members=1) with the given seed and overrides, and saves
 its validation and test logits with its timings to OUT/NAME.npz. `combine` averages the logits of
 the given members and prints validation and test accuracy of the mean, and of each member alone.
+`table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
+over its seeds of validation and test accuracy, each as a difference from the first group too (an
+ablation table: the first group is the reference), with parameters and training time.
 Choose on validation (the last val_split of the kept training rows); the test column is the
 final number, not a selection signal.
 """
@@ -16,6 +20,7 @@ import argparse
 import dataclasses
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -102,6 +107,28 @@ def combine(args) -> None:
     print(f"{'mean of ' + str(len(args.files)):28s} val {val:.5f}  test {test:.5f}")
 
 
+def table(args) -> None:
+    groups: dict[str, list[dict]] = {}
+    for p in args.files:
+        r = np.load(p)
+        meta = json.loads(str(r["meta"]))
+        name = re.sub(r"-s\d+$", "", Path(p).stem)
+        groups.setdefault(name, []).append(
+            {"val": acc(r["val"], r["y_val"]), "test": acc(r["test"], r["y_test"]), **meta}
+        )
+    print("| runs | seeds | parameters | training s | val. acc. | Δ val. (points) | test acc. | Δ test (points) |")
+    print("|---|---|---|---|---|---|---|---|")
+    ref = None
+    for name, runs in groups.items():
+        val, test = (np.array([run[k] for run in runs]) for k in ("val", "test"))
+        ref = ref or (val.mean(), test.mean())
+        cells = [name, ", ".join(str(run["config"]["seed"]) for run in runs), f"{runs[0]['parameters']:,}"]
+        cells.append(f"{np.mean([run['train_seconds'] for run in runs]):.0f}")
+        for a, r in ((val, ref[0]), (test, ref[1])):
+            cells += [f"{a.mean():.4f} ± {a.std():.4f}", f"{(a.mean() - r) * 100:+.2f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -115,8 +142,10 @@ def main() -> None:
     t.add_argument("--data-dir", type=Path, default=None)
     c = sub.add_parser("combine")
     c.add_argument("files", nargs="+")
+    tb = sub.add_parser("table")
+    tb.add_argument("files", nargs="+", help="Runs NAME-sSEED.npz; the first group is the reference.")
     args = ap.parse_args()
-    train(args) if args.cmd == "train" else combine(args)
+    {"train": train, "combine": combine, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The speed benchmark in CI-sized mode: every part runs and reports; no timing is asserted."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -51,6 +52,26 @@ def test_members_combine_averages_logits(tmp_path):
         members.ensemble_accuracy([a, c])
 
 
+def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import members
+
+    y = np.array([1, 1, 0, 0])
+    right, one_wrong = np.array([1.0, 1.0, -1.0, -1.0]), np.array([-1.0, 1.0, -1.0, -1.0])
+
+    def run(name: str, seed: int, val: np.ndarray, test: np.ndarray) -> Path:
+        meta = {"config": {"seed": seed}, "parameters": 10, "train_seconds": 2.0 * seed}
+        np.savez(tmp_path / f"{name}-s{seed}.npz", val=val, y_val=y, test=test, y_test=y, meta=json.dumps(meta))
+        return tmp_path / f"{name}-s{seed}.npz"
+
+    files = [run("기준", 1, right, right), run("기준", 2, right, one_wrong), run("ab-x", 1, one_wrong, one_wrong)]
+    members.table(argparse.Namespace(files=files))
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [r[:4] for r in rows] == [["| 기준", "1, 2", "10", "3"], ["| ab-x", "1", "10", "2"]]
+    assert rows[0][4:] == ["1.0000 ± 0.0000", "+0.00", "0.8750 ± 0.1250", "+0.00 |"]
+    assert rows[1][4:] == ["0.7500 ± 0.0000", "-25.00", "0.7500 ± 0.0000", "-12.50 |"]
+
+
 def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
     """members.py --syllables prepares as ksent does for a syllable member and trains on those columns."""
     from ksent.data import nsmc_path
@@ -78,15 +99,22 @@ def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
 def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained, nsmc_dir):
     _, folder = trained
     env = {**os.environ, "KSENT_DATA_DIR": str(nsmc_dir)}
-    args = [str(folder), str(folder), "--baseline", "--rounds", "1", "--limit", "300"]
+    args = [str(folder), str(folder), "--baseline", "--rounds", "1", "--limit", "300", "--parts"]
     r = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "inference.py"), *args], capture_output=True, text=True, env=env
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    rows = [line for line in r.stdout.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    whole, parts = r.stdout.split("\nParts, median of 1 rounds")
+    rows = [line for line in whole.splitlines() if line.startswith("| ") and not line.startswith("| model")]
     assert len(rows) == 3 and rows[-1].startswith("| linear baseline | char 1-4-gram TF-IDF + LR")
     assert all(row.count("|") == 8 and "`default` (kiwi)" in row for row in rows[:2])
     assert "300 test reviews, 1 rounds" in r.stdout
+    split = [line for line in parts.splitlines() if line.startswith(f"| `{folder}`")]
+    assert len(split) == 2  # the ksent models only: the baseline has no parts
+    for row in split:
+        prepare, fp32, bf16, flips = (cell.strip() for cell in row.split("|")[2:6])
+        assert all(cell.endswith(" s)") for cell in (prepare, fp32, bf16))
+        assert 0 <= int(flips) <= 300
 
 
 def test_distill_benchmark_trains_each_variant_with_one_teacher(trained, nsmc_dir, tmp_path):
