@@ -33,6 +33,8 @@ def main() -> None:
     report = classification_report(test.labels, p)
     sample = classification_report(test.labels[:2000], p[:2000])
     half.metrics_["test"] = {"data": "ratings_test.txt (all 50,000 reviews)", "weights": "float16", **report}
+    train_file = half.metrics_["data"]["train_file"]  # this machine's path: only the name means anything to users
+    half.metrics_["data"]["train_file"] = Path(train_file).name
     half.save(BUNDLED, half=True)  # same float16 values, now with the test metrics
     print(
         json.dumps(
