@@ -389,6 +389,96 @@ def test_syllable_variants_delete_a_tokens_characters():
     ]
 
 
+def test_piece_members_read_their_own_block_save_reload_and_explain(small_train, hangul_root):
+    """A Kiwi model with a syllable member and a member over learnt subword pieces: three blocks of
+    ids, each member on its own; the pieces and their vocabulary travel in vocab.json (format 5)."""
+    from ksent.models import member_views
+    from ksent.text.pipeline import pieces
+    from ksent.train import evaluate_logits
+
+    sets = {"syllable_members": 1, "syllable_max_len": 40, "syllable_epochs": 1, "subword_vocab": 500}
+    cfg = _tiny_best(**sets, piece_members=1, piece_max_len=30)
+    assert [(r, c.start, c.stop) for r, c in member_views(cfg)] == [
+        ("tokens", 0, 80),
+        ("syllables", 80, 120),
+        ("pieces", 120, 150),
+    ]
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
+    t = clf.metrics_["training"]
+    assert [(m["reads"], m["seed"], len(m["epochs"])) for m in t["members"]] == [
+        ("tokens", 42, 2),
+        ("syllables", 43, 1),
+        ("pieces", 44, 2),
+    ]
+    assert clf.metrics_["piece_vocab_size"] == len(clf.vocab_.pieces) > 100
+    tokens, chars, bpe = clf.model_.members()
+    assert bpe.embedding.num_embeddings == len(clf.vocab_.pieces) and bpe.reads == "pieces"
+
+    texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 30]
+    x = clf.encode(texts)
+    assert x.shape == (4, 150)
+    split = pieces([texts[0]], clf.vocab_.pieces.subword, cfg)[0]
+    assert "".join(split).replace("▁", " ").strip() == texts[0]  # the review, in pieces
+    first = clf.vocab_.pieces.encode(split)
+    assert x[0, 120 : 120 + len(first)].tolist() == first  # post-padded: the pieces first
+    assert not x[2].any() and (x[3, 120:] != 0).all()  # empty; 30 words of pieces truncated to 30
+    # changing the pieces moves the piece member only
+    x2 = x.copy()
+    x2[:, 120:] = np.roll(x2[:, 120:], 1, axis=0)
+    cpu = torch.device("cpu")
+    for net in (tokens, chars):
+        np.testing.assert_array_equal(evaluate_logits(net, x2, cpu), evaluate_logits(net, x, cpu))
+    assert not np.allclose(evaluate_logits(bpe, x2, cpu), evaluate_logits(bpe, x, cpu))
+    mean = np.mean([evaluate_logits(net, x, cpu) for net in (tokens, chars, bpe)], axis=0)
+    np.testing.assert_allclose(evaluate_logits(clf.model_, x, cpu), mean, atol=1e-5)
+
+    out = clf.save(hangul_root / "조각 단원 모델", report=True)
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["format_version"] == 5
+    v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    assert v["pieces"]["words"] == clf.vocab_.pieces.words and v["pieces"]["subword"]["model"]["type"] == "BPE"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<td>piece vocabulary size</td><td>{len(clf.vocab_.pieces):,}</td>" in html
+    again = ksent.load(out, device="cpu")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+
+    e = again.explain("배우들 연기가 정말 좋았다")
+    assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
+    assert all(tok.evidence is not None for tok in e.tokens if tok.step is not None)
+    with pytest.raises(KsentError, match="member 2 reads pieces, not tokens: its gates are per piece"):
+        again.explain("좋았다", member=2)
+    del v["pieces"]  # a folder whose vocabulary lost its pieces does not load
+    (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(KsentError, match="has no pieces, but the config has piece members"):
+        ksent.load(out, device="cpu")
+    with pytest.raises(KsentError, match="a 'subword' config's tokens are pieces already"):
+        _tiny_best(tokenizer="subword", tags="false", piece_members=1)
+
+
+def test_piece_variants_delete_the_pieces_over_a_token():
+    from ksent.explain.explanation import Token
+    from ksent.explain.review import _piece_variants
+    from ksent.text.pipeline import pieces
+    from ksent.text.tokenizers import fit_subword
+    from ksent.text.vocab import Vocab
+
+    cfg = Config(clean=False, piece_members=1, piece_max_len=10, padding="post")
+    learnt = fit_subword(["정말 좋다", "정말 싫다", "좋다 좋다"] * 5, 40)
+    vocab = Vocab(["<OOV>"], oov=True, pieces=Vocab.fit(pieces(["정말 좋다"], learnt, cfg), oov=True))
+    vocab.pieces.subword = learnt
+    fed = [Token("정말", 0, 2, "input"), Token("좋다", 3, 5, "input"), Token("다", None, None, "input")]
+    x = _piece_variants("정말 좋다", fed, vocab, cfg)
+    rows = ["".join(vocab.pieces.words[i - 1] for i in r if i) for r in x.tolist()]
+    assert rows == [
+        "▁정말▁좋다",  # the review
+        "▁좋다",  # without 정말
+        "▁정말",  # without 좋다
+        "▁정말▁좋다",  # a token without a span deletes nothing
+        "▁정말",  # cut after 정말
+        "▁정말▁좋다",  # cut after 좋다
+        "▁정말▁좋다",  # after the spanless one: as far as the last span
+    ]
+
+
 def test_fit_checks_the_columns_syllable_members_need():
     from ksent.train import fit
 

@@ -22,9 +22,10 @@ from ksent.errors import KsentError
 from ksent.text.vocab import Vocab
 
 FORMAT = "ksent-model"
-# 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members; 4: + subword
-FORMAT_VERSION = 4
-READS = (1, 2, 3, 4)  # older folders load: their missing fields mean what their version did
+# 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members; 4: + subword;
+# 5: + piece members
+FORMAT_VERSION = 5
+READS = (1, 2, 3, 4, 5)  # older folders load: their missing fields mean what their version did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
@@ -63,6 +64,8 @@ def save(
             words["syllables"] = vocab.syllables.words
         if vocab.subword is not None:  # the learnt pieces of a "subword" config (Hugging Face tokenizer JSON)
             words["subword"] = json.loads(vocab.subword)
+        if vocab.pieces is not None:  # the piece members' pieces (tokenizer JSON) and their vocabulary
+            words["pieces"] = {"words": vocab.pieces.words, "subword": json.loads(vocab.pieces.subword)}
         _write_json(tmp / "vocab.json", words)
         _write_json(tmp / "metrics.json", metrics)
         if extra is not None:
@@ -122,9 +125,15 @@ def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict
     v = read_json(path / "vocab.json")
     syllables = Vocab(words=v["syllables"], oov=True) if "syllables" in v else None
     subword = json.dumps(v["subword"], ensure_ascii=False) if "subword" in v else None
-    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables, subword=subword)
+    pieces = None
+    if "pieces" in v:
+        p = v["pieces"]
+        pieces = Vocab(words=p["words"], oov=True, subword=json.dumps(p["subword"], ensure_ascii=False))
+    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables, subword=subword, pieces=pieces)
     if cfg.syllable_members and syllables is None:
         raise KsentError(f"{path / 'vocab.json'} has no syllables, but the config has syllable members")
+    if cfg.piece_members and pieces is None:
+        raise KsentError(f"{path / 'vocab.json'} has no pieces, but the config has piece members")
     if cfg.tokenizer == "subword" and subword is None:
         raise KsentError(f"{path / 'vocab.json'} has no subword model, but the config's tokenizer is 'subword'")
     metrics = read_json(path / "metrics.json")

@@ -27,7 +27,7 @@ from ksent.metrics import classification_report
 from ksent.models import build_model
 from ksent.predict import Prediction, predictions
 from ksent.progress import bar, notice
-from ksent.text.pipeline import encode, encode_syllables, fit_pieces, model_tokens, syllables
+from ksent.text.pipeline import encode, encode_pieces, encode_syllables, fit_pieces, model_tokens, pieces, syllables
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab, pad_sequences
 from ksent.train import evaluate_logits, fit, resolve_device, split
@@ -177,6 +177,8 @@ class SentimentClassifier:
         x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
         if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
             x = np.hstack([x, encode_syllables([kept.texts[i] for i in keep], self.vocab_.syllables, cfg)])
+        if cfg.piece_members:  # and as pieces by the piece members
+            x = np.hstack([x, encode_pieces([kept.texts[i] for i in keep], self.vocab_.pieces, cfg)])
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
         return x, y, report, [kept.lines[i] for i in keep]
 
@@ -200,6 +202,12 @@ class SentimentClassifier:
         self.vocab_.subword = subword
         if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
             self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
+        if cfg.piece_members:  # pieces learnt as a "subword" config learns its own, with their own vocabulary
+            with bar("learning subword pieces", 1, self.progress) as advance:
+                learnt = fit_pieces(kept.texts, cfg, self._cache_dir(len(kept.texts)))
+                advance(1)
+            self.vocab_.pieces = Vocab.fit(pieces(kept.texts, learnt, cfg), cfg.min_count, oov=True)
+            self.vocab_.pieces.subword = learnt
         return self._rows(docs, kept, report)
 
     def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
@@ -250,7 +258,16 @@ class SentimentClassifier:
             texts = [raw[line] for line in lines]
             x, y, targets, n_val, taught = distill.teach(self, teacher, texts, x, y, self.progress)
         model, history = fit(
-            cfg, x, y, len(self.vocab_), self.device, self.progress, _syllable_size(self.vocab_), targets, n_val
+            cfg,
+            x,
+            y,
+            len(self.vocab_),
+            self.device,
+            self.progress,
+            _syllable_size(self.vocab_),
+            targets,
+            n_val,
+            piece_vocab_size=_piece_size(self.vocab_),
         )
         if taught:
             history["teacher"] = taught
@@ -263,6 +280,7 @@ class SentimentClassifier:
             "data": {"train_file": str(data.path), **report.to_dict(), "first_validation_line": first_val_line},
             "vocab_size": len(self.vocab_),
             **({"syllable_vocab_size": _syllable_size(self.vocab_)} if cfg.syllable_members else {}),
+            **({"piece_vocab_size": _piece_size(self.vocab_)} if cfg.piece_members else {}),
             "training": history,
             "validation": classification_report(*self.validation_),
         }
@@ -349,6 +367,11 @@ def _syllable_size(vocab: Vocab) -> int:
     return len(vocab.syllables) if vocab.syllables is not None else 0
 
 
+def _piece_size(vocab: Vocab) -> int:
+    """Embedding rows the piece members need (0: the model has none)."""
+    return len(vocab.pieces) if vocab.pieces is not None else 0
+
+
 BUNDLED = Path(__file__).with_name("bundled")  # the model that ships inside the package (docs/model-card.md)
 
 
@@ -372,7 +395,7 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
             stacklevel=2,
         )
     clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
-    model = build_model(cfg, len(vocab), _syllable_size(vocab))
+    model = build_model(cfg, len(vocab), _syllable_size(vocab), _piece_size(vocab))
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

@@ -323,8 +323,8 @@ def explain(
         int,
         typer.Option(
             "--member",
-            help="For an ensemble: which member's gates to show (0-based; members that read syllables have none "
-            "per token).",
+            help="For an ensemble: which member's gates to show (0-based; members that read syllables or pieces "
+            "have none per token).",
             min=0,
         ),
     ] = 0,

@@ -47,6 +47,10 @@ class Config:
     syllable_members: int = 0
     syllable_max_len: int = 150  # characters a syllable member reads (truncated as `truncating` says)
     syllable_epochs: int = 0  # a syllable member's epochs (0: `epochs`)
+    # ensemble members that read subword pieces (`subword_vocab` BPE pieces learnt from the training
+    # texts, as the "subword" tokenizer's) beside an analyser's tokens: the same recipe, their own ids
+    piece_members: int = 0
+    piece_max_len: int = 96  # pieces a piece member reads
     # training (Keras defaults where the seed relies on them)
     optimizer: str = "adam"  # "adam" | "adamw" (decoupled weight decay)
     lr: float = 1e-3  # with schedule="onecycle", the peak
@@ -96,6 +100,11 @@ class Config:
             (
                 self.syllable_members >= 0 and self.syllable_max_len >= 1 and self.syllable_epochs >= 0,
                 "syllable_members and syllable_epochs must be >= 0, syllable_max_len >= 1",
+            ),
+            (self.piece_members >= 0 and self.piece_max_len >= 1, "piece_members must be >= 0, piece_max_len >= 1"),
+            (
+                not self.piece_members or self.tokenizer != "subword",
+                "piece_members read pieces beside an analyser's tokens; a 'subword' config's tokens are pieces already",
             ),
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),

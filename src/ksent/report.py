@@ -135,6 +135,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         *((("validation from file line", d["first_validation_line"]),) if "first_validation_line" in d else ()),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),
         *((("syllable vocabulary size", metrics["syllable_vocab_size"]),) if "syllable_vocab_size" in metrics else ()),
+        *((("piece vocabulary size", metrics["piece_vocab_size"]),) if "piece_vocab_size" in metrics else ()),
         ("epochs run", ", ".join(str(len(m["epochs"])) for m in members) if members else len(t["epochs"])),
         ("best epoch (weights kept)", ", ".join(str(m["best_epoch"]) for m in members) if members else t["best_epoch"]),
         ("device", t.get("device", "")),

@@ -158,6 +158,7 @@ def fit(
     syllable_vocab_size: int = 0,
     targets: np.ndarray | None = None,
     n_val: int | None = None,
+    piece_vocab_size: int = 0,
 ) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
 
@@ -165,31 +166,33 @@ def fit(
     teacher's answers, `ksent.distill`); validation and the kept epoch still go by `y`. `n_val` fixes
     how many last rows validate (default: `cfg.val_split` of them), when rows were added before them.
 
-    With `cfg.members` > 1 or syllable members, trains that many LSTMs one after the other (seeds
-    seed, seed+1, ...), each on its own columns of `x` (`ksent.models.member_views`: with syllable
-    members, `x` holds the syllable ids after the tokens), and returns their `Ensemble`; the history
+    With `cfg.members` > 1, syllable or piece members, trains that many LSTMs one after the other
+    (seeds seed, seed+1, ...), each on its own columns of `x` (`ksent.models.member_views`: the
+    syllable ids, then the piece ids, follow the tokens), and returns their `Ensemble`; the history
     then lists each member's, and `best_val_accuracy` is the ensemble's.
     """
     with denormals_flushed():
-        return _fit(cfg, x, y, vocab_size, device, progress, syllable_vocab_size, targets, n_val)
+        sizes = {"tokens": vocab_size, "syllables": syllable_vocab_size, "pieces": piece_vocab_size}
+        return _fit(cfg, x, y, sizes, device, progress, targets, n_val)
 
 
-def _fit(cfg, x, y, vocab_size, device, progress, syllable_vocab_size, targets, n_val) -> tuple[nn.Module, dict]:
+def _fit(cfg, x, y, sizes: dict[str, int], device, progress, targets, n_val) -> tuple[nn.Module, dict]:
     dev = resolve_device(device)
     n_train, n_val = split(len(x), cfg.val_split) if n_val is None else (len(x) - n_val, n_val)
     views = member_views(cfg)
-    if cfg.syllable_members and x.shape[1] != views[-1][1].stop:
+    if (cfg.syllable_members or cfg.piece_members) and x.shape[1] != views[-1][1].stop:
         raise KsentError(f"x has {x.shape[1]} columns; this config's members read {views[-1][1].stop}")
     if len(views) == 1:
-        model, history = _fit_one(cfg, x, y, n_train, vocab_size, dev, progress, "", targets)
+        model, history = _fit_one(cfg, x, y, n_train, sizes["tokens"], dev, progress, "", targets)
         return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
     nets, histories = [], []
     for k, (reads, columns) in enumerate(views):
-        one = dataclasses.replace(cfg, members=1, syllable_members=0, seed=cfg.seed + k)
-        size = vocab_size
+        one = dataclasses.replace(cfg, members=1, syllable_members=0, piece_members=0, seed=cfg.seed + k)
         if reads == "syllables":  # the same recipe over characters, for its own number of epochs
             one = dataclasses.replace(one, max_len=cfg.syllable_max_len, epochs=cfg.syllable_epochs or cfg.epochs)
-            size = syllable_vocab_size
+        elif reads == "pieces":  # the same recipe over subword pieces
+            one = dataclasses.replace(one, max_len=cfg.piece_max_len)
+        size = sizes[reads]
         tag = f"member {k + 1}/{len(views)} ({reads}): "
         net, history = _fit_one(one, np.ascontiguousarray(x[:, columns]), y, n_train, size, dev, progress, tag, targets)
         net.reads, net.columns = reads, columns

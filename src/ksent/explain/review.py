@@ -9,7 +9,8 @@ fates from the pipeline's own rules (`token_fates`: stopwords, unknown words and
 
 computed by deleting the token's id and re-padding, exactly as if the analyser had never produced
 it, with the whole model (all members of an ensemble; members that read syllables see the
-token's characters deleted, those inside its span). Positive evidence supports the predicted
+token's characters deleted, those inside its span; members that read pieces, the pieces that
+overlap its span). Positive evidence supports the predicted
 label; negative evidence argues against it. Why this method (and not gradients) is argued in
 docs/explain.md.
 
@@ -23,6 +24,8 @@ the state that reaches the first token is not zero; the trace keeps every step, 
 and the summaries (table, heatmap) show the real tokens and report the padding separately.
 A packed model (`pack`) reads no padding: its trace has one step per fed token.
 """
+
+import dataclasses
 
 import numpy as np
 import torch
@@ -74,6 +77,27 @@ def _syllable_variants(text: str, fed: list[Token], vocab: Vocab, cfg: Config) -
     return pad_sequences(variants + without + after, cfg.syllable_max_len, cfg.padding, cfg.truncating)
 
 
+def _piece_variants(text: str, fed: list[Token], vocab: Vocab, cfg: Config) -> np.ndarray:
+    """The piece block of each variant, in the order of step 2: the review; without each fed token
+    (the pieces that overlap its span deleted); the review cut right after each fed token (the
+    pieces that start before its end). A piece or token without a span is never deleted."""
+    as_pieces = dataclasses.replace(cfg, tokenizer="subword", tags=False)
+    split = analyse(text, as_pieces, workers=1, subword=vocab.pieces.subword)
+    ids = vocab.pieces.lookup([p.form for p in split])
+    spans = [(p.start, p.end) if p.start is not None else None for p in split]
+    variants, end = [ids], 0
+    without, after = [], []
+    for t in fed:
+        if t.start is None or t.end is None:
+            without.append(ids)
+        else:
+            apart = [s is None or s[1] <= t.start or s[0] >= t.end for s in spans]
+            without.append([i for i, keep in zip(ids, apart, strict=True) if keep])
+            end = max(end, t.end)
+        after.append([i for i, s in zip(ids, spans, strict=True) if s is None or s[0] < end])
+    return pad_sequences(variants + without + after, cfg.piece_max_len, cfg.padding, cfg.truncating)
+
+
 @torch.no_grad()
 def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, member: int = 0) -> Explanation:
     """Explain one review with a trained model (see `ksent.models`), its vocabulary and its config.
@@ -89,8 +113,9 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
     if members[member].reads != "tokens":
         token_members = [k for k, net in enumerate(members) if net.reads == "tokens"]
+        unit = "character" if members[member].reads == "syllables" else "piece"
         raise KsentError(
-            f"member {member} reads {members[member].reads}, not tokens: its gates are per character and "
+            f"member {member} reads {members[member].reads}, not tokens: its gates are per {unit} and "
             f"explain shows gates per token; choose member {token_members[0]} to {token_members[-1]} "
             "(the evidence is the whole model's, this member's included)"
         )
@@ -119,6 +144,8 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     x = pad_sequences(variants, cfg.max_len, cfg.padding, cfg.truncating)
     if cfg.syllable_members:  # the syllable members read the same variants: a token's characters go with it
         x = np.hstack([x, _syllable_variants(text, [with_id[k] for k in order], vocab, cfg)])
+    if cfg.piece_members:  # so do the piece members: the pieces over a token's span go with it
+        x = np.hstack([x, _piece_variants(text, [with_id[k] for k in order], vocab, cfg)])
     p = _p_positive(model, x, dev)
     p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
     sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label

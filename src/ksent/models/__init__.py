@@ -3,7 +3,7 @@
 Every model maps padded ids (B, T) to logits (B,) and offers what `ksent explain` opens up:
 `members()`, the LSTM classifiers whose mean logit is the model's, each with `embed`, `lstm`
 (an `nn.LSTM`), `readout`, `feature_units` and `head` (see `ksent.models.lstm`), and what it reads:
-`reads` ("tokens" or "syllables") and `columns` (its slice of the ids; None: all of them).
+`reads` ("tokens", "syllables" or "pieces") and `columns` (its slice of the ids; None: all of them).
 """
 
 from torch import nn
@@ -17,15 +17,20 @@ ARCHITECTURES = {"lstm": LSTMClassifier}
 
 def member_views(cfg: Config) -> list[tuple[str, slice]]:
     """What each member reads, in order: ("tokens", its columns) for the `members` token LSTMs, then
-    ("syllables", its columns) for the `syllable_members`. The ids a model reads are the padded
-    tokens (max_len columns), followed, with syllable members, by the padded syllables."""
+    ("syllables", its columns) for the `syllable_members`, then ("pieces", its columns) for the
+    `piece_members`. The ids a model reads are the padded tokens (max_len columns), followed, with
+    syllable members, by the padded syllables, then, with piece members, by the padded pieces."""
     tokens, syllables = slice(0, cfg.max_len), slice(cfg.max_len, cfg.max_len + cfg.syllable_max_len)
-    return [("tokens", tokens)] * cfg.members + [("syllables", syllables)] * cfg.syllable_members
+    start = syllables.stop if cfg.syllable_members else tokens.stop
+    pieces = slice(start, start + cfg.piece_max_len)
+    views = [("tokens", tokens)] * cfg.members + [("syllables", syllables)] * cfg.syllable_members
+    return views + [("pieces", pieces)] * cfg.piece_members
 
 
-def build_model(cfg: Config, vocab_size: int, syllable_vocab_size: int = 0) -> nn.Module:
+def build_model(cfg: Config, vocab_size: int, syllable_vocab_size: int = 0, piece_vocab_size: int = 0) -> nn.Module:
     """A freshly initialised model of the config's architecture (an `Ensemble` of `cfg.members` of
-    them, and of `cfg.syllable_members` over `syllable_vocab_size` syllable ids)."""
+    them, of `cfg.syllable_members` over `syllable_vocab_size` syllable ids and of `cfg.piece_members`
+    over `piece_vocab_size` piece ids)."""
     try:
         cls = ARCHITECTURES[cfg.architecture]
     except KeyError:
@@ -35,9 +40,12 @@ def build_model(cfg: Config, vocab_size: int, syllable_vocab_size: int = 0) -> n
         return cls(vocab_size, cfg)
     if cfg.syllable_members and syllable_vocab_size < 2:
         raise ValueError("syllable members need the syllable vocabulary's size (padding and <OOV> at least)")
+    if cfg.piece_members and piece_vocab_size < 2:
+        raise ValueError("piece members need the piece vocabulary's size (padding and <OOV> at least)")
+    sizes = {"tokens": vocab_size, "syllables": syllable_vocab_size, "pieces": piece_vocab_size}
     nets = []
     for reads, columns in views:
-        net = cls(syllable_vocab_size if reads == "syllables" else vocab_size, cfg)
+        net = cls(sizes[reads], cfg)
         net.reads, net.columns = reads, columns
         nets.append(net)
     return Ensemble(nets)

@@ -60,15 +60,20 @@ def encode(docs: Sequence[Sequence[str]], vocab: Vocab, cfg: Config, texts: Sequ
     """Token lists -> padded ids (N, max_len); a document with no known token is all padding.
 
     With syllable members (`cfg.syllable_members`), the texts' syllable ids follow as a second
-    block: (N, max_len + syllable_max_len), each member reading its own columns (`ksent.models`)."""
+    block: (N, max_len + syllable_max_len); with piece members, their piece ids follow as the last
+    block (piece_max_len columns). Each member reads its own columns (`ksent.models`)."""
     with gc_paused():
         ids = vocab.encode_all(docs)
-    x = pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating)
-    if not cfg.syllable_members:
-        return x
-    if texts is None or vocab.syllables is None:
-        raise KsentError("this config has syllable members: encode needs the texts and a vocabulary with syllables")
-    return np.hstack([x, encode_syllables(texts, vocab.syllables, cfg)])
+    blocks = [pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating)]
+    if cfg.syllable_members:
+        if texts is None or vocab.syllables is None:
+            raise KsentError("this config has syllable members: encode needs the texts and a vocabulary with syllables")
+        blocks.append(encode_syllables(texts, vocab.syllables, cfg))
+    if cfg.piece_members:
+        if texts is None or vocab.pieces is None:
+            raise KsentError("this config has piece members: encode needs the texts and a vocabulary with pieces")
+        blocks.append(encode_pieces(texts, vocab.pieces, cfg))
+    return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
 
 
 SPACE = "▁"  # what a syllable member reads for whitespace
@@ -95,6 +100,20 @@ def encode_syllables(texts: Sequence[str], syllable_vocab: Vocab, cfg: Config) -
     with gc_paused():
         ids = syllable_vocab.encode_all(syllables(t, cfg) for t in texts)
     return pad_sequences(ids, cfg.syllable_max_len, cfg.padding, cfg.truncating)
+
+
+def pieces(texts: Sequence[str], subword: str, cfg: Config) -> list[list[str]]:
+    """What a piece member reads: each (cleaned, if `cfg.clean`) text split into the learnt pieces
+    (`subword`: `Vocab.pieces.subword`), as a "subword" config's tokenizer splits it."""
+    cleaned = [clean_hangul(t) for t in texts] if cfg.clean else list(texts)
+    return tokenize(cleaned, "subword", progress=False, subword=subword)
+
+
+def encode_pieces(texts: Sequence[str], piece_vocab: Vocab, cfg: Config) -> np.ndarray:
+    """Texts -> padded piece ids (N, piece_max_len)."""
+    with gc_paused():
+        ids = piece_vocab.encode_all(pieces(texts, piece_vocab.subword, cfg))
+    return pad_sequences(ids, cfg.piece_max_len, cfg.padding, cfg.truncating)
 
 
 def analyse(text: str, cfg: Config, workers: int | None = None, subword: str | None = None) -> list[Token]:
