@@ -40,7 +40,7 @@ from ksent.train import evaluate_logits, fit  # noqa: E402
 
 def train(args) -> None:
     cfg = resolve(args.config, args.overrides)
-    cfg = dataclasses.replace(cfg, members=1, syllable_members=0, seed=args.seed)
+    cfg = dataclasses.replace(cfg, members=1, syllable_members=0, piece_members=0, seed=args.seed)
     train_rows = read_labelled(nsmc_path("train", args.data_dir))
     test_rows = read_labelled(nsmc_path("test", args.data_dir))
     # --syllables: prepare as a model with one syllable member does, and keep only the syllable block

@@ -411,6 +411,7 @@ def test_piece_members_read_their_own_block_save_reload_and_explain(small_train,
         ("pieces", 44, 2),
     ]
     assert clf.metrics_["piece_vocab_size"] == len(clf.vocab_.pieces) > 100
+    assert {"kiwipiepy", "tokenizers"} <= set(clf.tokenizer_["packages"])  # both decide its input
     tokens, chars, bpe = clf.model_.members()
     assert bpe.embedding.num_embeddings == len(clf.vocab_.pieces) and bpe.reads == "pieces"
 

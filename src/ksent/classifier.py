@@ -284,7 +284,7 @@ class SentimentClassifier:
             "training": history,
             "validation": classification_report(*self.validation_),
         }
-        self.tokenizer_ = provenance(cfg.tokenizer)
+        self.tokenizer_ = _provenance(cfg)
         self.classes_ = np.array([0, 1])
         self.model_ = model
         return self
@@ -367,6 +367,14 @@ def _syllable_size(vocab: Vocab) -> int:
     return len(vocab.syllables) if vocab.syllables is not None else 0
 
 
+def _provenance(cfg: Config) -> dict:
+    """What decides the model's input: its tokenizer, and `tokenizers` too when piece members read pieces."""
+    recorded = provenance(cfg.tokenizer)
+    if cfg.piece_members:
+        recorded["packages"] = {**recorded["packages"], **provenance("subword")["packages"]}
+    return recorded
+
+
 def _piece_size(vocab: Vocab) -> int:
     """Embedding rows the piece members need (0: the model has none)."""
     return len(vocab.pieces) if vocab.pieces is not None else 0
@@ -387,7 +395,7 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
             raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
         path = BUNDLED
     state, cfg, vocab, metrics, tokenizer = artifacts.load(path)
-    if tokenizer is not None and (diff := provenance_differences(tokenizer, provenance(cfg.tokenizer))):
+    if tokenizer is not None and (diff := provenance_differences(tokenizer, _provenance(cfg))):
         warnings.warn(
             f"{path}: the tokenizer differs from the one this model was trained with ({'; '.join(diff)}); "
             "its tokens and accuracy may differ. Install the recorded versions or retrain",
