@@ -175,10 +175,11 @@ class SentimentClassifier:
                 report.drop(NO_TOKENS, kept.lines[i])
         report.kept = len(keep)
         x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
+        texts = [kept.texts[i] for i in keep]
         if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
-            x = np.hstack([x, encode_syllables([kept.texts[i] for i in keep], self.vocab_.syllables, cfg)])
+            x = np.hstack([x, encode_syllables(texts, self.vocab_.syllables, cfg)])
         if cfg.piece_members:  # and as pieces by the piece members
-            x = np.hstack([x, encode_pieces([kept.texts[i] for i in keep], self.vocab_.pieces, cfg)])
+            x = np.hstack([x, encode_pieces(texts, self.vocab_.pieces, cfg)])
         y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
         return x, y, report, [kept.lines[i] for i in keep]
 
@@ -191,24 +192,26 @@ class SentimentClassifier:
     def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, list[int]]:
         self.config_ = cfg = self._config()
         kept, report = clean_training(data, clean=cfg.clean)
-        subword = None
-        if cfg.tokenizer == "subword":  # the pieces are learnt from the rows the vocabulary is fitted on
-            with bar("learning subword pieces", 1, self.progress) as advance:
-                subword = fit_pieces(kept.texts, cfg, self._cache_dir(len(kept.texts)))
-                advance(1)
+        # the pieces (a "subword" config's tokens, or the piece members') are learnt from the rows
+        # the vocabulary is fitted on
+        subword = self._learn_pieces(kept.texts) if cfg.tokenizer == "subword" else None
         docs = self.tokens(kept.texts, subword)
         # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
         self.vocab_ = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
         self.vocab_.subword = subword
         if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
             self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
-        if cfg.piece_members:  # pieces learnt as a "subword" config learns its own, with their own vocabulary
-            with bar("learning subword pieces", 1, self.progress) as advance:
-                learnt = fit_pieces(kept.texts, cfg, self._cache_dir(len(kept.texts)))
-                advance(1)
+        if cfg.piece_members:  # with their own vocabulary
+            learnt = self._learn_pieces(kept.texts)
             self.vocab_.pieces = Vocab.fit(pieces(kept.texts, learnt, cfg), cfg.min_count, oov=True)
             self.vocab_.pieces.subword = learnt
         return self._rows(docs, kept, report)
+
+    def _learn_pieces(self, texts: list[str]) -> str:
+        with bar("learning subword pieces", 1, self.progress) as advance:
+            learnt = fit_pieces(texts, self.config_, self._cache_dir(len(texts)))
+            advance(1)
+        return learnt
 
     def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Labelled rows -> padded ids and labels with the vocabulary already fitted or loaded;
