@@ -1,5 +1,10 @@
 """A trained model is a folder: model.safetensors, config.json, vocab.json, metrics.json.
 
+vocab.json holds the feature set (`ksent.features`): one section per block, in order, each written
+and read by its own featurizer (`{"features": [{"kind": "tokens", "words": [...], ...}, ...]}`), so a
+new way of reading a review needs no new format. Folders of formats 1-5 (one vocabulary with the
+syllables and pieces as fields) still load.
+
 config.json also records the versions of ksent and of the analyser that made the training tokens
 (`tokenizer`: packages and options), so a model loaded elsewhere can say when its tokens may differ.
 No pickle anywhere. The folder is written next to its destination under a temporary name and
@@ -19,13 +24,13 @@ from safetensors.torch import load_file, save_file
 from ksent import atomic
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.text.vocab import Vocab
+from ksent.features import FeatureSet
 
 FORMAT = "ksent-model"
 # 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members; 4: + subword;
-# 5: + piece members
-FORMAT_VERSION = 5
-READS = (1, 2, 3, 4, 5)  # older folders load: their missing fields mean what their version did
+# 5: + piece members; 6: vocab.json is the feature set's sections, one per block
+FORMAT_VERSION = 6
+READS = (1, 2, 3, 4, 5, 6)  # older folders load: their missing fields mean what their version did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
@@ -40,7 +45,7 @@ def save(
     out: str | Path,
     state: dict[str, torch.Tensor],
     cfg: Config,
-    vocab: Vocab,
+    features: FeatureSet,
     metrics: dict,
     tokenizer: dict | None = None,
     extra: Callable[[Path], object] | None = None,
@@ -59,14 +64,7 @@ def save(
         if half:
             tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
         save_file(tensors, tmp / "model.safetensors")
-        words = {"oov": vocab.oov, "words": vocab.words}
-        if vocab.syllables is not None:  # the syllable members' own vocabulary (its id 1 is <OOV>)
-            words["syllables"] = vocab.syllables.words
-        if vocab.subword is not None:  # the learnt pieces of a "subword" config (Hugging Face tokenizer JSON)
-            words["subword"] = json.loads(vocab.subword)
-        if vocab.pieces is not None:  # the piece members' pieces (tokenizer JSON) and their vocabulary
-            words["pieces"] = {"words": vocab.pieces.words, "subword": json.loads(vocab.pieces.subword)}
-        _write_json(tmp / "vocab.json", words)
+        _write_json(tmp / "vocab.json", {"features": features.state()})
         _write_json(tmp / "metrics.json", metrics)
         if extra is not None:
             extra(tmp)
@@ -107,35 +105,54 @@ def read_json(path: Path):
         raise KsentError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); the model folder is damaged") from None
 
 
-def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict, dict | None]:
-    """(weights, config, vocabulary, metrics, tokenizer provenance or None if not recorded)."""
+def _legacy_sections(v: dict, cfg: Config) -> list[dict]:
+    """A format 1-5 vocab.json (one vocabulary; syllables, subword and pieces as its fields) as the
+    feature set's sections, in block order."""
+    sections = [{"kind": "tokens", "words": v.get("words"), "oov": v.get("oov", cfg.oov)}]
+    if "subword" in v:
+        sections[0]["subword"] = v["subword"]
+    if cfg.syllable_members:
+        sections.append({"kind": "syllables", "words": v.get("syllables")})
+    if cfg.piece_members:
+        sections.append({"kind": "pieces", **(v.get("pieces") or {})})
+    return sections
+
+
+def _missing_block(path: Path, v: dict, cfg: Config) -> None:
+    if cfg.syllable_members and "syllables" not in v:
+        raise KsentError(f"{path} has no syllables, but the config has syllable members")
+    if cfg.piece_members and "pieces" not in v:
+        raise KsentError(f"{path} has no pieces, but the config has piece members")
+
+
+def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, FeatureSet, dict, dict | None]:
+    """(weights, config, fitted feature set, metrics, tokenizer provenance or None if not recorded)."""
     path = Path(path)
     if not path.is_dir():
         raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
     meta = read_json(path / "config.json")
     if meta.get("format") != FORMAT:
         raise KsentError(f'{path / "config.json"} is not a ksent model config (no "format": "{FORMAT}")')
-    if meta.get("format_version") not in READS:
+    version = meta.get("format_version")
+    if version not in READS:
         raise KsentError(
-            f"{path} has model format version {meta.get('format_version')!r}; this ksent reads versions "
+            f"{path} has model format version {version!r}; this ksent reads versions "
             f"{', '.join(map(str, READS))}. Use the ksent version that wrote it ({meta.get('ksent_version')}) "
             "or retrain"
         )
     cfg = Config.from_dict(meta.get("config"), source=str(path / "config.json"))
+    features = FeatureSet.from_config(cfg)
     v = read_json(path / "vocab.json")
-    syllables = Vocab(words=v["syllables"], oov=True) if "syllables" in v else None
-    subword = json.dumps(v["subword"], ensure_ascii=False) if "subword" in v else None
-    pieces = None
-    if "pieces" in v:
-        p = v["pieces"]
-        pieces = Vocab(words=p["words"], oov=True, subword=json.dumps(p["subword"], ensure_ascii=False))
-    vocab = Vocab(words=v["words"], oov=v["oov"], syllables=syllables, subword=subword, pieces=pieces)
-    if cfg.syllable_members and syllables is None:
-        raise KsentError(f"{path / 'vocab.json'} has no syllables, but the config has syllable members")
-    if cfg.piece_members and pieces is None:
-        raise KsentError(f"{path / 'vocab.json'} has no pieces, but the config has piece members")
-    if cfg.tokenizer == "subword" and subword is None:
-        raise KsentError(f"{path / 'vocab.json'} has no subword model, but the config's tokenizer is 'subword'")
+    if not isinstance(v, dict):
+        raise KsentError(f"{path / 'vocab.json'}: expected a JSON object; the model folder is damaged")
+    if version >= 6:
+        if not isinstance(v.get("features"), list):
+            raise KsentError(f'{path / "vocab.json"} has no "features" list; the model folder is damaged')
+        sections = v["features"]
+    else:
+        _missing_block(path / "vocab.json", v, cfg)
+        sections = _legacy_sections(v, cfg)
+    features.load_state(sections, str(path / "vocab.json"))
     metrics = read_json(path / "metrics.json")
     try:
         state = load_file(path / "model.safetensors")
@@ -143,4 +160,4 @@ def load(path: str | Path) -> tuple[dict[str, torch.Tensor], Config, Vocab, dict
         raise KsentError(f"{path / 'model.safetensors'} is missing: the model folder is incomplete") from None
     except Exception as e:  # safetensors raises its own error types for damaged files
         raise KsentError(f"{path / 'model.safetensors'} cannot be read ({e}); the model folder is damaged") from None
-    return state, cfg, vocab, metrics, meta.get("tokenizer")
+    return state, cfg, features, metrics, meta.get("tokenizer")

@@ -9,7 +9,7 @@ array([1, 0])
 
 It follows the estimator contract, so `sklearn.base.clone`, `GridSearchCV` and
 `cross_val_score` work (scikit-learn itself is optional): `__init__` only stores its
-parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`, `vocab_`,
+parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`, `features_`,
 `model_`, `metrics_`, `classes_`).
 """
 
@@ -21,16 +21,17 @@ import numpy as np
 
 from ksent import artifacts, distill
 from ksent.config import Config, resolve
-from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training
+from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training, fingerprint
 from ksent.errors import KsentError
+from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
 from ksent.models import build_model
+from ksent.models.inference import evaluate_logits, p_positive, resolve_device
 from ksent.predict import Prediction, predictions
-from ksent.progress import bar, notice
-from ksent.text.pipeline import encode, encode_pieces, encode_syllables, fit_pieces, model_tokens, pieces, syllables
+from ksent.progress import notice
 from ksent.text.tokenizers import provenance, provenance_differences
-from ksent.text.vocab import Vocab, pad_sequences
-from ksent.train import evaluate_logits, fit, resolve_device, split
+from ksent.text.vocab import Vocab
+from ksent.train import fit, members_of, split
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
 PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
@@ -136,90 +137,66 @@ class SentimentClassifier:
             return None  # a few predictions: reading/writing a cache file costs more than it saves
         return cache_dir() / "tokens" if self.cache is True else Path(self.cache)
 
-    def tokens(self, texts: Sequence[str], subword: str | None = None) -> list[list[str]]:
-        """Cleaned, analysed and stopword-filtered tokens, one list per text (a "subword" config
-        splits with `subword`, by default the one its vocabulary learnt)."""
-        if subword is None and hasattr(self, "vocab_"):
-            subword = self.vocab_.subword
-        cfg, cache = self._config(), self._cache_dir(len(texts))
-        return model_tokens(texts, cfg, cache=cache, workers=self.workers, progress=self.progress, subword=subword)
+    def _run(self, n_texts: int) -> Run:
+        return Run(workers=self.workers, cache=self._cache_dir(n_texts), progress=self.progress)
+
+    @property
+    def vocab_(self) -> Vocab:
+        """The token vocabulary (the first block's; `features_` holds every block's)."""
+        if not hasattr(self, "features_"):
+            raise AttributeError("vocab_")  # unfitted: as scikit-learn's fitted attributes, absent
+        return self.features_.tokens.vocab
+
+    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Cleaned, analysed and stopword-filtered tokens, one list per text: what the token block
+        reads (a "subword" config splits with the pieces its training learnt)."""
+        tokens = self.features_.tokens if hasattr(self, "features_") else FeatureSet.from_config(self._config()).tokens
+        return tokens.read(texts, self._run(len(texts)))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Padded ids (N, max_len) for any texts, empty ones included (all padding); with syllable
-        members, (N, max_len + syllable_max_len): the syllable ids follow the tokens."""
-        if not hasattr(self, "vocab_"):
+        """Padded ids (N, width) for any texts, empty ones included (all padding): each block of the
+        feature set side by side (`features_.columns(kind)` says where)."""
+        if not hasattr(self, "features_"):
             raise KsentError("no vocabulary yet: call fit(texts, labels) or fit_prepare(data), or ksent.load(DIR)")
-        return encode(self.tokens(texts), self.vocab_, self.config_, texts)
+        return self.features_.encode(texts, self._run(len(texts)))
 
     # -- training data ------------------------------------------------------------------------
 
-    def _training_docs(self, data: Labelled) -> tuple[list[list[str]], Labelled, DropReport]:
-        """The seed's row filter, then tokens for the kept rows."""
-        kept, report = clean_training(data, clean=self._config().clean)
-        return self.tokens(kept.texts), kept, report
-
-    def _arrays(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport]:
-        """Ids with the current vocabulary; rows left without a token are dropped and counted."""
-        x, y, report, _ = self._rows(docs, kept, report)
-        return x, y, report
-
-    def _rows(self, docs, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, DropReport, list[int]]:
-        """`_arrays`, and the line numbers of the rows kept."""
-        cfg = self.config_
-        ids = self.vocab_.encode_all(docs)
-        keep = []
-        for i, seq in enumerate(ids):
-            if seq:
-                keep.append(i)
-            else:
-                report.drop(NO_TOKENS, kept.lines[i])
+    def _rows(self, x: np.ndarray, kept: Labelled, report: DropReport) -> tuple[np.ndarray, np.ndarray, Labelled]:
+        """The rows of `x` with at least one token id, their labels, and those rows as `Labelled`
+        (texts as written, file lines); the others are dropped and counted in `report`."""
+        fed = self.features_.n_tokens(x) > 0
+        for i in np.flatnonzero(~fed):
+            report.drop(NO_TOKENS, kept.lines[i])
+        keep = np.flatnonzero(fed)
         report.kept = len(keep)
-        x = pad_sequences([ids[i] for i in keep], cfg.max_len, cfg.padding, cfg.truncating)
-        texts = [kept.texts[i] for i in keep]
-        if cfg.syllable_members:  # the same rows, read as syllables by the syllable members
-            x = np.hstack([x, encode_syllables(texts, self.vocab_.syllables, cfg)])
-        if cfg.piece_members:  # and as pieces by the piece members
-            x = np.hstack([x, encode_pieces(texts, self.vocab_.pieces, cfg)])
-        y = np.asarray([kept.labels[i] for i in keep], dtype=np.int64)
-        return x, y, report, [kept.lines[i] for i in keep]
+        texts, labels, lines = ([values[i] for i in keep] for values in (kept.texts, kept.labels, kept.lines))
+        rows = Labelled(kept.path, texts, labels, lines)
+        return x[keep], np.asarray(rows.labels, dtype=np.int64), rows
 
     def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
-        """Fit the vocabulary on training rows and return their padded ids (N, max_len), labels (N,)
+        """Fit the featurizers on training rows and return their padded ids (N, width), labels (N,)
         and the report of every dropped row (as `fit_transform` fits and transforms)."""
         x, y, report, _ = self._fit_rows(data)
         return x, y, report
 
-    def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, list[int]]:
+    def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, Labelled]:
         self.config_ = cfg = self._config()
         kept, report = clean_training(data, clean=cfg.clean)
-        # the pieces (a "subword" config's tokens, or the piece members') are learnt from the rows
-        # the vocabulary is fitted on
-        subword = self._learn_pieces(kept.texts) if cfg.tokenizer == "subword" else None
-        docs = self.tokens(kept.texts, subword)
-        # Vocabulary over all training rows (validation included), as the seed's Tokenizer does.
-        self.vocab_ = Vocab.fit(docs, min_count=cfg.min_count, oov=cfg.oov)
-        self.vocab_.subword = subword
-        if cfg.syllable_members:  # characters seen at least min_count times; the others read as <OOV>
-            self.vocab_.syllables = Vocab.fit((syllables(t, cfg) for t in kept.texts), cfg.min_count, oov=True)
-        if cfg.piece_members:  # with their own vocabulary
-            learnt = self._learn_pieces(kept.texts)
-            self.vocab_.pieces = Vocab.fit(pieces(kept.texts, learnt, cfg), cfg.min_count, oov=True)
-            self.vocab_.pieces.subword = learnt
-        return self._rows(docs, kept, report)
-
-    def _learn_pieces(self, texts: list[str]) -> str:
-        with bar("learning subword pieces", 1, self.progress) as advance:
-            learnt = fit_pieces(texts, self.config_, self._cache_dir(len(texts)))
-            advance(1)
-        return learnt
+        self.features_ = FeatureSet.from_config(cfg)
+        # Vocabularies over all training rows (validation included), as the seed's Tokenizer does.
+        x = self.features_.fit(kept.texts, self._run(len(kept.texts)))
+        x, y, rows = self._rows(x, kept, report)
+        return x, y, report, rows
 
     def prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
-        """Labelled rows -> padded ids and labels with the vocabulary already fitted or loaded;
-        filtered as training filters (never refits: the ids match the model's embedding)."""
-        if not hasattr(self, "vocab_"):
+        """Labelled rows -> padded ids and labels with the featurizers already fitted or loaded;
+        filtered as training filters (never refits: the ids match the model's embeddings)."""
+        if not hasattr(self, "features_"):
             raise KsentError("no vocabulary yet: call fit_prepare(data) or fit(...) first, or ksent.load(DIR)")
-        docs, kept, report = self._training_docs(data)
-        return self._arrays(docs, kept, report)
+        kept, report = clean_training(data, clean=self._config().clean)
+        x, y, _ = self._rows(self.encode(kept.texts), kept, report)
+        return x, y, report
 
     # -- fit / predict ------------------------------------------------------------------------
 
@@ -235,7 +212,7 @@ class SentimentClassifier:
         return self.fit_labelled(data)
 
     def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
-        for name in ("config_", "vocab_", "model_", "metrics_", "validation_"):  # a refit starts clean
+        for name in ("config_", "features_", "model_", "metrics_", "validation_"):  # a refit starts clean
             self.__dict__.pop(name, None)
         cfg = self._config()
         learns_from_teacher = bool(cfg.distill or cfg.augment)
@@ -248,46 +225,43 @@ class SentimentClassifier:
             )
         teacher = None
         if learns_from_teacher:  # checked before any work: a wrong teacher fails in seconds
-            teacher = distill.load_teacher(self.teacher, self.device, self.workers, self.progress)
+            teacher = _load_teacher(self.teacher, self.device, self.workers, self.progress)
             distill.check_teacher(teacher, data, cfg)
-        x, y, report, lines = self._fit_rows(data)
+        x, y, report, rows = self._fit_rows(data)
+        lines = rows.lines
         if self.progress:
             notice(f"{data.path}: {report.summary()}")
         targets = n_val = taught = None
         first_val_line = lines[split(len(lines), cfg.val_split)[0]]  # the file line validation starts at
         if teacher is not None:
             distill.check_validation_rows(teacher, first_val_line)
-            raw = dict(zip(data.lines, data.texts, strict=True))  # the teacher reads the reviews as written
-            texts = [raw[line] for line in lines]
-            x, y, targets, n_val, taught = distill.teach(self, teacher, texts, x, y, self.progress)
-        model, history = fit(
-            cfg,
-            x,
-            y,
-            len(self.vocab_),
-            self.device,
-            self.progress,
-            _syllable_size(self.vocab_),
-            targets,
-            n_val,
-            piece_vocab_size=_piece_size(self.vocab_),
-        )
+
+            def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+                x = self.encode(texts)
+                return x, self.features_.n_tokens(x) > 0
+
+            x, y, targets, n_val, taught = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress)
+        members = members_of(cfg, self.features_)
+        model, history = fit(cfg, x, y, members, self.device, self.progress, targets, n_val)
         if taught:
             history["teacher"] = taught
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]
-        logits = evaluate_logits(model, x[len(x) - len(y_val) :], next(model.parameters()).device)
-        self.validation_ = (y_val, 1.0 / (1.0 + np.exp(-logits.astype(np.float64))))
+        self.validation_ = (y_val, p_positive(evaluate_logits(model, x[len(x) - len(y_val) :])))
         self.metrics_ = {
-            "data": {"train_file": str(data.path), **report.to_dict(), "first_validation_line": first_val_line},
-            "vocab_size": len(self.vocab_),
-            **({"syllable_vocab_size": _syllable_size(self.vocab_)} if cfg.syllable_members else {}),
-            **({"piece_vocab_size": _piece_size(self.vocab_)} if cfg.piece_members else {}),
+            "data": {
+                "train_file": str(data.path),
+                "fingerprint": fingerprint(data),
+                **report.to_dict(),
+                "first_validation_line": first_val_line,
+            },
+            "vocab_size": self.features_.tokens.vocab_size,
+            "vocab_sizes": {b.featurizer.kind: b.featurizer.vocab_size for b in self.features_.blocks},
             "training": history,
             "validation": classification_report(*self.validation_),
         }
-        self.tokenizer_ = _provenance(cfg)
+        self.tokenizer_ = _provenance(cfg, self.features_)
         self.classes_ = np.array([0, 1])
         self.model_ = model
         return self
@@ -297,8 +271,7 @@ class SentimentClassifier:
         texts = _check_texts(texts)
         self._check_fitted()
         x = self.encode(texts)
-        logits = evaluate_logits(self.model_, x, next(self.model_.parameters()).device)
-        return 1.0 / (1.0 + np.exp(-logits.astype(np.float64))), x
+        return p_positive(evaluate_logits(self.model_, x)), x
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(N, 2) probabilities [P(negative), P(positive)]."""
@@ -312,7 +285,7 @@ class SentimentClassifier:
         """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
         texts = _check_texts(texts)
         p, x = self._p_positive(texts)
-        return predictions(texts, p, x[:, : self.config_.max_len])  # n_tokens: the token block
+        return predictions(texts, p, self.features_.n_tokens(x))
 
     def __call__(self, texts: str | Sequence[str]) -> list[dict]:
         """Hugging Face `pipeline("sentiment-analysis")` style: [{"label": "positive", "score": 0.97}]."""
@@ -330,7 +303,7 @@ class SentimentClassifier:
         from ksent.explain import explain_review
 
         self._check_fitted()
-        return explain_review(self.model_, self.vocab_, self.config_, text, member=member)
+        return explain_review(self.model_, self.features_, self.config_, text, member=member)
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -353,7 +326,7 @@ class SentimentClassifier:
             path,
             self.model_.state_dict(),
             self.config_,
-            self.vocab_,
+            self.features_,
             self.metrics_,
             self.tokenizer_,
             extra=extra,
@@ -365,22 +338,21 @@ class SentimentClassifier:
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
-def _syllable_size(vocab: Vocab) -> int:
-    """Embedding rows the syllable members need (0: the model has none)."""
-    return len(vocab.syllables) if vocab.syllables is not None else 0
-
-
-def _provenance(cfg: Config) -> dict:
-    """What decides the model's input: its tokenizer, and `tokenizers` too when piece members read pieces."""
+def _provenance(cfg: Config, features: FeatureSet) -> dict:
+    """What decides the model's input: its tokenizer, and every package a block's ids depend on."""
     recorded = provenance(cfg.tokenizer)
-    if cfg.piece_members:
-        recorded["packages"] = {**recorded["packages"], **provenance("subword")["packages"]}
+    recorded["packages"] = {**recorded["packages"], **features.packages()}
     return recorded
 
 
-def _piece_size(vocab: Vocab) -> int:
-    """Embedding rows the piece members need (0: the model has none)."""
-    return len(vocab.pieces) if vocab.pieces is not None else 0
+def _load_teacher(teacher, device: str, workers: int | None, progress: bool = False) -> "SentimentClassifier":
+    """A fitted classifier, or a model folder loaded as one."""
+    if isinstance(teacher, SentimentClassifier):
+        teacher._check_fitted()
+        return teacher
+    if isinstance(teacher, str | Path):
+        return load(teacher, device=device, workers=workers, progress=progress)
+    raise KsentError(f"teacher must be a model folder or a fitted SentimentClassifier, got {type(teacher).__name__}")
 
 
 BUNDLED = Path(__file__).with_name("bundled")  # the model that ships inside the package (docs/model-card.md)
@@ -397,8 +369,8 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
         if not (BUNDLED / "config.json").is_file():
             raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
         path = BUNDLED
-    state, cfg, vocab, metrics, tokenizer = artifacts.load(path)
-    if tokenizer is not None and (diff := provenance_differences(tokenizer, _provenance(cfg))):
+    state, cfg, features, metrics, tokenizer = artifacts.load(path)
+    if tokenizer is not None and (diff := provenance_differences(tokenizer, _provenance(cfg, features))):
         warnings.warn(
             f"{path}: the tokenizer differs from the one this model was trained with ({'; '.join(diff)}); "
             "its tokens and accuracy may differ. Install the recorded versions or retrain",
@@ -406,12 +378,12 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
             stacklevel=2,
         )
     clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
-    model = build_model(cfg, len(vocab), _syllable_size(vocab), _piece_size(vocab))
+    model = build_model([m.spec for m in members_of(cfg, features)], cfg.architecture)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise KsentError(f"{path}: weights do not match config.json/vocab.json ({str(e).splitlines()[0]})") from None
-    clf.config_, clf.vocab_, clf.metrics_ = cfg, vocab, metrics
+    clf.config_, clf.features_, clf.metrics_ = cfg, features, metrics
     clf.tokenizer_ = tokenizer  # None for a folder written before ksent recorded it
     clf.classes_ = np.array([0, 1])
     clf.model_ = model.to(resolve_device(device)).eval()

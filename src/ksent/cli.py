@@ -476,13 +476,15 @@ def data_stats(
     clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache, workers=workers)
     tokens = clf.tokens
     if cfg.tokenizer == "subword":  # pieces learnt from the first file's kept rows, as training learns them
-        from functools import partial
-
         from ksent.data import clean_training
-        from ksent.text.pipeline import fit_pieces
+        from ksent.features import FeatureSet, Run
 
-        first = next(iter(splits.values()))
-        tokens = partial(clf.tokens, subword=fit_pieces(clean_training(first, clean=cfg.clean)[0].texts, cfg))
+        reader = FeatureSet.from_config(cfg).tokens
+        reader.learn(clean_training(next(iter(splits.values())), clean=cfg.clean)[0].texts, Run())
+
+        def tokens(texts):
+            return reader.read(texts, clf._run(len(texts)))
+
     stats = corpus_stats(splits, tokens, cfg, top_k=top, top_min_count=top_min_count)
     if out is not None:
         from ksent import atomic

@@ -51,6 +51,9 @@ class Config:
     # texts, as the "subword" tokenizer's) beside an analyser's tokens: the same recipe, their own ids
     piece_members: int = 0
     piece_max_len: int = 96  # pieces a piece member reads
+    # members over other registered featurizers (`ksent.features.register`), each kind with its own
+    # section: {"jamo": {"members": 1, "max_len": 200}} ("members", default 1; the rest the kind's options)
+    views: dict[str, dict] = field(default_factory=dict)
     # training (Keras defaults where the seed relies on them)
     optimizer: str = "adam"  # "adam" | "adamw" (decoupled weight decay)
     lr: float = 1e-3  # with schedule="onecycle", the peak
@@ -106,6 +109,11 @@ class Config:
                 not self.piece_members or self.tokenizer != "subword",
                 "piece_members read pieces beside an analyser's tokens; a 'subword' config's tokens are pieces already",
             ),
+            (
+                isinstance(self.views, dict)
+                and all(isinstance(v, dict) and _count(v.get("members", 1)) for v in self.views.values()),
+                'views must map a featurizer kind to its section, e.g. {"jamo": {"members": 1}} (members >= 0)',
+            ),
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
@@ -148,11 +156,18 @@ def _check_type(f: dataclasses.Field, value, source: str) -> None:
     elif kind.startswith("list"):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         kind = "list of strings"
+    elif kind.startswith("dict"):
+        ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, dict) for k, v in value.items())
+        kind = "JSON object of sections"
     else:
         ok = isinstance(value, str)
     if not ok:
         wanted, got = _ARTICLE.get(kind, "a " + kind), json.dumps(value, ensure_ascii=False)
         raise KsentError(f"{source}: {f.name!r} must be {wanted}, got {got}")
+
+
+def _count(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
 
 
 _ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or false", "str": "a string"}
@@ -228,6 +243,8 @@ def _parse(f: dataclasses.Field, raw: str):
             return float(raw)
         if kind.startswith("list"):
             return [w for w in raw.split(",") if w]
+        if kind.startswith("dict"):
+            return json.loads(raw)
         return raw
     except ValueError:
         raise KsentError(f"--set {f.name}={raw}: expected a value of type {kind}") from None

@@ -236,10 +236,20 @@ class DropReport:
         return f"kept {self.kept:,} of {self.total:,} rows; dropped {parts}"
 
 
+def fingerprint(data: Labelled) -> str:
+    """A SHA-256 of the rows' contents (line, label, text, in order): two runs trained on the same rows
+    have the same one, whatever the file was called; a shuffled or edited file of the same length does not."""
+    h = hashlib.sha256()
+    for line, label, text in zip(data.lines, data.labels, data.texts, strict=True):
+        h.update(f"{line}\t{label}\t{text}\n".encode())
+    return h.hexdigest()
+
+
 def clean_training(data: Labelled, clean: bool = True) -> tuple[Labelled, DropReport]:
     """The seed's training-set filtering, done so that it really happens and is accounted for:
-    drop empty documents, then duplicate documents (first one kept), then Hangul-clean and drop
-    what cleaning left empty."""
+    drop empty documents, then duplicate documents (first one kept), then drop what Hangul-only
+    cleaning (if `clean`) would leave empty. The rows kept keep their texts as written: cleaning
+    them is the featurizers' job."""
     report = DropReport(total=len(data))
     seen: set[str] = set()
     texts, labels, lines = [], [], []
@@ -255,7 +265,7 @@ def clean_training(data: Labelled, clean: bool = True) -> tuple[Labelled, DropRe
         if not cleaned.strip():
             report.drop(EMPTY_AFTER_CLEANING, line)
             continue
-        texts.append(cleaned)
+        texts.append(text)
         labels.append(label)
         lines.append(line)
     report.kept = len(texts)

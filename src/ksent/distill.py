@@ -10,13 +10,14 @@ the epoch kept and the accuracy reported are the student's. docs/benchmarks.md h
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ksent.config import Config
-from ksent.data import Labelled
+from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
 from ksent.progress import notice
 from ksent.train import split
@@ -49,29 +50,34 @@ def perturbed(texts: Sequence[str], copies: int, seed: int) -> list[str]:
     return out
 
 
-def load_teacher(teacher, device: str, workers: int | None, progress: bool = False):
-    """A fitted classifier, or a model folder loaded as one."""
-    from ksent.classifier import SentimentClassifier, load
+class Teacher(Protocol):
+    """What a teacher is to the student: a fitted model that answers `predict_proba` for raw reviews,
+    with the config and metrics it was trained with (`SentimentClassifier` is one)."""
 
-    if isinstance(teacher, SentimentClassifier):
-        teacher._check_fitted()
-        return teacher
-    if isinstance(teacher, str | Path):
-        return load(teacher, device=device, workers=workers, progress=progress)
-    raise KsentError(f"teacher must be a model folder or a fitted SentimentClassifier, got {type(teacher).__name__}")
+    config_: Config
+    metrics_: dict
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def check_teacher(teacher, data: Labelled, cfg: Config) -> None:
+def check_teacher(teacher: Teacher, data: Labelled, cfg: Config) -> None:
     """The teacher must have learnt from the same rows, holding out at least the student's validation
-    rows; otherwise its answers leak those rows and the student's validation accuracy means nothing."""
+    rows; otherwise its answers leak those rows and the student's validation accuracy means nothing.
+    Same rows means the same contents (`data.fingerprint`), not just the same file name and length."""
     seen = (getattr(teacher, "metrics_", None) or {}).get("data")
     if not seen:
         raise KsentError("the teacher's metrics.json does not say what it was trained on: use a ksent train folder")
     name, total = Path(seen.get("train_file", "?")).name, seen.get("total")
-    if name != data.path.name or total != len(data):
+    if seen.get("fingerprint") is None:
+        raise KsentError(
+            f"the teacher's metrics.json records no fingerprint of its training rows ({name}, {total} rows): it was "
+            "trained by an older ksent, so whether it saw the same rows cannot be checked; retrain the teacher"
+        )
+    if seen["fingerprint"] != fingerprint(data):
         raise KsentError(
             f"the teacher was trained on {name} ({total} rows) and this run trains on {data.path.name} "
-            f"({len(data)} rows): a teacher must learn from the same file (train it with the same --train/--limit)"
+            f"({len(data)} rows){' with other contents' if (name, total) == (data.path.name, len(data)) else ''}: "
+            "a teacher must learn from exactly the same rows (train it on the same file with the same --train/--limit)"
         )
     if teacher.config_.val_split < cfg.val_split:
         raise KsentError(
@@ -97,13 +103,22 @@ def check_validation_rows(teacher, first_line: int) -> None:
         )
 
 
-def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, progress: bool):
+def teach(
+    cfg: Config,
+    encode: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]],
+    teacher: Teacher,
+    texts: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    progress: bool,
+):
     """The student's rows and targets: the training rows with the teacher's answers blended in, then the
-    perturbed copies (teacher's answers only), then the validation rows as they were.
+    perturbed copies (teacher's answers only), then the validation rows as they were. `texts` are the
+    rows of `x` as written (the teacher reads them so); `encode(texts)` gives the student's ids and
+    whether each row has a token it knows.
 
     Returns x, y (hard labels; a copy's is the teacher's answer rounded), targets, n_val and what was
     done (for metrics.json)."""
-    cfg = student.config_
     n_train, n_val = split(len(x), cfg.val_split)  # checked before the teacher's minutes of work
     t0 = time.perf_counter()
     targets = y.astype(np.float32)
@@ -113,9 +128,8 @@ def teach(student, teacher, texts: list[str], x: np.ndarray, y: np.ndarray, prog
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
     if cfg.augment:
         copies = perturbed(texts[:n_train], cfg.augment, cfg.seed)
-        xa = student.encode(copies)
+        xa, fed = encode(copies)  # a copy with no token the student knows teaches nothing
         pa = teacher.predict_proba(copies)[:, 1].astype(np.float32)
-        fed = (xa[:, : cfg.max_len] != 0).any(axis=1)  # a copy with no token the student knows teaches nothing
         xa, pa = xa[fed], pa[fed]
         x = np.concatenate([x[:n_train], xa, x[n_train:]])
         y = np.concatenate([y[:n_train], (pa >= 0.5).astype(y.dtype), y[n_train:]])

@@ -51,13 +51,13 @@ class Prediction:
         return {"label": self.sentiment, "score": self.score}
 
 
-def predictions(texts: Sequence[str], p_positive: np.ndarray, ids: np.ndarray) -> list[Prediction]:
-    """Records from P(positive) (N,) and the padded ids (N, T) the model read (id 0 is padding only).
+def predictions(texts: Sequence[str], p_positive: np.ndarray, n_tokens: np.ndarray) -> list[Prediction]:
+    """Records from P(positive) (N,) and how many tokens the model read of each (N,), as
+    `ksent.models.inference` and the feature set (`FeatureSet.n_tokens`) give them.
 
-    >>> predictions(["좋다"], np.array([0.2]), np.array([[0, 0, 7]]))[0].to_dict()
+    >>> predictions(["좋다"], np.array([0.2]), np.array([1]))[0].to_dict()
     {'text': '좋다', 'label': 0, 'sentiment': 'negative', 'score': 0.8, 'p_positive': 0.2, 'n_tokens': 1}
     """
-    n_tokens = (np.asarray(ids) != 0).sum(axis=1)
     return [
         Prediction(text, int(p >= THRESHOLD), float(p), int(n))
         for text, p, n in zip(texts, np.asarray(p_positive, dtype=np.float64), n_tokens, strict=True)

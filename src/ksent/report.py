@@ -33,6 +33,17 @@ figcaption { color: #555; font-size: 0.9em; } .note { color: #555; font-size: 0.
 """
 
 
+UNITS = {"syllables": "syllable", "pieces": "piece"}
+
+
+def _block_sizes(metrics: dict) -> dict[str, int]:
+    """Each block's vocabulary size but the tokens' (older metrics name the syllables' and pieces' alone)."""
+    if "vocab_sizes" in metrics:
+        return {k: n for k, n in metrics["vocab_sizes"].items() if k != "tokens"}
+    legacy = {"syllables": "syllable_vocab_size", "pieces": "piece_vocab_size"}
+    return {kind: metrics[key] for kind, key in legacy.items() if key in metrics}
+
+
 def _e(x) -> str:
     return html.escape(str(x), quote=True)
 
@@ -134,8 +145,7 @@ def write_run_report(folder: str | Path, metrics: dict, cfg: Config, y_val, p_va
         ("training / validation rows", f"{t['n_train']:,} / {t['n_val']:,}"),
         *((("validation from file line", d["first_validation_line"]),) if "first_validation_line" in d else ()),
         ("vocabulary size (embedding rows)", metrics["vocab_size"]),
-        *((("syllable vocabulary size", metrics["syllable_vocab_size"]),) if "syllable_vocab_size" in metrics else ()),
-        *((("piece vocabulary size", metrics["piece_vocab_size"]),) if "piece_vocab_size" in metrics else ()),
+        *((f"{UNITS.get(kind, kind)} vocabulary size", n) for kind, n in _block_sizes(metrics).items()),
         ("epochs run", ", ".join(str(len(m["epochs"])) for m in members) if members else len(t["epochs"])),
         ("best epoch (weights kept)", ", ".join(str(m["best_epoch"]) for m in members) if members else t["best_epoch"]),
         ("device", t.get("device", "")),

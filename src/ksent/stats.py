@@ -40,6 +40,7 @@ import numpy as np
 
 from ksent.config import Config
 from ksent.data import DROP_REASONS, DUPLICATE, NO_TOKENS, Labelled, clean_training
+from ksent.features.tokens import cleaned as cleaned_texts
 from ksent.text.clean import clean_hangul
 from ksent.text.vocab import Vocab
 
@@ -171,8 +172,8 @@ def _split_rows(data: Labelled, tokenize: Tokenizer, cfg: Config) -> tuple[dict,
             report.drop(NO_TOKENS, line)
     report.kept = len(kept_docs) - report.dropped[NO_TOKENS]
     # Every other row's cleaned text is blank or the cleaned text of a kept row (duplicates).
-    by_text = dict(zip(kept.texts, kept_docs, strict=True))
     cleaned = [clean_hangul(t) for t in data.texts] if cfg.clean else list(data.texts)
+    by_text = dict(zip(cleaned_texts(kept.texts, cfg.clean), kept_docs, strict=True))
     missing = list(dict.fromkeys(c for c in cleaned if c.strip() and c not in by_text))
     if missing:
         by_text.update(zip(missing, tokenize(missing), strict=True))

@@ -15,10 +15,10 @@ its tokens (a view the token members lack: their errors differ, so the mean gain
 """
 
 import copy
-import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,23 +26,40 @@ from torch import nn
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.models import Ensemble, LSTMClassifier, build_model, member_views
-from ksent.models.ensemble import own_columns
+from ksent.features import FeatureSet
+from ksent.models import Ensemble, LSTMClassifier, NetSpec, build_model
+from ksent.models.inference import evaluate_logits, resolve_device
 from ksent.progress import bar, console
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise KsentError("--device cuda was asked for but PyTorch sees no CUDA GPU; use --device cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise KsentError(f"--device must be auto, cpu or cuda, got {device!r}")
-    return torch.device(device)
+@dataclass(frozen=True)
+class Member:
+    """One network to train: what it is (`spec`, its columns included), for how long, from which seed."""
+
+    spec: NetSpec
+    epochs: int
+    seed: int
 
 
-def _packed(model: nn.Module) -> bool:
-    return all(getattr(net, "pack", False) for net in model.members())
+def members_of(cfg: Config, features: FeatureSet) -> list[Member]:
+    """The networks a config trains over a fitted feature set, in order: each block's members
+    (seeds seed, seed+1, ...), each reading that block's columns. A model of one network reads all
+    the ids (its columns are None)."""
+    blocks = features.member_blocks()
+    one = len(blocks) == 1
+    return [
+        Member(
+            NetSpec.from_config(cfg, b.featurizer.vocab_size, b.featurizer.kind, None if one else b.columns),
+            b.featurizer.epochs(cfg),
+            cfg.seed + k,
+        )
+        for k, b in enumerate(blocks)
+    ]
+
+
+def single(cfg: Config, vocab_size: int) -> list[Member]:
+    """One network over `vocab_size` token ids: what to `fit` on arrays made outside a feature set."""
+    return [Member(NetSpec.from_config(cfg, vocab_size), cfg.epochs, cfg.seed)]
 
 
 def _cut(xb: torch.Tensor) -> torch.Tensor:
@@ -50,34 +67,6 @@ def _cut(xb: torch.Tensor) -> torch.Tensor:
     never reads them, so the result is exactly the same)."""
     longest = int((xb != 0).sum(dim=1).max()) if len(xb) else 0
     return xb[:, : max(longest, 1)]
-
-
-@torch.inference_mode()
-def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
-    """Logits (N,) for padded ids (N, T). A packed model scores reviews of equal length together,
-    cut to that length: no padding at all, so the LSTM runs unpacked (the fast path) with exactly
-    the packed result. Any other model: in the given order, at full width."""
-    model.eval()
-    if not len(x):
-        return np.zeros(0, dtype=np.float32)
-    nets = model.members()
-    if len(nets) > 1:  # an ensemble: each member on its own columns, then the mean logit (as its forward)
-        return np.mean([evaluate_logits(net, x, device, batch) for net in nets], axis=0, dtype=np.float32)
-    x = own_columns(model, x)
-    out = np.empty(len(x), dtype=np.float32)
-    if not _packed(model):
-        for i in range(0, len(x), batch):
-            out[i : i + batch] = model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy()
-        return out
-    lengths = (x != 0).sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])  # first row of each length
-    for group in np.split(order, starts[1:]):
-        width = max(int(lengths[group[0]]), 1)
-        for i in range(0, len(group), batch):
-            rows = group[i : i + batch]
-            out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
-    return out
 
 
 def _loss_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -152,56 +141,47 @@ def fit(
     cfg: Config,
     x: np.ndarray,
     y: np.ndarray,
-    vocab_size: int,
+    members: Sequence[Member],
     device: str = "auto",
     progress: bool = True,
-    syllable_vocab_size: int = 0,
     targets: np.ndarray | None = None,
     n_val: int | None = None,
-    piece_vocab_size: int = 0,
 ) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
 
-    `targets` (N,), when given, replaces the labels in the training loss (soft targets in [0, 1]: a
-    teacher's answers, `ksent.distill`); validation and the kept epoch still go by `y`. `n_val` fixes
-    how many last rows validate (default: `cfg.val_split` of them), when rows were added before them.
-
-    With `cfg.members` > 1, syllable or piece members, trains that many LSTMs one after the other
-    (seeds seed, seed+1, ...), each on its own columns of `x` (`ksent.models.member_views`: the
-    syllable ids, then the piece ids, follow the tokens), and returns their `Ensemble`; the history
-    then lists each member's, and `best_val_accuracy` is the ensemble's.
+    `members` are the networks to train (`members_of` a feature set, or `single`), by `cfg`'s recipe
+    (optimizer, schedule, batches, patience), each on its own columns of `x`; several are trained one
+    after the other and returned as their `Ensemble`, whose history lists each member's, with the
+    ensemble's `best_val_accuracy`. `targets` (N,), when given, replace the labels in the training
+    loss (soft targets in [0, 1]: a teacher's answers, `ksent.distill`); validation and the kept epoch
+    still go by `y`. `n_val` fixes how many last rows validate (default: `cfg.val_split` of them),
+    when rows were added before them.
     """
     with denormals_flushed():
-        sizes = {"tokens": vocab_size, "syllables": syllable_vocab_size, "pieces": piece_vocab_size}
-        return _fit(cfg, x, y, sizes, device, progress, targets, n_val)
+        return _fit(cfg, x, y, list(members), device, progress, targets, n_val)
 
 
-def _fit(cfg, x, y, sizes: dict[str, int], device, progress, targets, n_val) -> tuple[nn.Module, dict]:
+def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> tuple[nn.Module, dict]:
     dev = resolve_device(device)
     n_train, n_val = split(len(x), cfg.val_split) if n_val is None else (len(x) - n_val, n_val)
-    views = member_views(cfg)
-    if (cfg.syllable_members or cfg.piece_members) and x.shape[1] != views[-1][1].stop:
-        raise KsentError(f"x has {x.shape[1]} columns; this config's members read {views[-1][1].stop}")
-    if len(views) == 1:
-        model, history = _fit_one(cfg, x, y, n_train, sizes["tokens"], dev, progress, "", targets)
+    widest = max((m.spec.columns.stop for m in members if m.spec.columns is not None), default=0)
+    if x.shape[1] < widest:
+        raise KsentError(f"x has {x.shape[1]} columns; this model's members read {widest}")
+    if len(members) == 1:
+        model, history = _fit_one(cfg, members[0], x, y, n_train, dev, progress, "", targets)
         return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
     nets, histories = [], []
-    for k, (reads, columns) in enumerate(views):
-        one = dataclasses.replace(cfg, members=1, syllable_members=0, piece_members=0, seed=cfg.seed + k)
-        if reads == "syllables":  # the same recipe over characters, for its own number of epochs
-            one = dataclasses.replace(one, max_len=cfg.syllable_max_len, epochs=cfg.syllable_epochs or cfg.epochs)
-        elif reads == "pieces":  # the same recipe over subword pieces
-            one = dataclasses.replace(one, max_len=cfg.piece_max_len)
-        size = sizes[reads]
-        tag = f"member {k + 1}/{len(views)} ({reads}): "
-        net, history = _fit_one(one, np.ascontiguousarray(x[:, columns]), y, n_train, size, dev, progress, tag, targets)
-        net.reads, net.columns = reads, columns
+    for k, member in enumerate(members):
+        reads, columns = member.spec.reads, member.spec.columns
+        tag = f"member {k + 1}/{len(members)} ({reads}): "
+        own = np.ascontiguousarray(x[:, columns])
+        net, history = _fit_one(cfg, member, own, y, n_train, dev, progress, tag, targets)
         nets.append(net)
         histories.append({**history, "reads": reads})
     model = Ensemble(nets).eval()
     val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
     if progress:
-        console.print(f"ensemble of {len(views)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
+        console.print(f"ensemble of {len(members)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
     return model, {
         "epochs": histories[0]["epochs"],  # the learning curves drawn: member 1's
         "best_epoch": histories[0]["best_epoch"],
@@ -217,35 +197,37 @@ def _fit(cfg, x, y, sizes: dict[str, int], device, progress, targets, n_val) -> 
 
 def _fit_one(
     cfg: Config,
+    member: Member,
     x: np.ndarray,
     y: np.ndarray,
     n_train: int,
-    vocab_size: int,
     dev: torch.device,
     progress: bool,
     tag: str,
     targets: np.ndarray | None = None,
 ) -> tuple[LSTMClassifier, dict]:
-    """One LSTM: the loop, top to bottom."""
+    """One LSTM on its own columns `x`, by the recipe in `cfg`: the loop, top to bottom."""
     x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     t_tr = y_tr if targets is None else targets[:n_train]
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg, vocab_size).to(dev)
+    epochs = member.epochs
+    torch.manual_seed(member.seed)
+    rng = np.random.default_rng(member.seed)
+    model = build_model([member.spec]).to(dev)
+    model.columns = None  # it is given its own columns here
     lengths = (x_tr != 0).sum(axis=1)
     steps = _n_batches(n_train, cfg, lengths)
-    opt, schedule = _optimizer(cfg, model, steps * cfg.epochs)
+    opt, schedule = _optimizer(cfg, model, steps * epochs)
     loss_fn = nn.BCEWithLogitsLoss()
     xt, yt, tt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float(), torch.from_numpy(t_tr).float()
 
     history: list[dict] = []
     best_acc, best_state, best_epoch = -1.0, None, 0
     best_loss, wait = float("inf"), 0
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, epochs + 1):
         # 1. one pass over the shuffled training rows
         model.train()
         t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-        with bar(f"{tag}epoch {epoch}/{cfg.epochs}", steps, progress) as advance:
+        with bar(f"{tag}epoch {epoch}/{epochs}", steps, progress) as advance:
             for rows in _batches(n_train, cfg, lengths, rng):
                 idx = torch.from_numpy(rows)
                 xb, yb, tb = xt[idx], yt[idx], tt[idx]
@@ -301,11 +283,12 @@ def _fit_one(
                     console.print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
                 break
     model.load_state_dict(best_state)
+    model.columns = member.spec.columns  # within its ensemble, it reads its block
     model.eval()
     return model, {
         "epochs": history,
         "best_epoch": best_epoch,
         "best_val_accuracy": best_acc,
         "seconds": sum(e["seconds"] for e in history),
-        "seed": cfg.seed,
+        "seed": member.seed,
     }

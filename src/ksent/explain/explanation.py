@@ -11,12 +11,12 @@ from ksent.explain.steps import DIRECTIONS, SIGNALS
 @dataclass
 class Token:
     """One token of the review, whether or not it reached the model: the pipeline's token, its fate
-    (`ksent.text.pipeline.token_fates`) and, if it was fed, its evidence."""
+    (`ksent.features.tokens.Tokens.fates`) and, if it was fed, its evidence."""
 
     text: str  # as the model's vocabulary sees it (Kiwi lemma / Okt stem)
     start: int | None  # character span in the review: review[start:end] is where it came from
     end: int | None
-    status: str  # a key of ksent.text.pipeline.STATUS: input, oov, unknown, stopword, truncated
+    status: str  # a key of ksent.features.tokens.STATUS: input, oov, unknown, stopword, truncated
     id: int | None = None  # vocabulary id fed to the model (1 is <OOV> when the model has one)
     step: int | None = None  # time step in the padded input, 0 .. max_len-1
     evidence: float | None = None  # P(pred | review) - P(pred | review without it); None if not fed

@@ -1,16 +1,16 @@
 """Follow one review through a trained model: its tokens, their evidence, and the LSTM's every step.
 
-`explain_review(model, vocab, cfg, text)` takes the review's tokens from the pipeline itself
-(`ksent.text.pipeline.analyse`: the forms the model reads, with spans in the user's text) and their
-fates from the pipeline's own rules (`token_fates`: stopwords, unknown words and words beyond
-`max_len` do not reach the model). Then, for the tokens that do:
+`explain_review(model, features, cfg, text)` takes the review's tokens from the token featurizer itself
+(`Tokens.units`: the forms the model reads, with spans in the user's text) and their fates from
+its own rules (`Tokens.fates`: stopwords, unknown words and words beyond `max_len` do not reach
+the model). Then, for the tokens that do:
 
     evidence(token) = P(predicted label | review) - P(predicted label | review without that token)
 
 computed by deleting the token's id and re-padding, exactly as if the analyser had never produced
 it, with the whole model (all members of an ensemble; members that read syllables see the
 token's characters deleted, those inside its span; members that read pieces, the pieces that
-overlap its span). Positive evidence supports the predicted
+overlap its span: each featurizer's `variants`). Positive evidence supports the predicted
 label; negative evidence argues against it. Why this method (and not gradients) is argued in
 docs/explain.md.
 
@@ -25,8 +25,6 @@ and the summaries (table, heatmap) show the real tokens and report the padding s
 A packed model (`pack`) reads no padding: its trace has one step per fed token.
 """
 
-import dataclasses
-
 import numpy as np
 import torch
 from torch import nn
@@ -35,15 +33,16 @@ from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.explain.explanation import Explanation, Token
 from ksent.explain.steps import SIGNALS, lstm_steps
+from ksent.features import FeatureSet
 from ksent.models.ensemble import own_columns
-from ksent.text.pipeline import analyse, syllables_with_offsets, token_fates
-from ksent.text.vocab import Vocab, pad_sequences
+from ksent.models.inference import model_device, p_positive
 
 METHOD = (
     "leave-one-out: evidence = P(predicted label | review) - P(predicted label | review with this token deleted "
     "and the rest re-padded); > 0 supports the prediction, < 0 argues against it"
 )
 HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabulary id (truncation came after)
+UNIT = {"syllables": "character", "pieces": "piece"}  # what a member of another kind steps over
 
 
 def _numpy(a: torch.Tensor) -> np.ndarray:
@@ -51,56 +50,8 @@ def _numpy(a: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def _p_positive(model: nn.Module, x: np.ndarray, dev: torch.device) -> np.ndarray:
-    logits = model(torch.from_numpy(x).to(dev)).double().cpu().numpy()
-    return 1.0 / (1.0 + np.exp(-logits))
-
-
-def _syllable_variants(text: str, fed: list[Token], vocab: Vocab, cfg: Config) -> np.ndarray:
-    """The syllable block of each variant, in the order of step 2: the review; without each fed token
-    (its characters deleted: those inside its span); the review cut right after each fed token.
-    A token without a span (about 1 % of Kiwi's) deletes no character."""
-    chars = syllables_with_offsets(text, cfg)
-    ids = vocab.syllables.lookup([c for c, _ in chars])
-    where = np.array([pos for _, pos in chars], dtype=np.int64)
-
-    def keep(mask: np.ndarray) -> list[int]:
-        return [i for i, k in zip(ids, mask, strict=True) if k]
-
-    variants, end = [ids], 0
-    without, after = [], []
-    for t in fed:
-        spanned = t.start is not None and t.end is not None
-        without.append(keep(~((where >= t.start) & (where < t.end))) if spanned else ids)
-        end = max(end, t.end) if spanned else end
-        after.append(keep(where < end))
-    return pad_sequences(variants + without + after, cfg.syllable_max_len, cfg.padding, cfg.truncating)
-
-
-def _piece_variants(text: str, fed: list[Token], vocab: Vocab, cfg: Config) -> np.ndarray:
-    """The piece block of each variant, in the order of step 2: the review; without each fed token
-    (the pieces that overlap its span deleted); the review cut right after each fed token (the
-    pieces that start before its end). A piece or token without a span is never deleted."""
-    as_pieces = dataclasses.replace(cfg, tokenizer="subword", tags=False)
-    split = analyse(text, as_pieces, workers=1, subword=vocab.pieces.subword)
-    ids = vocab.pieces.lookup([p.form for p in split])
-    spans = [(p.start, p.end) if p.start is not None else None for p in split]
-    variants, end = [ids], 0
-    without, after = [], []
-    for t in fed:
-        if t.start is None or t.end is None:
-            without.append(ids)
-        else:
-            apart = [s is None or s[1] <= t.start or s[0] >= t.end for s in spans]
-            without.append([i for i, keep in zip(ids, apart, strict=True) if keep])
-            end = max(end, t.end)
-        after.append([i for i, s in zip(ids, spans, strict=True) if s is None or s[0] < end])
-    return pad_sequences(variants + without + after, cfg.piece_max_len, cfg.padding, cfg.truncating)
-
-
-@torch.no_grad()
-def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, member: int = 0) -> Explanation:
-    """Explain one review with a trained model (see `ksent.models`), its vocabulary and its config.
+def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:
+    """Explain one review with a trained model (see `ksent.models`), its fitted feature set and its config.
 
     Evidence is the whole model's; the gates, cell states and head are those of `model.members()[member]`.
     """
@@ -113,19 +64,20 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
     if members[member].reads != "tokens":
         token_members = [k for k, net in enumerate(members) if net.reads == "tokens"]
-        unit = "character" if members[member].reads == "syllables" else "piece"
+        unit = UNIT.get(members[member].reads, members[member].reads + " unit")
         raise KsentError(
             f"member {member} reads {members[member].reads}, not tokens: its gates are per {unit} and "
             f"explain shows gates per token; choose member {token_members[0]} to {token_members[-1]} "
             "(the evidence is the whole model's, this member's included)"
         )
     model.eval()
-    dev = next(model.parameters()).device
+    dev = model_device(model)
+    reader = features.tokens
 
     # 1. the tokens the model pipeline produces, and what the pipeline does with each
-    pieces = analyse(text, cfg, workers=1, subword=vocab.subword)  # one review: no point in more analyser threads
-    fates = token_fates([p.form for p in pieces], vocab, cfg)
-    tokens = [Token(p.form, p.start, p.end, f.status, f.id, f.step) for p, f in zip(pieces, fates, strict=True)]
+    analysed = reader.units(text, workers=1)  # one review: no point in more analyser threads
+    fates = reader.fates([p.form for p in analysed])
+    tokens = [Token(p.form, p.start, p.end, f.status, f.id, f.step) for p, f in zip(analysed, fates, strict=True)]
     fed = sorted((t for t in tokens if t.step is not None), key=lambda t: t.step)
     if not fed:
         reasons = sorted({t.status for t in tokens})
@@ -138,15 +90,12 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
     # 2. the review, each leave-one-out variant and each prefix, in one batch. Variants start from the
     # review's ids before truncation: deleting a fed token lets a truncated one back in, as it would.
     with_id = [t for t in tokens if t.status in HAD_ID]
-    ids = vocab.lookup([t.text for t in with_id])
+    ids = reader.vocab.lookup([t.text for t in with_id])
     order = [k for k, t in enumerate(with_id) if t.step is not None]  # positions of fed tokens in `ids`
     variants = [ids] + [ids[:k] + ids[k + 1 :] for k in order] + [ids[: k + 1] for k in order]
-    x = pad_sequences(variants, cfg.max_len, cfg.padding, cfg.truncating)
-    if cfg.syllable_members:  # the syllable members read the same variants: a token's characters go with it
-        x = np.hstack([x, _syllable_variants(text, [with_id[k] for k in order], vocab, cfg)])
-    if cfg.piece_members:  # so do the piece members: the pieces over a token's span go with it
-        x = np.hstack([x, _piece_variants(text, [with_id[k] for k in order], vocab, cfg)])
-    p = _p_positive(model, x, dev)
+    # every other block reads the same variants: the units over a token's span go with it
+    x = features.variants(text, [with_id[k] for k in order], reader.pad(variants))
+    p = p_positive(model(torch.from_numpy(x).to(dev)).double().cpu().numpy())
     p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
     sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label
     for t, pw, pa in zip(fed, p_without, p_after, strict=True):
@@ -165,7 +114,7 @@ def explain_review(model: nn.Module, vocab: Vocab, cfg: Config, text: str, membe
         text=text,
         p_positive=float(p_full),
         tokens=tokens,
-        padding_steps=0 if net.pack else cfg.max_len - len(fed),
+        padding_steps=0 if net.pack else reader.width - len(fed),
         config=cfg,
         method=METHOD,
         **{name: _numpy(getattr(trace, name)[:, :, 0]) for name in SIGNALS},

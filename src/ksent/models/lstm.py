@@ -17,6 +17,8 @@ never reaches a state, so a review scores the same whatever it is batched or pad
 token's whole embedding zeroed) and `head_dropout` (on the features).
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -24,23 +26,61 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ksent.config import READOUTS, Config
 
 
-class LSTMClassifier(nn.Module):
-    def __init__(self, vocab_size: int, cfg: Config):
-        super().__init__()
-        if cfg.readout not in READOUTS:
-            raise ValueError(f"unknown readout {cfg.readout!r}; expected one of {READOUTS}")
-        self.readout_kind = cfg.readout
-        self.reads, self.columns = "tokens", None  # within an Ensemble: set by build_model (member_views)
-        self.pack = cfg.pack
-        self.token_dropout = cfg.token_dropout
-        self.head_dropout = nn.Dropout(cfg.head_dropout)
-        self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)  # id 0 (padding) is trained, as in Keras
-        self.lstm = nn.LSTM(
+@dataclass(frozen=True)
+class NetSpec:
+    """What one LSTM classifier is built from: its sizes, its variant, and what it reads
+    (`reads`: a featurizer kind; `columns`: its block of the model's ids, None for all of them)."""
+
+    vocab_size: int
+    embed_dim: int = 100
+    hidden: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    token_dropout: float = 0.0
+    head_dropout: float = 0.0
+    pack: bool = False
+    readout: str = "last"
+    reads: str = "tokens"
+    columns: slice | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Config, vocab_size: int, reads: str = "tokens", columns: slice | None = None):
+        """The network part of a run config, for a member over `vocab_size` ids."""
+        return cls(
+            vocab_size,
             cfg.embed_dim,
             cfg.hidden,
-            num_layers=cfg.num_layers,
-            bidirectional=cfg.bidirectional,
-            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            cfg.num_layers,
+            cfg.bidirectional,
+            cfg.dropout,
+            cfg.token_dropout,
+            cfg.head_dropout,
+            cfg.pack,
+            cfg.readout,
+            reads,
+            columns,
+        )
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, spec: NetSpec):
+        super().__init__()
+        if spec.readout not in READOUTS:
+            raise ValueError(f"unknown readout {spec.readout!r}; expected one of {READOUTS}")
+        self.spec = spec
+        self.readout_kind = spec.readout
+        self.reads, self.columns = spec.reads, spec.columns
+        self.pack = spec.pack
+        self.token_dropout = spec.token_dropout
+        self.head_dropout = nn.Dropout(spec.head_dropout)
+        self.embedding = nn.Embedding(spec.vocab_size, spec.embed_dim)  # id 0 (padding) is trained, as in Keras
+        self.lstm = nn.LSTM(
+            spec.embed_dim,
+            spec.hidden,
+            num_layers=spec.num_layers,
+            bidirectional=spec.bidirectional,
+            dropout=spec.dropout if spec.num_layers > 1 else 0.0,
             batch_first=True,
         )
         self.head = nn.Linear(len(self.feature_units()), 1)

@@ -99,7 +99,7 @@ def model_info(service: ModelService, settings: Settings) -> ModelInfo:
         config=clf.config_.to_dict(),
         metrics={split: _metrics(metrics.get(split)) for split in ("validation", "test")},
         tokenizer=getattr(clf, "tokenizer_", None),
-        vocab_size=len(clf.vocab_),
+        vocab_size=clf.features_.tokens.vocab_size,
         limits=Limits(max_body_bytes=settings.max_body_bytes),
     )
 

@@ -1,5 +1,6 @@
-"""Text -> model input: cleaning (`clean`), morphological analysis (`tokenizers`), ids and padding
-(`vocab`), and the pipeline that chains them for a config (`pipeline`)."""
+"""Pure text functions: cleaning (`clean`), morphological analysis (`tokenizers`), ids and padding
+(`vocab`). Nothing here knows a config or a model: `ksent.features` chains them into the ways a
+model reads a review."""
 
 from ksent.text.clean import SEED_STOPWORDS, clean_hangul, clean_with_offsets, read_stopwords, remove_stopwords
 from ksent.text.tokenizers import Token, tokenize

@@ -1,0 +1,136 @@
+"""What every featurizer is: one way of reading a review, as a block of ids of fixed width.
+
+A featurizer fits on training texts (learns its vocabulary), encodes texts to padded ids
+(N, width), tells which units a review is read as with their character spans in the review itself
+(`units`: what explain shows and deletes), and saves and loads its own state (`state` /
+`load_state`, a JSON-ready dict). It knows nothing of the other blocks: the `FeatureSet`
+(`ksent.features`) concatenates them and owns their columns. A new way of reading is one subclass
+in one file, registered with `ksent.features.register`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ksent.config import Config
+from ksent.errors import KsentError
+from ksent.runtime import gc_paused
+from ksent.text.tokenizers import Token
+from ksent.text.vocab import Vocab, pad_sequences
+
+
+@dataclass(frozen=True)
+class Run:
+    """How to run a featurizer, not what it learns: analyser threads, a token cache, progress bars."""
+
+    workers: int | None = None
+    cache: Path | None = None
+    progress: bool = False
+
+
+QUIET = Run()  # the default: the analyser's default threads, no cache, no progress bars
+
+
+class Featurizer:
+    """Base class: a vocabulary (`vocab`) over the units `read` returns, padded to `width` columns.
+
+    Subclasses set `kind` and implement `read` (texts -> units) and `units` (one text -> units with
+    spans); the rest (fit, encode, deletion variants for explain, state) is shared. `options` is the
+    kind's section of the config (`Config.views[kind]`); the built-in kinds read config fields.
+    """
+
+    kind: ClassVar[str] = ""
+    oov = True  # unseen units read as <OOV> (id 1)
+
+    def __init__(self, cfg: Config, options: Mapping | None = None):
+        self.options = dict(options or {})
+        self.width = int(self.options.get("max_len", cfg.max_len))
+        self.padding, self.truncating = cfg.padding, cfg.truncating
+        self.min_count = int(self.options.get("min_count", cfg.min_count))
+        self.vocab: Vocab | None = None
+
+    # -- what a subclass says --------------------------------------------------------------------
+
+    def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
+        """The units each text is read as, in order (what the vocabulary counts and looks up)."""
+        raise NotImplementedError
+
+    def units(self, text: str) -> list[Token]:
+        """One review's units (the forms `read` gives), each with its span in `text` itself
+        (`text[start:end]`; None where it cannot be placed)."""
+        raise NotImplementedError
+
+    def learn(self, texts: Sequence[str], run: Run) -> None:
+        """Anything learnt before the units can be read (a subword model); nothing by default."""
+
+    def epochs(self, cfg: Config) -> int:
+        """How many epochs a member reading this block trains for."""
+        return int(self.options.get("epochs", cfg.epochs))
+
+    def packages(self) -> dict[str, str]:
+        """Packages whose version decides this block's ids (recorded in the model's provenance)."""
+        return {}
+
+    # -- shared ----------------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        """Embedding rows a member reading this block needs (padding id 0 included)."""
+        return len(self._fitted())
+
+    def fit(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        """Learn the vocabulary from training texts (units seen `min_count` times) and return their ids."""
+        self.learn(texts, run)
+        docs = self.read(texts, run)
+        self.vocab = Vocab.fit(docs, min_count=self.min_count, oov=self.oov)
+        return self._pad_docs(docs)
+
+    def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        """Texts -> padded ids (N, width); a text with no known unit is all padding."""
+        self._fitted()
+        return self._pad_docs(self.read(texts, run))
+
+    def pad(self, seqs: Sequence[Sequence[int]]) -> np.ndarray:
+        return pad_sequences(seqs, self.width, self.padding, self.truncating)
+
+    def variants(self, text: str, fed: Sequence[Token]) -> np.ndarray:
+        """This block for the variants explain scores, in order: the review; the review without
+        each fed token (the units that overlap its span deleted); the review cut right after each
+        fed token (the units that start before its end). A unit or token without a span is never
+        deleted."""
+        units = self.units(text)
+        ids = self._fitted().lookup([u.form for u in units])
+        spans = [(u.start, u.end) if u.start is not None else None for u in units]
+        without, after, end = [], [], 0
+        for t in fed:
+            if t.start is None or t.end is None:
+                without.append(ids)
+            else:
+                apart = [s is None or s[1] <= t.start or s[0] >= t.end for s in spans]
+                without.append([i for i, keep in zip(ids, apart, strict=True) if keep])
+                end = max(end, t.end)
+            after.append([i for i, s in zip(ids, spans, strict=True) if s is None or s[0] < end])
+        rows = [ids, *without, *after]
+        return self.pad([[i for i in row if i is not None] for row in rows])
+
+    def state(self) -> dict:
+        """What `load_state` needs, as JSON-ready data (the vocabulary)."""
+        return {"words": self._fitted().words}
+
+    def load_state(self, state: dict, source: str) -> None:
+        if not isinstance(state.get("words"), list):
+            raise KsentError(f"{source}: the {self.kind!r} block has no word list; the model folder is damaged")
+        self.vocab = Vocab(words=state["words"], oov=self.oov)
+
+    def _pad_docs(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        with gc_paused():
+            ids = self._fitted().encode_all(docs)
+        return self.pad(ids)
+
+    def _fitted(self) -> Vocab:
+        if self.vocab is None:
+            raise KsentError(f"the {self.kind!r} featurizer has no vocabulary yet: fit it on training texts first")
+        return self.vocab

@@ -1,0 +1,127 @@
+"""Analyser tokens: the seed's way of reading a review, and the block every model has.
+
+Cleaning (the seed's Hangul-only, if `clean`), analysis (Okt, Kiwi, or learnt subword pieces for a
+"subword" config), stopword removal, then Keras' Tokenizer semantics (`ksent.text.vocab`): ranks by
+count, `min_count`, an optional OOV id, padded and truncated to `max_len`. Beyond the shared
+featurizer, it says what became of every token of one review (`fates`): explain shows it.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from ksent.config import Config
+from ksent.errors import KsentError
+from ksent.features.base import Featurizer, Run
+from ksent.progress import bar
+from ksent.runtime import gc_paused
+from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
+from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
+from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part
+
+# What happened to a token on its way to the model (`TokenFate.status`).
+STATUS = {
+    "input": "fed to the model",
+    "oov": f"fed to the model as {OOV_TOKEN} (rare or unseen in training)",
+    "unknown": "not in the vocabulary and this model has no OOV id: dropped, as the seed's Tokenizer drops it",
+    "stopword": "in the config's stopword list: removed before the model",
+    "truncated": "beyond max_len: cut off (truncating='pre' keeps the last max_len tokens)",
+}
+
+
+class TokenFate(NamedTuple):
+    status: str  # a key of STATUS
+    id: int | None  # the vocabulary id fed to the model (None if it was not fed)
+    step: int | None  # the time step in the padded input, 0 .. max_len-1
+
+
+def cleaned(texts: Sequence[str], clean: bool) -> list[str]:
+    return [clean_hangul(t) for t in texts] if clean else list(texts)
+
+
+def spans_through_cleaning(text: str, clean: bool, analyse) -> list[Token]:
+    """`analyse(cleaned text)`'s tokens with spans mapped back to `text` itself (through the cleaning)."""
+    clean_text, where = clean_with_offsets(text) if clean else (text, range(len(text)))
+    out = []
+    for t in analyse(clean_text):
+        if t.start is None or not (0 <= t.start < t.end <= len(clean_text)):
+            out.append(Token(t.form, None, None))
+        else:  # the first and last character, back through the cleaning
+            out.append(Token(t.form, where[t.start], where[t.end - 1] + 1))
+    return out
+
+
+class Tokens(Featurizer):
+    kind = "tokens"
+
+    def __init__(self, cfg: Config, options: Mapping | None = None):
+        super().__init__(cfg, options)
+        self.tokenizer, self.tags, self.clean = cfg.tokenizer, cfg.tags, cfg.clean
+        self.stopwords = frozenset(cfg.stopwords)
+        self.oov = cfg.oov  # Keras' Tokenizer without oov_token deletes unknown words
+        self.subword_vocab = cfg.subword_vocab
+        self.subword: str | None = None  # a "subword" config's learnt pieces (tokenizer JSON)
+
+    def learn(self, texts: Sequence[str], run: Run) -> None:
+        if self.tokenizer == "subword":  # the pieces are learnt from the rows the vocabulary is fitted on
+            with bar("learning subword pieces", 1, run.progress) as advance:
+                self.subword = fit_subword(cleaned(texts, self.clean), self.subword_vocab, run.cache)
+                advance(1)
+
+    def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
+        """Cleaned, analysed and stopword-filtered tokens, one list per text."""
+        with gc_paused():
+            docs = tokenize(
+                cleaned(texts, self.clean),
+                self.tokenizer,
+                workers=run.workers,
+                cache=run.cache,
+                progress=run.progress,
+                tags=self.tags,
+                subword=self.subword,
+            )
+            return [remove_stopwords(d, self.stopwords) for d in docs] if self.stopwords else docs
+
+    def units(self, text: str, workers: int | None = 1) -> list[Token]:
+        """Every token the analyser produces for `text`, stopwords included, each with its span in
+        `text` itself: the forms `read` gives before stopword removal."""
+
+        def analyse(clean_text: str) -> list[Token]:
+            return tokenize(
+                [clean_text], self.tokenizer, workers, progress=False, spans=True, tags=self.tags, subword=self.subword
+            )[0]
+
+        return spans_through_cleaning(text, self.clean, analyse)
+
+    def fates(self, forms: Sequence[str]) -> list[TokenFate]:
+        """What the pipeline does with each of one review's tokens (stopwords still in), by the rules
+        `read` and `encode` apply: stopwords, vocabulary lookup, truncation, padding."""
+        vocab = self._fitted()
+        stop = is_stopword(forms, self.stopwords)
+        kept = [k for k, s in enumerate(stop) if not s]
+        ids = vocab.lookup([forms[k] for k in kept])
+        with_id = [(k, i) for k, i in zip(kept, ids, strict=True) if i is not None]
+        fed = with_id[kept_part(len(with_id), self.width, self.truncating)]
+        first = first_step(len(fed), self.width, self.padding)
+        fates: list[TokenFate] = [TokenFate("stopword", None, None)] * len(forms)
+        for k, i in zip(kept, ids, strict=True):
+            fates[k] = TokenFate("unknown" if i is None else "truncated", None, None)
+        for step, (k, i) in enumerate(fed, first):
+            fates[k] = TokenFate("oov" if vocab.oov and i == 1 else "input", i, step)
+        return fates
+
+    def packages(self) -> dict[str, str]:
+        return provenance(self.tokenizer)["packages"]
+
+    def state(self) -> dict:
+        vocab = self._fitted()
+        learnt = {"subword": json.loads(self.subword)} if self.subword else {}  # readable JSON, not a string
+        return {"words": vocab.words, "oov": vocab.oov, **learnt}
+
+    def load_state(self, state: dict, source: str) -> None:
+        super().load_state(state, source)
+        self.oov = bool(state.get("oov", self.oov))
+        self.vocab = Vocab(words=state["words"], oov=self.oov)
+        self.subword = json.dumps(state["subword"], ensure_ascii=False) if "subword" in state else None
+        if self.tokenizer == "subword" and self.subword is None:
+            raise KsentError(f"{source} has no subword model, but the config's tokenizer is 'subword'")

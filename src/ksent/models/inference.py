@@ -1,0 +1,68 @@
+"""Inference: padded ids -> logits -> P(positive), for any model `ksent.models` builds.
+
+What the classifier, the server, batch scoring, training's validation and the benchmarks all call.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ksent.errors import KsentError
+from ksent.models.ensemble import own_columns
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise KsentError("--device cuda was asked for but PyTorch sees no CUDA GPU; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise KsentError(f"--device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _packed(model: nn.Module) -> bool:
+    return all(getattr(net, "pack", False) for net in model.members())
+
+
+@torch.inference_mode()
+def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device | None = None, batch: int = 256):
+    """Logits (N,) for padded ids (N, T). A packed model scores reviews of equal length together,
+    cut to that length: no padding at all, so the LSTM runs unpacked (the fast path) with exactly
+    the packed result. Any other model: in the given order, at full width. `device`: the model's."""
+    model.eval()
+    device = model_device(model) if device is None else device
+    if not len(x):
+        return np.zeros(0, dtype=np.float32)
+    nets = model.members()
+    if len(nets) > 1:  # an ensemble: each member on its own columns, then the mean logit (as its forward)
+        return np.mean([evaluate_logits(net, x, device, batch) for net in nets], axis=0, dtype=np.float32)
+    x = own_columns(model, x)
+    out = np.empty(len(x), dtype=np.float32)
+    if not _packed(model):
+        for i in range(0, len(x), batch):
+            out[i : i + batch] = model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy()
+        return out
+    lengths = (x != 0).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])  # first row of each length
+    for group in np.split(order, starts[1:]):
+        width = max(int(lengths[group[0]]), 1)
+        for i in range(0, len(group), batch):
+            rows = group[i : i + batch]
+            out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
+    return out
+
+
+def p_positive(logits: np.ndarray) -> np.ndarray:
+    """P(positive) (float64) from logits."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits).astype(np.float64)))
+
+
+def predict_proba_ids(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    """P(positive) (N,) for padded ids (N, T), on the model's own device."""
+    return p_positive(evaluate_logits(model, x))
