@@ -1,4 +1,6 @@
-"""The pipeline for one review (`analyse`, `token_fates`) agrees with the corpus path (`model_tokens`, `encode`)."""
+"""The featurizers: the token reader for one review (`Tokens.units`, `Tokens.fates`) agrees with its
+corpus path (`Tokens.read`, `Tokens.encode`); syllables and their spans agree; the feature set owns
+the layout; a featurizer registered from outside the package trains, saves, loads and explains."""
 
 import re
 
@@ -7,11 +9,27 @@ import pytest
 
 from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
-from ksent.text import SEED_STOPWORDS, Vocab, clean_hangul, remove_stopwords, tokenize
-from ksent.text.pipeline import STATUS, analyse, encode, model_tokens, token_fates
+from ksent.errors import KsentError
+from ksent.features import FeatureSet, Featurizer, Run, Tokens, register
+from ksent.features.tokens import STATUS
+from ksent.text import SEED_STOPWORDS, Token, Vocab, clean_hangul, remove_stopwords, tokenize
 
 NOT_KEPT = re.compile("[^ㄱ-ㅎㅏ-ㅣ가-힣 ]")
 N_VOCAB, N_DOCS = 4000, 3000
+
+
+def analyse(text: str, cfg: Config):
+    return Tokens(cfg).units(text)
+
+
+def model_tokens(texts: list[str], cfg: Config) -> list[list[str]]:
+    return Tokens(cfg).read(texts, Run())
+
+
+def with_vocab(cfg: Config, vocab: Vocab) -> Tokens:
+    reader = Tokens(cfg)
+    reader.vocab = vocab
+    return reader
 
 
 @pytest.mark.parametrize(
@@ -126,10 +144,11 @@ def test_token_fates_reproduce_encode(corpus, overrides):
     stop = frozenset(cfg.stopwords)
     docs = [remove_stopwords(f, stop) for f in forms]
     assert docs == model_tokens(texts, cfg)  # the corpus path sees the same tokens
-    rows = encode(docs, vocab, cfg)
+    reader = with_vocab(cfg, vocab)
+    rows = reader.encode(texts)
     seen = set()
     for doc_forms, row in zip(forms, rows, strict=True):
-        fates = token_fates(doc_forms, vocab, cfg)
+        fates = reader.fates(doc_forms)
         assert len(fates) == len(doc_forms)
         placed = np.zeros(cfg.max_len, dtype=np.int64)
         steps = [f.step for f in fates if f.step is not None]
@@ -152,14 +171,14 @@ def test_token_fates_reproduce_encode(corpus, overrides):
 def test_token_fates_hand_worked():
     v = Vocab(["<OOV>", "영화", "최고"], oov=True)
     forms = ["영화", "는", "정말", "최고"]
-    fates = token_fates(forms, v, Config(max_len=2))
+    fates = with_vocab(Config(max_len=2), v).fates(forms)
     assert [(f.status, f.id, f.step) for f in fates] == [
         ("truncated", None, None),
         ("stopword", None, None),
         ("oov", 1, 0),
         ("input", 3, 1),
     ]
-    fates = token_fates(forms, Vocab(["영화", "최고"], oov=False), Config(max_len=4, padding="post", oov=False))
+    fates = with_vocab(Config(max_len=4, padding="post", oov=False), Vocab(["영화", "최고"], oov=False)).fates(forms)
     assert [(f.status, f.id, f.step) for f in fates] == [
         ("input", 1, 0),
         ("stopword", None, None),
@@ -172,12 +191,109 @@ def test_token_fates_hand_worked():
 @pytest.mark.parametrize("clean", [True, False])
 @pytest.mark.parametrize("text", ["영화 10점!! 재밌었다", "  꿀잼\t최고 ", "GOOD 배우\n", "", "!!!"])
 def test_syllables_and_their_offsets_agree(text, clean):
-    from ksent.text.pipeline import syllables, syllables_with_offsets
+    from ksent.features import Syllables
+    from ksent.features.syllables import syllables
 
-    cfg = Config(clean=clean)
-    chars = syllables_with_offsets(text, cfg)
-    assert [c for c, _ in chars] == syllables(text, cfg)
-    for c, pos in chars:  # each points at its own character in the user's text
-        assert c == ("▁" if text[pos].isspace() else text[pos])
+    units = Syllables(Config(clean=clean)).units(text)
+    assert [u.form for u in units] == syllables(text, clean)
+    for u in units:  # each points at its own character in the user's text
+        assert u.form == ("▁" if text[u.start].isspace() else text[u.start]) and u.end == u.start + 1
     if not clean:
-        assert "".join(syllables(text, cfg)) == re.sub(r"\s", "▁", text)
+        assert "".join(syllables(text, clean)) == re.sub(r"\s", "▁", text)
+
+
+# --- the feature set and a featurizer from outside the package ----------------------------------
+
+
+class Words(Featurizer):
+    """A toy way of reading a review, defined here and nowhere in the package: its whitespace words."""
+
+    kind = "test_words"
+
+    def read(self, texts, run):
+        return [t.split() for t in texts]
+
+    def units(self, text):
+        return [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+
+
+register(Words)
+
+
+def test_feature_set_owns_the_layout():
+    cfg = Config(syllable_members=1, syllable_max_len=40, piece_members=2, piece_max_len=20)
+    features = FeatureSet.from_config(cfg)
+    assert [(b.featurizer.kind, b.columns, b.members) for b in features.blocks] == [
+        ("tokens", slice(0, 30), 1),
+        ("syllables", slice(30, 70), 1),
+        ("pieces", slice(70, 90), 2),
+    ]
+    assert features.width == 90 and features.columns("pieces") == slice(70, 90)
+    assert [b.featurizer.kind for b in features.member_blocks()] == ["tokens", "syllables", "pieces", "pieces"]
+    x = np.arange(2 * 90).reshape(2, 90)
+    np.testing.assert_array_equal(features.block(x, "syllables"), x[:, 30:70])
+    with pytest.raises(KsentError, match="reads no 'test_words' block"):
+        features.columns("test_words")
+    with pytest.raises(KsentError, match="views names 'nope', which is not a registered featurizer"):
+        FeatureSet.from_config(Config(views={"nope": {"members": 1}}))
+    with pytest.raises(KsentError, match="views cannot name 'syllables'; set syllables_members"):
+        FeatureSet.from_config(Config(views={"syllables": {}}))
+    with pytest.raises(KsentError, match="registered already"):
+        register(type("Other", (Featurizer,), {"kind": "test_words"}))
+    with pytest.raises(KsentError, match="views must map a featurizer kind to its section"):
+        Config(views={"test_words": {"members": -1}}).validate()
+
+
+def test_a_featurizer_registered_from_a_test_trains_saves_loads_predicts_and_explains(nsmc_dir, hangul_root):
+    """The toy featurizer above (no package file names it) beside a token member: its own block, its
+    own member, its state in its own section of vocab.json, and explain deletes its units with a token."""
+    import json
+
+    import torch
+
+    import ksent
+    from ksent.models.inference import evaluate_logits
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    cfg = Config(epochs=2, hidden=8, embed_dim=8, views={"test_words": {"members": 1, "max_len": 12, "epochs": 1}})
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(train)
+    assert clf.features_.kinds() == ["tokens", "test_words"]
+    assert [(m["reads"], len(m["epochs"])) for m in clf.metrics_["training"]["members"]] == [
+        ("tokens", 2),
+        ("test_words", 1),
+    ]
+    tokens, words = clf.model_.members()
+    reader = clf.features_.blocks[1].featurizer
+    assert words.embedding.num_embeddings == reader.vocab_size == clf.metrics_["vocab_sizes"]["test_words"] > 100
+    texts = ["정말 재밌는 영화 최고", "시간 아깝다 최악", "", "연기 " * 20]
+    x = clf.encode(texts)
+    assert x.shape == (4, 30 + 12) and not x[2].any() and (x[3, 30:] != 0).all()  # 20 words truncated to 12
+    assert x[1, 30:].tolist()[-3:] == reader.vocab.encode(["시간", "아깝다", "최악"])  # pre-padded words
+    shuffled = x.copy()
+    shuffled[:, 30:] = np.roll(shuffled[:, 30:], 1, axis=0)  # other words: only the words member moves
+    np.testing.assert_array_equal(evaluate_logits(tokens, shuffled), evaluate_logits(tokens, x))
+    assert not np.allclose(evaluate_logits(words, shuffled), evaluate_logits(words, x))
+
+    out = clf.save(hangul_root / "단어 모델")
+    sections = json.loads((out / "vocab.json").read_text(encoding="utf-8"))["features"]
+    assert [s["kind"] for s in sections] == ["tokens", "test_words"] and sections[1]["words"] == reader.vocab.words
+    again = ksent.load(out, device="cpu")
+    np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
+
+    text = "배우들 연기가 정말 좋았다"
+    ex = again.explain(text)
+    assert ex.p_positive == pytest.approx(again.predict_proba([text])[0, 1], abs=1e-6)
+    # a token's evidence: the model without it, its words-block units (those over its span) deleted too
+    first = ex.fed[0]
+    kept_words = [w for w in re.finditer(r"\S+", text) if w.end() <= first.start or w.start() >= first.end]
+    row = np.hstack(
+        [
+            again.features_.tokens.pad([[t.id for t in ex.fed[1:]]]),
+            reader.pad([reader.vocab.encode([w.group() for w in kept_words])]),
+        ]
+    )
+    with torch.no_grad():
+        p_without = float(torch.sigmoid(again.model_(torch.from_numpy(row)))[0])
+    assert first.evidence == pytest.approx((ex.p_positive - p_without) * (1 if ex.label else -1), abs=1e-6)
+    with pytest.raises(KsentError, match="member 1 reads test_words, not tokens"):
+        again.explain(text, member=1)
