@@ -20,12 +20,13 @@ from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.explain import SIGNALS, explain_review, lstm_steps, plot, table
 from ksent.explain import steps as steps_module
-from ksent.models import LSTMClassifier
-from ksent.text import pipeline
-from ksent.text.pipeline import STATUS, analyse, model_tokens
+from ksent.features import FeatureSet, Run
+from ksent.features import tokens as tokens_module
+from ksent.features.tokens import STATUS
+from ksent.models import LSTMClassifier, NetSpec
 from ksent.text.tokenizers import provenance
 from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
-from ksent.train import fit
+from ksent.train import fit, single
 
 N_EXPLAIN = 150
 VARIANTS = [(1, False), (2, False), (1, True), (2, True)]  # (num_layers, bidirectional): all ksent can train
@@ -60,6 +61,21 @@ def explained(trained, test_texts):
     return [ex for ex in out if len(ex.fed) >= 2]
 
 
+def net(vocab_size: int, cfg: Config) -> LSTMClassifier:
+    return LSTMClassifier(NetSpec.from_config(cfg, vocab_size))
+
+
+def reading(cfg: Config, vocab: Vocab) -> FeatureSet:
+    """The feature set of a token-only model over `vocab`."""
+    features = FeatureSet.from_config(cfg)
+    features.tokens.vocab = vocab
+    return features
+
+
+def model_tokens(texts: list[str], cfg: Config) -> list[list[str]]:
+    return FeatureSet.from_config(cfg).tokens.read(texts, Run())
+
+
 def p_pos(model: nn.Module, ids: list[list[int]], cfg: Config) -> np.ndarray:
     """P(positive) straight from the model: independent of ksent.explain."""
     x = torch.from_numpy(pad_sequences(ids, cfg.max_len, cfg.padding, cfg.truncating))
@@ -88,7 +104,7 @@ def max_diff(trace, lstm, x) -> float:
 def test_stepwise_equals_nn_lstm_random_weights(layers, bi):
     torch.manual_seed(layers * 10 + bi)
     cfg = Config(num_layers=layers, bidirectional=bi, dropout=0.3)  # dropout acts only in training
-    model = randomise(LSTMClassifier(500, cfg))
+    model = randomise(net(500, cfg))
     x = model.embed(torch.randint(0, 500, (4, cfg.max_len)))  # (B, T, E), ksent's real sizes
     trace = lstm_steps(model.lstm, x)
     assert tuple(trace.cell.shape) == (layers, 2 if bi else 1, 4, cfg.max_len, cfg.hidden)
@@ -138,7 +154,7 @@ def variant_data(trained, nsmc_dir):
 def test_stepwise_equals_trained_variants(layers, bi, variant_data):
     x_ids, y, vocab_size = variant_data
     cfg = Config(num_layers=layers, bidirectional=bi, hidden=32, embed_dim=16, epochs=1, dropout=0.2)
-    model, _ = fit(cfg, x_ids, y, vocab_size, "cpu", progress=False)
+    model, _ = fit(cfg, x_ids, y, single(cfg, vocab_size), "cpu", progress=False)
     model.eval()
     ids = torch.from_numpy(x_ids[:200])
     with torch.no_grad():
@@ -186,9 +202,9 @@ def test_explain_every_variant_and_readout(layers, bi, readout, small_vocab):
     vocab, reviews = small_vocab
     cfg = Config(num_layers=layers, bidirectional=bi, readout=readout, hidden=16, embed_dim=8)
     torch.manual_seed(100 * layers + 10 * bi + READOUTS.index(readout))
-    model = randomise(LSTMClassifier(len(vocab), cfg))
+    model = randomise(net(len(vocab), cfg))
     for text in reviews:
-        ex = explain_review(model, vocab, cfg, text)
+        ex = explain_review(model, reading(cfg, vocab), cfg, text)
         # what the model reads, computed without ksent.explain
         ids = pad_sequences([vocab.encode(model_tokens([text], cfg)[0])], cfg.max_len, cfg.padding, cfg.truncating)
         x = torch.from_numpy(ids)
@@ -219,9 +235,9 @@ def test_explain_post_padding_and_truncation(small_vocab):
     shape = dict(num_layers=2, bidirectional=True, readout="max_mean", hidden=8, embed_dim=8)
     cfg = Config(max_len=6, padding="post", truncating="post", **shape)
     torch.manual_seed(3)
-    model = randomise(LSTMClassifier(len(vocab), cfg))
+    model = randomise(net(len(vocab), cfg))
     for text in reviews + ["영화 최고"]:
-        ex = explain_review(model, vocab, cfg, text)
+        ex = explain_review(model, reading(cfg, vocab), cfg, text)
         ids = vocab.encode(model_tokens([text], cfg)[0])
         assert [t.id for t in ex.fed] == ids[: cfg.max_len]  # truncating='post' keeps the first ones
         assert [t.step for t in ex.fed] == list(range(len(ex.fed)))  # padding='post': tokens first
@@ -236,7 +252,7 @@ class TwoLSTMs(nn.Module):
 
     def __init__(self, vocab_size: int, cfgs: list[Config]):
         super().__init__()
-        self.parts = nn.ModuleList(LSTMClassifier(vocab_size, c) for c in cfgs)
+        self.parts = nn.ModuleList(net(vocab_size, c) for c in cfgs)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return torch.stack([m(ids) for m in self.parts]).mean(dim=0)
@@ -260,7 +276,7 @@ def test_explain_an_ensemble(small_vocab, hangul_root):
     x = torch.from_numpy(pad_sequences([ids], cfg.max_len, cfg.padding, cfg.truncating))
     with torch.no_grad():
         member_logits = [float(m(x)[0]) for m in model.members()]
-    shown = [explain_review(model, vocab, cfg, text, member=k) for k in (0, 1)]
+    shown = [explain_review(model, reading(cfg, vocab), cfg, text, member=k) for k in (0, 1)]
     for k, (ex, mcfg, net) in enumerate(zip(shown, cfgs, model.members(), strict=True)):
         assert (ex.member, ex.n_members) == (k, 2)
         # P and evidence are the ensemble's, the same whichever member is shown
@@ -284,14 +300,14 @@ def test_explain_an_ensemble(small_vocab, hangul_root):
     ensemble_logit = np.log(shown[0].p_positive / (1 - shown[0].p_positive))
     assert abs(np.mean([ex.member_logit for ex in shown]) - ensemble_logit) < 1e-4  # the mean of the members
     with pytest.raises(KsentError, match="no member 2"):
-        explain_review(model, vocab, cfg, text, member=2)
+        explain_review(model, reading(cfg, vocab), cfg, text, member=2)
 
 
 def test_explain_sets_no_process_wide_thread_count(small_vocab, monkeypatch):
     """Concurrent callers in one process must not race on torch's thread settings: explain leaves them alone."""
     vocab, reviews = small_vocab
     cfg = Config(bidirectional=True, hidden=8, embed_dim=8)
-    model = randomise(LSTMClassifier(len(vocab), cfg))
+    model = randomise(net(len(vocab), cfg))
     before = torch.get_num_threads()
 
     def refuse(*args):
@@ -299,7 +315,7 @@ def test_explain_sets_no_process_wide_thread_count(small_vocab, monkeypatch):
 
     monkeypatch.setattr(torch, "set_num_threads", refuse)
     monkeypatch.setattr(torch, "set_num_interop_threads", refuse)
-    ex = explain_review(model, vocab, cfg, reviews[0])
+    ex = explain_review(model, reading(cfg, vocab), cfg, reviews[0])
     assert ex.fed and torch.get_num_threads() == before
 
 
@@ -356,13 +372,13 @@ def test_explain_analyses_the_review_once(trained, monkeypatch):
     """The tokens come from one run of the pipeline's analyser, not from a second analysis of explain's own."""
     clf, _ = trained
     calls = []
-    real = pipeline.tokenize
+    real = tokens_module.tokenize
 
     def counting(texts, *args, **kwargs):
         calls.append((list(texts), kwargs.get("spans")))
         return real(texts, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "tokenize", counting)
+    monkeypatch.setattr(tokens_module, "tokenize", counting)
     clf.explain("배우들 연기는 최고였다. 근데 스토리가 너무 지루하다")
     assert len(calls) == 1 and calls[0][1] is True
 
@@ -382,7 +398,7 @@ def test_explanation_trace_is_the_models_computation(trained, explained):
 def test_spans_statuses_and_truncation(trained):
     clf, _ = trained
     text = "이 영화 10점!! 진짜 재밌었다 ㅋㅋ BUT 결말은 별로"
-    got = [(t.form, text[t.start : t.end] if t.start is not None else None) for t in analyse(text, clf.config_)]
+    got = [(t.form, text[t.start : t.end] if t.start is not None else None) for t in clf.features_.tokens.units(text)]
     assert ("영화", "영화") in got and ("재밌다", "재밌") in got and ("결말", "결말") in got and ("점", "점") in got
     ex = clf.explain(text)
     by_text = {t.text: t for t in ex.tokens}
@@ -528,9 +544,9 @@ def test_seed_config_with_okt(hangul_root, nsmc_dir):
     texts = read_labelled(nsmc_path("train", nsmc_dir)).head(150).texts
     clf = ksent.SentimentClassifier("seed", device="cpu", cache=False)
     clf.config_ = cfg = clf._config()
-    clf.vocab_ = Vocab.fit(clf.tokens(texts), min_count=2, oov=False)
+    clf.features_ = reading(cfg, Vocab.fit(clf.tokens(texts), min_count=2, oov=False))
     torch.manual_seed(0)
-    clf.model_ = LSTMClassifier(len(clf.vocab_), cfg).eval()
+    clf.model_ = net(len(clf.vocab_), cfg).eval()
     clf.metrics_, clf.tokenizer_ = {}, provenance(cfg.tokenizer)
     out = clf.save(hangul_root / "seed 모델")
     text = "아 더빙.. 진짜 짜증나네요 목소리 뷁뷁"
@@ -548,8 +564,8 @@ def test_heatmap_for_stacked_bidirectional(hangul_root):
     torch.manual_seed(0)
     cfg = Config(num_layers=2, bidirectional=True, hidden=16, embed_dim=8)
     vocab = Vocab([OOV_TOKEN, "영화", "최고", "지루", "배우"], oov=True)
-    model = LSTMClassifier(len(vocab), cfg).eval()
-    ex = explain_module.explain_review(model, vocab, cfg, "영화 최고 근데 배우 지루하다")
+    model = net(len(vocab), cfg).eval()
+    ex = explain_module.explain_review(model, reading(cfg, vocab), cfg, "영화 최고 근데 배우 지루하다")
     assert ex.directions == ("forward", "backward") and ex.cell.shape == (2, 2, 30, 16)
     assert set(ex.summary()[0]) == {"forward", "backward"} and set(ex.padding_state()) == {"forward", "backward"}
     d = ex.to_dict()
@@ -570,8 +586,8 @@ def test_heatmap_rows_name_pooled_features(hangul_root):
     torch.manual_seed(1)
     cfg = Config(num_layers=2, bidirectional=True, readout="max_mean", hidden=4, embed_dim=8)
     vocab = Vocab([OOV_TOKEN, "영화", "최고", "지루", "배우"], oov=True)
-    model = randomise(LSTMClassifier(len(vocab), cfg))
-    ex = explain_review(model, vocab, cfg, "영화 최고 근데 배우 지루하다")
+    model = randomise(net(len(vocab), cfg))
+    ex = explain_review(model, reading(cfg, vocab), cfg, "영화 최고 근데 배우 지루하다")
     assert "hands the head" not in table(ex).caption  # pooled readouts leave the padding out
     fig_rows = []
     from ksent import plots
@@ -603,24 +619,24 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
     logit, and the evidence is the whole model's (syllables included)."""
     from ksent.config import resolve
     from ksent.models import Ensemble, build_model
-    from ksent.text.pipeline import encode, syllables
+    from ksent.train import members_of
 
     _, reviews = small_vocab
     cfg = resolve("best", ["hidden=8", "embed_dim=8"])
-    vocab = Vocab.fit(model_tokens(reviews * 2, cfg), min_count=1, oov=True)
-    vocab.syllables = Vocab.fit([syllables(r, cfg) for r in reviews], min_count=1, oov=True)
+    features = FeatureSet.from_config(cfg)
+    features.fit(reviews * 2)  # best's min_count is 2: every token and character of the reviews
     torch.manual_seed(11)
-    model = randomise(build_model(cfg, len(vocab), len(vocab.syllables)))
+    model = randomise(build_model([m.spec for m in members_of(cfg, features)]))
     assert isinstance(model, Ensemble) and len(model.members()) == cfg.members + cfg.syllable_members
     text = reviews[1]
-    ids = vocab.encode(model_tokens([text], cfg)[0])
-    x = torch.from_numpy(encode(model_tokens([text], cfg), vocab, cfg, [text]))
+    ids = features.tokens.vocab.encode(model_tokens([text], cfg)[0])
+    x = torch.from_numpy(features.encode([text]))
     for k, net in enumerate(model.members()):
         if net.reads == "syllables":
             with pytest.raises(KsentError, match=f"member {k} reads syllables"):
-                explain_review(model, vocab, cfg, text, member=k)
+                explain_review(model, features, cfg, text, member=k)
             continue
-        ex = explain_review(model, vocab, cfg, text, member=k)
+        ex = explain_review(model, features, cfg, text, member=k)
         assert ex.padding_steps == 0 and ex.cell.shape[2] == len(ids) == len(ex.fed)
         with torch.no_grad():
             assert abs(ex.member_logit - float(net(x[:, : cfg.max_len])[0])) <= 1e-5

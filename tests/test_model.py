@@ -5,7 +5,7 @@ import torch
 
 from ksent.config import PRESETS, Config, resolve
 from ksent.errors import KsentError
-from ksent.models import LSTMClassifier
+from ksent.models import LSTMClassifier, NetSpec
 
 
 def test_seed_preset_is_the_seed():
@@ -24,7 +24,7 @@ def test_seed_preset_is_the_seed():
 
 def test_keras_initialisation():
     torch.manual_seed(0)
-    m = LSTMClassifier(5000, PRESETS["seed"])
+    m = LSTMClassifier(NetSpec.from_config(PRESETS["seed"], 5000))
     assert m.embedding.weight.abs().max() <= 0.05
     w_ih, w_hh = m.lstm.weight_ih_l0, m.lstm.weight_hh_l0  # (512, 100), (512, 128)
     assert w_ih.abs().max() <= math.sqrt(6 / (100 + 512))  # Glorot-uniform limit of Keras' (100, 512) kernel
@@ -37,7 +37,7 @@ def test_keras_initialisation():
 @pytest.mark.parametrize("layers,bi", [(1, False), (2, False), (1, True), (2, True)])
 def test_forward_shapes(layers, bi):
     cfg = Config(num_layers=layers, bidirectional=bi, hidden=16, embed_dim=8)
-    m = LSTMClassifier(50, cfg)
+    m = LSTMClassifier(NetSpec.from_config(cfg, 50))
     assert m(torch.randint(0, 50, (3, 7))).shape == (3,)
 
 
@@ -58,7 +58,7 @@ def test_overrides_are_typed_and_checked():
 def test_models_are_built_from_the_config_in_one_place():
     from ksent.models import build_model
 
-    m = build_model(Config(hidden=8, embed_dim=4), 30)
+    m = build_model([NetSpec.from_config(Config(hidden=8, embed_dim=4), 30)])
     assert isinstance(m, LSTMClassifier) and m.members() == [m]
     with pytest.raises(KsentError, match="architecture must be one of"):
         resolve("default", ["architecture=transformer"])
@@ -72,7 +72,7 @@ def test_readouts(readout, bi):
     """Pooled readouts pool over the steps that hold real tokens only; "last" is Keras' last state."""
     torch.manual_seed(0)
     cfg = Config(hidden=6, embed_dim=4, bidirectional=bi, readout=readout)
-    m = LSTMClassifier(20, cfg).eval()
+    m = LSTMClassifier(NetSpec.from_config(cfg, 20)).eval()
     d = 2 if bi else 1
     assert len(m.feature_units()) == m.head.in_features == 6 * d * (2 if readout == "max_mean" else 1)
     ids = torch.tensor([[0, 0, 0, 5, 7, 9], [3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 0, 0]])
