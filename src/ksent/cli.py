@@ -35,16 +35,29 @@ Model = Annotated[
     ),
 ]
 Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows (quick runs).", min=1)]
-Workers = Annotated[
+AnalyserThreads = Annotated[
     int | None,
     typer.Option(
-        "--workers",
-        help="Analyser workers (default: $KSENT_WORKERS, else the CPUs this process may use).",
+        "--analyser-threads",
+        help="Threads of the morphological analyser (default: $KSENT_WORKERS, else the CPUs this process may use).",
         min=1,
         show_default=False,
     ),
 ]
+OldWorkers = Annotated[  # --workers until the release after next; its meaning was the command's own
+    int | None, typer.Option("--workers", min=1, hidden=True, show_default=False)
+]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the token cache.")]
+
+
+def _renamed(new: str, value, old_value):
+    """The value of option `new`, or of the old `--workers` spelling with a one-line notice on stderr."""
+    if old_value is None:
+        return value
+    if value is not None:
+        raise KsentError(f"--workers is the old name of {new}; give only {new}")
+    print(f"warning: --workers is deprecated and will be removed in the next release; use {new}", file=sys.stderr)
+    return old_value
 
 
 def _version(value: bool) -> None:
@@ -93,7 +106,8 @@ def train(
     ] = None,
     limit: Limit = None,
     device: Device = "auto",
-    workers: Workers = None,
+    analyser_threads: AnalyserThreads = None,
+    workers: OldWorkers = None,
     no_cache: NoCache = False,
 ) -> None:
     """Train a model and save it as a folder (model.safetensors, config.json, vocab.json, metrics.json).
@@ -106,13 +120,14 @@ def train(
     from ksent.data import nsmc_path, read_labelled
     from ksent.text import read_stopwords
 
+    threads = _renamed("--analyser-threads", analyser_threads, workers)
     cfg = resolve(config, overrides)
     if stopwords is not None:
         cfg.stopwords = list(read_stopwords(stopwords))
     data = read_labelled(train_file or nsmc_path("train", data_dir), text_col, label_col)
     if limit:
         data = data.head(limit)
-    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=workers, teacher=teacher)
+    clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=threads, teacher=teacher)
     clf.fit_labelled(data)
     clf.save(out, report=True)
     t = clf.metrics_["training"]
@@ -132,7 +147,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     limit: Limit = None,
     device: Device = "auto",
-    workers: Workers = None,
+    analyser_threads: AnalyserThreads = None,
+    workers: OldWorkers = None,
     no_cache: NoCache = False,
     out: Annotated[
         Path | None,
@@ -148,7 +164,8 @@ def evaluate(
     from ksent.data import nsmc_path, read_labelled
     from ksent.predict import evaluation, format_evaluation
 
-    clf = ksent.load(model, device=device, progress=not as_json, workers=workers).set_params(cache=not no_cache)
+    threads = _renamed("--analyser-threads", analyser_threads, workers)
+    clf = ksent.load(model, device=device, progress=not as_json, workers=threads).set_params(cache=not no_cache)
     labelled = read_labelled(data or nsmc_path("test", data_dir), text_col, label_col)
     if limit:
         labelled = labelled.head(limit)
@@ -232,8 +249,19 @@ def predict(
     ] = None,
     concurrency: Annotated[
         int,
-        typer.Option("--concurrency", help="With --engine ray: model actors, each with --workers CPUs (1).", min=1),
+        typer.Option(
+            "--concurrency", help="With --engine ray: model actors, each with --cpus-per-actor CPUs (1).", min=1
+        ),
     ] = 1,
+    cpus_per_actor: Annotated[
+        int | None,
+        typer.Option(
+            "--cpus-per-actor",
+            help="With --engine ray: CPUs Ray gives each model actor, its analyser and torch threads (1).",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -243,7 +271,8 @@ def predict(
         ),
     ] = False,
     device: Device = "auto",
-    workers: Workers = None,
+    analyser_threads: AnalyserThreads = None,
+    workers: OldWorkers = None,  # with --engine ray it counted each actor's CPUs
 ) -> None:
     """Label (0 negative / 1 positive), its name and P(positive) for each review; or score a whole file."""
     import ksent
@@ -259,6 +288,9 @@ def predict(
     if out is not None and as_json:
         raise KsentError("--json is for printed records; with --out the format comes from the file name (.jsonl)")
     if engine == "ray":
+        if analyser_threads is not None:
+            raise KsentError("with --engine ray each actor's threads are its CPUs: use --cpus-per-actor")
+        cpus_per_actor = _renamed("--cpus-per-actor", cpus_per_actor, workers)
         if file is None or out is None:
             raise KsentError("--engine ray needs --file (a glob or a remote folder) and --out (a new folder)")
         if on_error != "raise":
@@ -274,7 +306,7 @@ def predict(
             out_format or "parquet",
             prefix,
             concurrency,
-            num_cpus=workers or 1,
+            num_cpus=cpus_per_actor or 1,
             batch_size=min(chunk_rows, 4096),
         )
         print(f"wrote {out}", file=sys.stderr)
@@ -284,7 +316,9 @@ def predict(
         for record in records:
             print(json.dumps(record.to_dict(), ensure_ascii=False) if as_json else format_prediction(record))
 
-    clf = ksent.load(model, device=device, workers=workers)
+    if cpus_per_actor is not None:
+        raise KsentError("--cpus-per-actor is for --engine ray; here the analyser's threads are --analyser-threads")
+    clf = ksent.load(model, device=device, workers=_renamed("--analyser-threads", analyser_threads, workers))
     if texts:
         show(clf.predict_records(texts))
     if file is None and texts:
@@ -353,13 +387,18 @@ def serve(
         str, typer.Option("--host", help="Address to listen on: this machine only unless told (no authentication).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port.", min=1, max=65535)] = 8000,
-    workers: Annotated[
-        int,
+    processes: Annotated[
+        int | None,
         typer.Option(
-            "--workers", help="Server processes (uvicorn workers), each with its own copy of the model.", min=1
+            "--processes",
+            help="Server processes (uvicorn workers), each with its own copy of the model and its share of the "
+            "CPUs (1).",
+            min=1,
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     device: Device = "auto",
+    workers: OldWorkers = None,  # it counted server processes
 ) -> None:
     """Serve a model over HTTP: a JSON API and a web page in Korean.
 
@@ -370,6 +409,8 @@ def serve(
     """
     import dataclasses
     import os
+
+    processes = _renamed("--processes", processes, workers) or 1
 
     try:
         import uvicorn
@@ -389,7 +430,7 @@ def serve(
         raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
     artifacts.load(model if model is not None else BUNDLED)
     # Several processes share the CPUs: each gets its share of torch and analyser threads.
-    threads = max(1, available_cpus() // workers) if workers > 1 else None
+    threads = max(1, available_cpus() // processes) if processes > 1 else None
     settings = dataclasses.replace(
         Settings.from_env(), model=model.resolve() if model else None, device=device, threads=threads
     )
@@ -401,7 +442,9 @@ def serve(
     # uvicorn logs requests to stdout by default; ksent keeps stdout for results, so logs go to stderr
     logging = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     logging["handlers"]["access"]["stream"] = "ext://sys.stderr"
-    uvicorn.run("ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_config=logging)
+    uvicorn.run(
+        "ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=processes, log_config=logging
+    )
 
 
 # --- ksent data ... ------------------------------------------------------------------------------
@@ -448,7 +491,8 @@ def data_stats(
         int, typer.Option("--top-min-count", help="Only tokens seen at least this often can be characteristic.", min=1)
     ] = 10,
     limit: Limit = None,
-    workers: Workers = None,
+    analyser_threads: AnalyserThreads = None,
+    workers: OldWorkers = None,
     no_cache: NoCache = False,
 ) -> None:
     """Corpus statistics and plots of labelled reviews (default: NSMC train and test).
@@ -463,6 +507,7 @@ def data_stats(
     from ksent.data import nsmc_path, read_labelled
     from ksent.stats import corpus_stats, format_table
 
+    threads = _renamed("--analyser-threads", analyser_threads, workers)
     cfg = resolve(config, [*(overrides or []), *([f"tokenizer={tokenizer}"] if tokenizer else [])])
     if data:
         splits = {}
@@ -473,7 +518,7 @@ def data_stats(
         splits = {split: read_labelled(nsmc_path(split, data_dir)) for split in ("train", "test")}
     if limit:
         splits = {name: d.head(limit) for name, d in splits.items()}
-    clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache, workers=workers)
+    clf = SentimentClassifier(cfg, progress=not as_json, cache=not no_cache, workers=threads)
     tokens = clf.tokens
     if cfg.tokenizer == "subword":  # pieces learnt from the first file's kept rows, as training learns them
         from ksent.data import clean_training

@@ -1,10 +1,10 @@
 """Loading labelled reviews: the NSMC files (local copy or verified download) and any TSV/CSV.
 
-Reading is strict: a malformed row stops with the file, the line and the fix. Rows are only
-ever dropped from *training* data, and every drop is counted with its reason.
+Reading (`ksent.delimited`, a row at a time) is strict: a malformed row stops with the file, the
+line and the fix. Rows are only ever dropped from *training* data, and every drop is counted with
+its reason.
 """
 
-import csv
 import hashlib
 import os
 import urllib.request
@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ksent import atomic
+from ksent import atomic, delimited
 from ksent.errors import KsentError
 from ksent.progress import notice
 from ksent.text.clean import clean_hangul
@@ -114,85 +114,45 @@ class Labelled:
         return Labelled(self.path, self.texts[:n], self.labels[:n], self.lines[:n])
 
 
-def _decode(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise KsentError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise KsentError(f"{path} is a folder; expected a TSV/CSV file") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise KsentError(
-            f"{path}:{line}: byte offset {e.start} ({raw[e.start : e.start + 1]!r}) is not valid UTF-8; "
-            "re-save the file as UTF-8 (e.g. iconv -f cp949 -t utf-8)"
-        ) from None
-
-
-def _rows(path: Path, text: str, delimiter: str):
-    """Yield (line number, fields). TSV is split with quoting off, exactly as NSMC was written;
-    CSV follows the usual quoting rules (commas inside reviews need quotes)."""
-    if delimiter == "\t":
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        for i, line in enumerate(lines, 1):
-            yield i, line.removesuffix("\r").split("\t")
-    else:
-        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-        try:
-            start = 1
-            for fields in reader:
-                yield start, fields
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise KsentError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
-
-
 def read_labelled(
     path: str | Path, text_col: str = "document", label_col: str = "label", delimiter: str | None = None
 ) -> Labelled:
-    """Read a file with a header row, a text column and a 0/1 label column.
+    """Read a file with a header row, a text column and a 0/1 label column (see `ksent.delimited`).
 
     The delimiter is a tab for .txt/.tsv files and a comma for .csv unless given.
     Empty texts are kept (as ""); deciding what to drop is the caller's job.
     """
     path = Path(path)
-    text = _decode(path)
     if delimiter is None:
-        delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    rows = _rows(path, text, delimiter)
-    try:
-        _, header = next(rows)
-    except StopIteration:
-        raise KsentError(f"{path} is empty; expected a header row naming a text and a label column") from None
-    header = [h.strip() for h in header]
-    sep = "tab" if delimiter == "\t" else repr(delimiter)
-    for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
-        if col not in header:
-            raise KsentError(
-                f"{path}:1: no column named {col!r} in the header {header} ({sep}-separated); "
-                f"name the right column with {flag}"
-            )
-    ti, li, n = header.index(text_col), header.index(label_col), len(header)
+        delimiter = "," if path.suffix.lower() == ".csv" else delimited.TAB
     texts, labels, lines = [], [], []
-    for line, fields in rows:
-        if len(fields) != n:
-            raise KsentError(
-                f"{path}:{line}: expected {n} {sep}-separated fields ({', '.join(header)}), "
-                f"found {len(fields)}; fix or remove this row"
-            )
-        label = fields[li].strip()
-        if label not in ("0", "1"):
-            raise KsentError(
-                f"{path}:{line}: label {fields[li]!r} in column {label_col!r} is not 0 or 1; "
-                "ksent expects binary labels (0 = negative, 1 = positive)"
-            )
-        texts.append(fields[ti])
-        labels.append(int(label))
-        lines.append(line)
+    with delimited.open_file(path) as f:
+        table = delimited.Table(f, path, delimiter)
+        header = table.header
+        for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
+            if col not in header:
+                raise KsentError(
+                    f"{path}:1: no column named {col!r} in the header {header} ({table.separator}-separated); "
+                    f"name the right column with {flag}"
+                )
+        ti, li = header.index(text_col), header.index(label_col)
+        for row in table:
+            if isinstance(row, delimited.BadBytes):
+                raise KsentError(
+                    f"{path}:{row.offset_line}: byte offset {row.offset} ({row.byte!r}) is not valid UTF-8; "
+                    "re-save the file as UTF-8 (e.g. iconv -f cp949 -t utf-8)"
+                )
+            if isinstance(row, delimited.BadRow):
+                raise KsentError(f"{path}:{row.line}: {row.reason}; fix or remove this row")
+            label = row.fields[li].strip()
+            if label not in ("0", "1"):
+                raise KsentError(
+                    f"{path}:{row.line}: label {row.fields[li]!r} in column {label_col!r} is not 0 or 1; "
+                    "ksent expects binary labels (0 = negative, 1 = positive)"
+                )
+            texts.append(row.fields[ti])
+            labels.append(int(label))
+            lines.append(row.line)
     if not texts:
         raise KsentError(f"{path} has a header but no rows")
     return Labelled(path, texts, labels, lines)

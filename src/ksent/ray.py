@@ -16,17 +16,16 @@ CLI (`ksent predict --engine ray`) sets `preserve_order` and uses it. The model 
 readable at the same path on every node (the bundled model always is). See docs/scale.md.
 """
 
-import csv
 import glob
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from ksent import atomic
+from ksent import atomic, delimited
 from ksent.errors import KsentError
 from ksent.runtime import available_cpus, fault_handlers_kept
-from ksent.stream import FORMATS, NEW_COLUMNS, _pick_text_col, file_format
+from ksent.stream import FORMATS, NEW_COLUMNS, file_format, text_column
 
 BLOCK_BYTES = int(os.environ.get("KSENT_RAY_BLOCK_BYTES", 4 << 20))
 
@@ -152,7 +151,7 @@ def read(pattern: str, fmt: str | None = None, text_col: str | None = None):
     fmt = file_format(first, fmt) if fmt or first.suffix.lower() in FORMATS else "parquet"
     header = _header(first, fmt) if isinstance(paths, list) else None
     if text_col is None:
-        text_col = "text" if header is None or fmt == "txt" else header[_pick_text_col(header, None, first)]
+        text_col = "text" if header is None or fmt == "txt" else header[text_column(header, None, first)]
     # every column of a text file stays text, as the local engine writes it ("007" stays "007")
     strings = pacsv.ConvertOptions(column_types={c: pa.string() for c in header or [text_col]})
     if fmt == "parquet":
@@ -177,10 +176,7 @@ def _header(path: Path, fmt: str) -> list[str] | None:
         return pq.ParquetFile(path).schema_arrow.names
     if fmt not in ("tsv", "csv"):
         return None
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        line = f.readline()
-    row = line.rstrip("\r\n").split("\t") if fmt == "tsv" else next(csv.reader([line]), [])
-    return [h.strip() for h in row]
+    return delimited.read_header(path, delimited.TAB if fmt == "tsv" else ",")
 
 
 def score_files(
