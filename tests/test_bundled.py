@@ -32,7 +32,7 @@ def test_bundled_model_loads_without_a_path_and_matches_itself():
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}  # half on disk
     size = sum(p.stat().st_size for p in BUNDLED.iterdir())
     assert size <= 12_000_000, size
-    assert meta["tokenizer"]["backend"] == "subword" and clf.vocab_.subword  # its pieces travel with it
+    assert meta["tokenizer"]["backend"] == "subword" and clf.features_.tokens.subword  # its pieces travel with it
 
 
 def test_bundled_model_scores_the_documented_sample(nsmc_dir):

@@ -231,7 +231,7 @@ def test_gc_state_is_restored(trained):
 def test_training_flushes_denormals_and_gives_the_mode_back():
     """Training flushes denormal floats to zero (Adam's decaying moments slowed a `seed` epoch's later
     steps) and leaves the thread's mode as it found it, whichever that was."""
-    from ksent.train import _flushing, denormals_flushed, fit
+    from ksent.train import _flushing, denormals_flushed, fit, single
 
     def product() -> float:  # 1e-40 is a denormal float32: read as zero while flushing
         return (torch.tensor([1e-30]) * torch.tensor([1e-10])).item()
@@ -241,7 +241,8 @@ def test_training_flushes_denormals_and_gives_the_mode_back():
         assert _flushing() and product() == 0.0
     assert not _flushing() and product() > 0
     x = np.random.default_rng(0).integers(1, 20, size=(40, 6))
-    fit(Config(epochs=1, hidden=4, embed_dim=4), x, np.arange(40) % 2, 20, "cpu", False)
+    cfg = Config(epochs=1, hidden=4, embed_dim=4)
+    fit(cfg, x, np.arange(40) % 2, single(cfg, 20), "cpu", False)
     assert not _flushing()
     torch.set_flush_denormal(True)  # a caller that flushes keeps flushing
     try:
@@ -284,8 +285,8 @@ def test_best_preset_trains_saves_and_reloads(small_train, hangul_root):
 
 
 def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_train, hangul_root):
-    from ksent.text.pipeline import syllables
-    from ksent.train import evaluate_logits
+    from ksent.features.syllables import syllables
+    from ksent.models.inference import evaluate_logits
 
     cfg = _tiny_best(syllable_members=1, syllable_max_len=40, syllable_epochs=1)
     clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
@@ -294,14 +295,16 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
         ("tokens", 42, 2),
         ("syllables", 43, 1),
     ]
-    assert clf.metrics_["syllable_vocab_size"] == len(clf.vocab_.syllables) > 100  # NSMC's common characters
+    chars_vocab = clf.features_.blocks[1].featurizer.vocab
+    assert clf.metrics_["vocab_sizes"]["syllables"] == len(chars_vocab) > 100  # NSMC's common characters
     tokens, chars = clf.model_.members()
-    assert chars.embedding.num_embeddings == len(clf.vocab_.syllables) != tokens.embedding.num_embeddings
+    assert chars.embedding.num_embeddings == len(chars_vocab) != tokens.embedding.num_embeddings
+    assert clf.features_.columns("syllables") == slice(cfg.max_len, cfg.max_len + 40)
 
     texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 30]
     x = clf.encode(texts)
     assert x.shape == (4, cfg.max_len + 40)
-    first = clf.vocab_.syllables.encode(syllables(texts[1], cfg))
+    first = chars_vocab.encode(syllables(texts[1], cfg.clean))
     assert x[1, cfg.max_len : cfg.max_len + len(first)].tolist() == first  # post-padded: the characters first
     assert not x[2].any() and (x[3, cfg.max_len :] != 0).all()  # empty; 90 characters truncated to 40
     # each member reads its own block: changing the syllables moves the syllable member only
@@ -320,9 +323,11 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
     assert records[2].n_tokens == 0 and records[0].n_tokens == int((x[0, : cfg.max_len] != 0).sum())
 
     out = clf.save(hangul_root / "음절 모델", report=True)
-    assert json.loads((out / "vocab.json").read_text(encoding="utf-8"))["syllables"] == clf.vocab_.syllables.words
+    v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    assert [s["kind"] for s in v["features"]] == ["tokens", "syllables"]
+    assert v["features"][1]["words"] == chars_vocab.words
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert f"<td>syllable vocabulary size</td><td>{len(clf.vocab_.syllables):,}</td>" in html
+    assert f"<td>syllable vocabulary size</td><td>{len(chars_vocab):,}</td>" in html
     assert "<td>epochs run</td><td>2, 1</td>" in html  # each member's
     again = ksent.load(out, device="cpu")
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
@@ -333,10 +338,9 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
     with pytest.raises(KsentError, match="member 1 reads syllables, not tokens.*choose member 0 to 0"):
         again.explain("좋았다", member=1)
     # a folder whose vocabulary lost its syllables does not load
-    v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    del v["syllables"]
+    del v["features"][1]
     (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(KsentError, match="has no syllables, but the config has syllable members"):
+    with pytest.raises(KsentError, match=r"holds blocks \['tokens'\], but the config reads \['tokens', 'syllables'\]"):
         ksent.load(out, device="cpu")
 
 
@@ -348,7 +352,8 @@ def test_subword_config_learns_its_pieces_saves_them_and_explains(small_train, h
     assert clf.tokenizer_["backend"] == "subword"
     out = clf.save(hangul_root / "조각 모델")
     v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    assert v["subword"]["model"]["type"] == "BPE" and len(v["subword"]["model"]["vocab"]) == 3000
+    learnt = v["features"][0]["subword"]
+    assert learnt["model"]["type"] == "BPE" and len(learnt["model"]["vocab"]) == 3000
     texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 60]
     again = ksent.load(out, device="cpu")
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
@@ -360,7 +365,7 @@ def test_subword_config_learns_its_pieces_saves_them_and_explains(small_train, h
         assert t.start is None or t.text.lstrip("▁") == "배우들 연기가 정말 좋았다"[t.start : t.end].strip()
     assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
     # a folder whose vocabulary lost its pieces does not load
-    del v["subword"]
+    del v["features"][0]["subword"]
     (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(KsentError, match="has no subword model, but the config's tokenizer is 'subword'"):
         ksent.load(out, device="cpu")
@@ -370,14 +375,14 @@ def test_subword_config_learns_its_pieces_saves_them_and_explains(small_train, h
 
 def test_syllable_variants_delete_a_tokens_characters():
     from ksent.explain.explanation import Token
-    from ksent.explain.review import _syllable_variants
+    from ksent.features import Syllables
     from ksent.text.vocab import Vocab
 
-    cfg = Config(clean=False, syllable_members=1, syllable_max_len=10, padding="post")
-    vocab = Vocab(["<OOV>"], oov=True, syllables=Vocab(["<OOV>", "정", "말", "▁", "좋", "다"], oov=True))
+    reader = Syllables(Config(clean=False, syllable_members=1, syllable_max_len=10, padding="post"))
+    reader.vocab = Vocab(["<OOV>", "정", "말", "▁", "좋", "다"], oov=True)
     fed = [Token("정말", 0, 2, "input"), Token("좋다", 3, 5, "input"), Token("다", None, None, "input")]
-    x = _syllable_variants("정말 좋다", fed, vocab, cfg)
-    rows = [[vocab.syllables.words[i - 1] for i in r if i] for r in x.tolist()]
+    x = reader.variants("정말 좋다", fed)
+    rows = [[reader.vocab.words[i - 1] for i in r if i] for r in x.tolist()]
     assert rows == [
         list("정말▁좋다"),  # the review
         list("▁좋다"),  # without 정말
@@ -391,36 +396,36 @@ def test_syllable_variants_delete_a_tokens_characters():
 
 def test_piece_members_read_their_own_block_save_reload_and_explain(small_train, hangul_root):
     """A Kiwi model with a syllable member and a member over learnt subword pieces: three blocks of
-    ids, each member on its own; the pieces and their vocabulary travel in vocab.json (format 5)."""
-    from ksent.models import member_views
-    from ksent.text.pipeline import pieces
-    from ksent.train import evaluate_logits
+    ids, each member on its own; the pieces and their vocabulary travel in their section of vocab.json."""
+    from ksent.features import Run
+    from ksent.models.inference import evaluate_logits
 
     sets = {"syllable_members": 1, "syllable_max_len": 40, "syllable_epochs": 1, "subword_vocab": 500}
     cfg = _tiny_best(**sets, piece_members=1, piece_max_len=30)
-    assert [(r, c.start, c.stop) for r, c in member_views(cfg)] == [
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
+    assert [(b.featurizer.kind, b.columns.start, b.columns.stop) for b in clf.features_.blocks] == [
         ("tokens", 0, 80),
         ("syllables", 80, 120),
         ("pieces", 120, 150),
     ]
-    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(small_train)
+    reader = clf.features_.blocks[2].featurizer
     t = clf.metrics_["training"]
     assert [(m["reads"], m["seed"], len(m["epochs"])) for m in t["members"]] == [
         ("tokens", 42, 2),
         ("syllables", 43, 1),
         ("pieces", 44, 2),
     ]
-    assert clf.metrics_["piece_vocab_size"] == len(clf.vocab_.pieces) > 100
+    assert clf.metrics_["vocab_sizes"]["pieces"] == len(reader.vocab) > 100
     assert {"kiwipiepy", "tokenizers"} <= set(clf.tokenizer_["packages"])  # both decide its input
     tokens, chars, bpe = clf.model_.members()
-    assert bpe.embedding.num_embeddings == len(clf.vocab_.pieces) and bpe.reads == "pieces"
+    assert bpe.embedding.num_embeddings == len(reader.vocab) and bpe.reads == "pieces"
 
     texts = ["10점 만점에 1점", "최고 👍 꿀잼", "", "연기 " * 30]
     x = clf.encode(texts)
     assert x.shape == (4, 150)
-    split = pieces([texts[0]], clf.vocab_.pieces.subword, cfg)[0]
+    split = reader.read([texts[0]], Run())[0]
     assert "".join(split).replace("▁", " ").strip() == texts[0]  # the review, in pieces
-    first = clf.vocab_.pieces.encode(split)
+    first = reader.vocab.encode(split)
     assert x[0, 120 : 120 + len(first)].tolist() == first  # post-padded: the pieces first
     assert not x[2].any() and (x[3, 120:] != 0).all()  # empty; 30 words of pieces truncated to 30
     # changing the pieces moves the piece member only
@@ -434,11 +439,12 @@ def test_piece_members_read_their_own_block_save_reload_and_explain(small_train,
     np.testing.assert_allclose(evaluate_logits(clf.model_, x, cpu), mean, atol=1e-5)
 
     out = clf.save(hangul_root / "조각 단원 모델", report=True)
-    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["format_version"] == 5
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["format_version"] == artifacts.FORMAT_VERSION
     v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    assert v["pieces"]["words"] == clf.vocab_.pieces.words and v["pieces"]["subword"]["model"]["type"] == "BPE"
+    section = v["features"][2]
+    assert section["words"] == reader.vocab.words and section["subword"]["model"]["type"] == "BPE"
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert f"<td>piece vocabulary size</td><td>{len(clf.vocab_.pieces):,}</td>" in html
+    assert f"<td>piece vocabulary size</td><td>{len(reader.vocab):,}</td>" in html
     again = ksent.load(out, device="cpu")
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
 
@@ -447,7 +453,7 @@ def test_piece_members_read_their_own_block_save_reload_and_explain(small_train,
     assert all(tok.evidence is not None for tok in e.tokens if tok.step is not None)
     with pytest.raises(KsentError, match="member 2 reads pieces, not tokens: its gates are per piece"):
         again.explain("좋았다", member=2)
-    del v["pieces"]  # a folder whose vocabulary lost its pieces does not load
+    del section["subword"]  # a folder whose piece section lost its learnt pieces does not load
     (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(KsentError, match="has no pieces, but the config has piece members"):
         ksent.load(out, device="cpu")
@@ -457,18 +463,16 @@ def test_piece_members_read_their_own_block_save_reload_and_explain(small_train,
 
 def test_piece_variants_delete_the_pieces_over_a_token():
     from ksent.explain.explanation import Token
-    from ksent.explain.review import _piece_variants
-    from ksent.text.pipeline import pieces
+    from ksent.features import Pieces, Run
     from ksent.text.tokenizers import fit_subword
     from ksent.text.vocab import Vocab
 
-    cfg = Config(clean=False, piece_members=1, piece_max_len=10, padding="post")
-    learnt = fit_subword(["정말 좋다", "정말 싫다", "좋다 좋다"] * 5, 40)
-    vocab = Vocab(["<OOV>"], oov=True, pieces=Vocab.fit(pieces(["정말 좋다"], learnt, cfg), oov=True))
-    vocab.pieces.subword = learnt
+    reader = Pieces(Config(clean=False, piece_members=1, piece_max_len=10, padding="post"))
+    reader.subword = fit_subword(["정말 좋다", "정말 싫다", "좋다 좋다"] * 5, 40)
+    reader.vocab = Vocab.fit(reader.read(["정말 좋다"], Run()), oov=True)
     fed = [Token("정말", 0, 2, "input"), Token("좋다", 3, 5, "input"), Token("다", None, None, "input")]
-    x = _piece_variants("정말 좋다", fed, vocab, cfg)
-    rows = ["".join(vocab.pieces.words[i - 1] for i in r if i) for r in x.tolist()]
+    x = reader.variants("정말 좋다", fed)
+    rows = ["".join(reader.vocab.words[i - 1] for i in r if i) for r in x.tolist()]
     assert rows == [
         "▁정말▁좋다",  # the review
         "▁좋다",  # without 정말
@@ -481,11 +485,16 @@ def test_piece_variants_delete_the_pieces_over_a_token():
 
 
 def test_fit_checks_the_columns_syllable_members_need():
-    from ksent.train import fit
+    from ksent.models import NetSpec
+    from ksent.train import Member, fit
 
     cfg = _tiny_best(syllable_members=1, syllable_max_len=40)
-    with pytest.raises(KsentError, match="x has 80 columns; this config's members read 120"):
-        fit(cfg, np.ones((10, 80), dtype=np.int64), np.zeros(10, dtype=np.int64), 10, "cpu", False, 10)
+    members = [
+        Member(NetSpec.from_config(cfg, 10, "tokens", slice(0, 80)), 1, 42),
+        Member(NetSpec.from_config(cfg, 10, "syllables", slice(80, 120)), 1, 43),
+    ]
+    with pytest.raises(KsentError, match="x has 80 columns; this model's members read 120"):
+        fit(cfg, np.ones((10, 80), dtype=np.int64), np.zeros(10, dtype=np.int64), members, "cpu", False)
     with pytest.raises(KsentError, match="syllable_members and syllable_epochs must be >= 0"):
         _tiny_best(syllable_members=-1)
 
@@ -493,15 +502,15 @@ def test_fit_checks_the_columns_syllable_members_need():
 def test_targets_replace_the_labels_in_the_loss_and_validation_still_reads_the_labels():
     """A toy task (token 2 means positive): trained on the labels the model gets it right; trained
     on targets that say the opposite, it learns the opposite, and validation (by the labels) says so."""
-    from ksent.train import fit
+    from ksent.train import fit, single
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 2000)
     x = rng.integers(3, 20, (2000, 6))
     x[:, 0] = np.where(y == 1, 2, 1)
     cfg = _tiny_best(epochs=4, lr=0.01, token_dropout=0.0)
-    _, plain = fit(cfg, x, y, 20, "cpu", False)
-    _, flipped = fit(cfg, x, y, 20, "cpu", False, targets=(1 - y).astype(np.float32))
+    _, plain = fit(cfg, x, y, single(cfg, 20), "cpu", False)
+    _, flipped = fit(cfg, x, y, single(cfg, 20), "cpu", False, targets=(1 - y).astype(np.float32))
     assert plain["best_val_accuracy"] > 0.95
     assert flipped["best_val_accuracy"] < 0.3  # the best epoch it could find, judged by the labels
 
@@ -525,7 +534,7 @@ def test_packed_model_ignores_padding_and_batch_company(small_train):
             [net(torch.from_numpy(x[i : i + 1, : max(int((x[i] != 0).sum()), 1)])) for i in range(8)]
         )
     assert torch.allclose(full[:8], one_by_one, atol=1e-5)
-    from ksent.train import evaluate_logits
+    from ksent.models.inference import evaluate_logits
 
     np.testing.assert_allclose(evaluate_logits(net, x, torch.device("cpu"), batch=7), full.numpy(), atol=1e-5)
 
@@ -554,11 +563,11 @@ def test_bf16_training_learns_and_keeps_float32_weights(small_train):
 
 
 def test_onecycle_schedule_peaks_at_lr():
-    from ksent.models import build_model
+    from ksent.models import NetSpec, build_model
     from ksent.train import _optimizer
 
     cfg = _tiny_best()
-    opt, sched = _optimizer(cfg, build_model(cfg, 10), 100)
+    opt, sched = _optimizer(cfg, build_model([NetSpec.from_config(cfg, 10)]), 100)
     lrs = []
     for _ in range(100):
         lrs.append(opt.param_groups[0]["lr"])

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.features.base import Featurizer, Run
-from ksent.progress import bar
 from ksent.features.tokens import cleaned, spans_through_cleaning
+from ksent.progress import bar
 from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
 
 

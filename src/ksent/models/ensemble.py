@@ -1,7 +1,7 @@
 """An ensemble of LSTM classifiers: the mean of their logits.
 
 Each member is a full `LSTMClassifier` trained on its own seed, reading its own columns of the
-ids (`columns`: the tokens, or the syllables that follow them; see `ksent.models.member_views`); averaging
+ids (`columns`: its block, from the model's `ksent.features.FeatureSet`); averaging
 logits (not probabilities) keeps the model one logit, so metrics, thresholds and `explain`'s
 evidence treat it like any single model, and `explain --member K` opens one member's gates.
 """
