@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import ksent
 from ksent.cli import app
 from ksent.config import Config, resolve
-from ksent.data import Labelled, nsmc_path, read_labelled
+from ksent.data import Labelled, fingerprint, nsmc_path, read_labelled
 from ksent.distill import check_teacher, check_validation_rows, perturb, perturbed, teach
 from ksent.errors import KsentError
 
@@ -58,12 +58,14 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     texts = texts * 5  # 30 rows: 27 train, 3 validate at val_split 0.1
     x = np.arange(1, 31).reshape(30, 1).repeat(4, axis=1)
     y = np.array([1, 0, 1, 0, 1, 0] * 5)
-    student = SimpleNamespace(
-        config_=Config(distill=0.75, augment=2, val_split=0.1, max_len=4, seed=3),
-        encode=lambda ts: np.array([[100 + len(t), 0, 0, 0] for t in ts]),
-    )
+    cfg = Config(distill=0.75, augment=2, val_split=0.1, max_len=4, seed=3)
+
+    def encode(ts):  # the student's ids for the copies, and whether each has a token it knows
+        ids = np.array([[100 + len(t), 0, 0, 0] for t in ts])
+        return ids, np.ones(len(ts), dtype=bool)
+
     teacher = FakeTeacher()
-    x2, y2, targets, n_val, info = teach(student, teacher, texts, x, y, progress=False)
+    x2, y2, targets, n_val, info = teach(cfg, encode, teacher, texts, x, y, progress=False)
     n_train, copies = 27, perturbed(texts[:27], 2, seed=3)
     assert n_val == 3 and len(x2) == len(y2) == len(targets) == n_train + len(copies) + n_val
     assert set(teacher.asked[:n_train]) <= set(texts) and teacher.asked[n_train:] == copies  # never the validation rows
@@ -77,28 +79,40 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     np.testing.assert_array_equal(y2[-n_val:], y[-n_val:])
     assert info["augmented_rows"] == len(copies) and info["distill"] == 0.75
     # copies only (distill 0): the training rows keep their labels and the teacher answers the copies alone
-    student.config_ = Config(distill=0.0, augment=1, val_split=0.1, max_len=4, seed=3)
+    cfg = Config(distill=0.0, augment=1, val_split=0.1, max_len=4, seed=3)
     teacher = FakeTeacher()
-    _, _, targets, _, _ = teach(student, teacher, texts, x, y, progress=False)
+    _, _, targets, _, _ = teach(cfg, encode, teacher, texts, x, y, progress=False)
     assert teacher.asked == perturbed(texts[:27], 1, seed=3)
     np.testing.assert_array_equal(targets[:n_train], y[:n_train])
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():
-    data = Labelled(Path("/data/ratings_train.txt"), ["a"] * 10, [0] * 10, list(range(2, 12)))
+    texts = [f"리뷰 {i}" for i in range(10)]
+    data = Labelled(Path("/data/ratings_train.txt"), texts, [i % 2 for i in range(10)], list(range(2, 12)))
     cfg = Config(val_split=0.1)
 
-    def teacher(file="ratings_train.txt", total=10, val_split=0.1):
-        return SimpleNamespace(
-            metrics_={"data": {"train_file": f"/x/{file}", "total": total}},
-            config_=SimpleNamespace(val_split=val_split),
-        )
+    def teacher(rows=data, file="ratings_train.txt", val_split=0.1, recorded=True):
+        seen = {
+            "train_file": f"/x/{file}",
+            "total": len(rows),
+            **({"fingerprint": fingerprint(rows)} if recorded else {}),
+        }
+        return SimpleNamespace(metrics_={"data": seen}, config_=SimpleNamespace(val_split=val_split))
 
     check_teacher(teacher(), data, cfg)
-    with pytest.raises(KsentError, match=r"trained on other.tsv \(10 rows\) and this run trains on ratings_train.txt"):
-        check_teacher(teacher(file="other.tsv"), data, cfg)
-    with pytest.raises(KsentError, match=r"\(8000 rows\)"):
-        check_teacher(teacher(total=8000), data, cfg)
+    check_teacher(teacher(file="다른 이름.tsv"), data, cfg)  # the same rows under another name: the same rows
+    other = Labelled(data.path, texts[:8], data.labels[:8], data.lines[:8])
+    with pytest.raises(KsentError, match=r"trained on other.tsv \(8 rows\) and this run trains on ratings_train.txt"):
+        check_teacher(teacher(other, file="other.tsv"), data, cfg)
+    # the same file name and length, other contents: a shuffled file, an edited review, a flipped label
+    shuffled = Labelled(data.path, texts[::-1], data.labels[::-1], data.lines)
+    edited = Labelled(data.path, ["리뷰 0!", *texts[1:]], data.labels, data.lines)
+    flipped = Labelled(data.path, texts, [1 - y for y in data.labels], data.lines)
+    for rows in (shuffled, edited, flipped):
+        with pytest.raises(KsentError, match=r"\(10 rows\) with other contents: a teacher must learn from exactly"):
+            check_teacher(teacher(rows), data, cfg)
+    with pytest.raises(KsentError, match="records no fingerprint of its training rows"):
+        check_teacher(teacher(recorded=False), data, cfg)
     with pytest.raises(KsentError, match="trained on rows the student validates on"):
         check_teacher(teacher(val_split=0.05), data, cfg)
     with pytest.raises(KsentError, match="does not say what it was trained on"):
@@ -172,7 +186,7 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
     result = CliRunner().invoke(
         app, [*args[:-4], "--limit", "500", "--out", str(out), "--data-dir", str(nsmc_dir), "--device", "cpu", *small]
     )
-    assert isinstance(result.exception, KsentError) and "a teacher must learn from the same file" in str(
+    assert isinstance(result.exception, KsentError) and "a teacher must learn from exactly the same rows" in str(
         result.exception
     )
     assert "learning subword pieces" not in result.output  # refused before any work
