@@ -21,17 +21,11 @@ OOV_TOKEN = "<OOV>"
 
 @dataclass
 class Vocab:
-    """`words[i - 1]` has id i; with `oov`, words[0] is OOV_TOKEN (id 1). A model with syllable
-    members also has `syllables`, the vocabulary of the characters they read (ids of their own).
-    A "subword" config's vocabulary also holds the learnt pieces that split texts into its words
-    (`subword`: the tokenizer's JSON, from `ksent.text.tokenizers.fit_subword`). A model with piece
-    members has `pieces`: the vocabulary of the pieces they read, its `subword` the pieces learnt."""
+    """`words[i - 1]` has id i; with `oov`, words[0] is OOV_TOKEN (id 1). One vocabulary of one
+    featurizer (`ksent.features`), which keeps whatever else it learnt beside it."""
 
     words: list[str]
     oov: bool
-    syllables: "Vocab | None" = None
-    subword: str | None = None
-    pieces: "Vocab | None" = None
 
     @classmethod
     def fit(
