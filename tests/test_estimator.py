@@ -113,8 +113,11 @@ def test_version_1_model_folders_still_load(trained, tmp_path):
     shutil.copytree(out, old)
     meta = json.loads((old / "config.json").read_text(encoding="utf-8"))
     meta["format_version"] = 1
-    del meta["tokenizer"], meta["config"]["architecture"], meta["config"]["readout"]
+    del meta["tokenizer"], meta["config"]["architecture"], meta["config"]["readout"], meta["config"]["views"]
     (old / "config.json").write_text(json.dumps(meta), encoding="utf-8")
+    (tokens,) = json.loads((old / "vocab.json").read_text(encoding="utf-8"))["features"]
+    words = {"oov": tokens["oov"], "words": tokens["words"]}  # format 1's vocab.json: one vocabulary
+    (old / "vocab.json").write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     texts = ["재밌다", "지루하다"]
     np.testing.assert_array_equal(ksent.load(old, device="cpu").predict_proba(texts), clf.predict_proba(texts))
 

@@ -164,8 +164,9 @@ def characteristic_tokens(
 def _split_rows(data: Labelled, tokenize: Tokenizer, cfg: Config) -> tuple[dict, list[list[str]], list, list]:
     """Filter funnel, and tokens for every row. Returns (stats so far, row tokens, kept tokens, kept labels)."""
     kept, report = clean_training(data, clean=cfg.clean)
-    # Tokenize exactly what training would (same texts, same order): the token cache is shared.
-    kept_docs = tokenize(kept.texts) if kept.texts else []
+    # Tokenize exactly what training would (same texts, same order, cleaned): the token cache is shared.
+    kept_cleaned = cleaned_texts(kept.texts, cfg.clean)
+    kept_docs = tokenize(kept_cleaned) if kept_cleaned else []
     own = Vocab.fit(kept_docs, min_count=cfg.min_count, oov=cfg.oov)
     for doc, line in zip(kept_docs, kept.lines, strict=True):
         if not own.encode(doc):
@@ -173,7 +174,7 @@ def _split_rows(data: Labelled, tokenize: Tokenizer, cfg: Config) -> tuple[dict,
     report.kept = len(kept_docs) - report.dropped[NO_TOKENS]
     # Every other row's cleaned text is blank or the cleaned text of a kept row (duplicates).
     cleaned = [clean_hangul(t) for t in data.texts] if cfg.clean else list(data.texts)
-    by_text = dict(zip(cleaned_texts(kept.texts, cfg.clean), kept_docs, strict=True))
+    by_text = dict(zip(kept_cleaned, kept_docs, strict=True))
     missing = list(dict.fromkeys(c for c in cleaned if c.strip() and c not in by_text))
     if missing:
         by_text.update(zip(missing, tokenize(missing), strict=True))
