@@ -26,6 +26,7 @@ from multiprocessing import get_context
 import numpy as np
 import torch
 from kiwipiepy import Kiwi
+from ksent.text.pipeline import encode
 from machine import describe
 from torch import nn
 
@@ -33,7 +34,6 @@ from ksent.classifier import load
 from ksent.config import resolve
 from ksent.data import nsmc_path, read_labelled
 from ksent.models import build_model
-from ksent.text.pipeline import encode
 from ksent.text.tokenizers import kiwi_words
 from ksent.train import evaluate_logits
 

@@ -499,6 +499,25 @@ def test_fit_checks_the_columns_syllable_members_need():
         _tiny_best(syllable_members=-1)
 
 
+def test_a_lone_member_trains_on_its_own_columns_only():
+    """One member whose spec names columns learns from those alone: what lies in the other columns
+    changes nothing in its weights, and it answers on the whole array as it was trained."""
+    from ksent.models import NetSpec
+    from ksent.train import Member, fit
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    own = rng.integers(3, 20, (2000, 6))
+    own[:, 0] = np.where(y == 1, 2, 1)
+    cfg = _tiny_best(epochs=4, lr=0.01, token_dropout=0.0)
+    member = [Member(NetSpec.from_config(cfg, 20, "tokens", slice(4, 10)), 4, 42)]
+    a, _ = fit(cfg, np.hstack([rng.integers(1, 20, (2000, 4)), own]), y, member, "cpu", False)
+    b, hist = fit(cfg, np.hstack([np.zeros((2000, 4), dtype=own.dtype), own]), y, member, "cpu", False)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    assert hist["best_val_accuracy"] > 0.95
+
+
 def test_targets_replace_the_labels_in_the_loss_and_validation_still_reads_the_labels():
     """A toy task (token 2 means positive): trained on the labels the model gets it right; trained
     on targets that say the opposite, it learns the opposite, and validation (by the labels) says so."""
@@ -555,11 +574,35 @@ def test_training_options_each_train(small_train, over):
 
 
 def test_bf16_training_learns_and_keeps_float32_weights(small_train):
-    """bf16 autocasts the forward pass only: the weights the model saves stay float32."""
+    """bf16 autocasts the forward pass only: the weights the model saves stay float32. On a CPU whose
+    oneDNN cannot run an LSTM in bfloat16 (AVX2 only), the same recipe runs in float32 and says so."""
+    from ksent.train import bf16_runs
+
     clf = ksent.SentimentClassifier(_tiny_best(bf16=True, epochs=1), device="cpu").fit_labelled(small_train)
-    assert clf.metrics_["training"]["epochs"][0]["loss"] < 0.75
+    training = clf.metrics_["training"]
+    assert training["precision"] == ("bfloat16 forward" if bf16_runs("cpu") else "float32")
+    assert training["epochs"][0]["loss"] < 0.75
     assert {p.dtype for p in clf.model_.parameters()} == {torch.float32}
     assert clf.config_.bf16 and clf.predict_proba(["재밌다"]).dtype == np.float64
+
+
+def test_bf16_where_the_cpu_cannot_is_the_float32_run(monkeypatch, capsys):
+    from ksent import train
+    from ksent.train import fit, single
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    x = rng.integers(3, 20, (300, 5))
+    x[:, 0] = np.where(y == 1, 2, 1)
+    monkeypatch.setattr(train, "bf16_runs", lambda device_type: False)
+    cfg = _tiny_best(epochs=1, bf16=True)
+    a, ha = fit(cfg, x, y, single(cfg, 20), "cpu", True)
+    assert "cannot run an LSTM under bfloat16; training in float32" in capsys.readouterr().err
+    plain = _tiny_best(epochs=1, bf16=False)
+    b, hb = fit(plain, x, y, single(plain, 20), "cpu", False)
+    assert ha["precision"] == hb["precision"] == "float32"
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
 
 
 def test_onecycle_schedule_peaks_at_lr():

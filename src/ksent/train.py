@@ -15,6 +15,8 @@ its tokens (a view the token members lack: their errors differ, so the mean gain
 """
 
 import copy
+import dataclasses
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -161,20 +163,38 @@ def fit(
         return _fit(cfg, x, y, list(members), device, progress, targets, n_val)
 
 
+@functools.cache
+def bf16_runs(device_type: str) -> bool:
+    """Whether an LSTM runs under bfloat16 autocast here: oneDNN refuses it on CPUs without AVX-512
+    (an AVX2-only AMD EPYC, say), so one tiny forward pass is asked rather than the CPU's name."""
+    try:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            nn.LSTM(2, 2, batch_first=True).to(device_type)(torch.zeros(1, 1, 2, device=device_type))
+    except RuntimeError:
+        return False
+    return True
+
+
 def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> tuple[nn.Module, dict]:
     dev = resolve_device(device)
+    if cfg.bf16 and not bf16_runs(dev.type):
+        # The same recipe in float32 (slower, same result class) rather than no model on this machine.
+        cfg = dataclasses.replace(cfg, bf16=False)
+        if progress:
+            console.print(f"bf16=true: this {dev.type} cannot run an LSTM under bfloat16; training in float32")
+    precision = {"precision": "bfloat16 forward" if cfg.bf16 else "float32"}
     n_train, n_val = split(len(x), cfg.val_split) if n_val is None else (len(x) - n_val, n_val)
     widest = max((m.spec.columns.stop for m in members if m.spec.columns is not None), default=0)
     if x.shape[1] < widest:
         raise KsentError(f"x has {x.shape[1]} columns; this model's members read {widest}")
     if len(members) == 1:
-        model, history = _fit_one(cfg, members[0], x, y, n_train, dev, progress, "", targets)
-        return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev)}
+        model, history = _fit_one(cfg, members[0], _own(x, members[0]), y, n_train, dev, progress, "", targets)
+        return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev), **precision}
     nets, histories = [], []
     for k, member in enumerate(members):
-        reads, columns = member.spec.reads, member.spec.columns
+        reads = member.spec.reads
         tag = f"member {k + 1}/{len(members)} ({reads}): "
-        own = np.ascontiguousarray(x[:, columns])
+        own = _own(x, member)
         net, history = _fit_one(cfg, member, own, y, n_train, dev, progress, tag, targets)
         nets.append(net)
         histories.append({**history, "reads": reads})
@@ -192,7 +212,14 @@ def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> 
         "n_train": n_train,
         "n_val": n_val,
         "device": str(dev),
+        **precision,
     }
+
+
+def _own(x: np.ndarray, member: Member) -> np.ndarray:
+    """The columns of `x` a member reads (all of them when its spec names none)."""
+    columns = member.spec.columns
+    return x if columns is None else np.ascontiguousarray(x[:, columns])
 
 
 def _fit_one(
