@@ -1,5 +1,6 @@
 import hashlib
 import http.server
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -47,7 +48,13 @@ def test_training_filter_accounts_for_every_row(nsmc_dir):
     assert report.dropped["duplicate document"] == 150_000 - 5 - 146_182
     assert report.dropped["empty after Hangul-only cleaning"] > 0
     assert report.kept == len(kept) == report.total - sum(report.dropped.values())
-    assert all(t.strip() and all("가" <= c <= "힣" or "ㄱ" <= c <= "ㅣ" or c == " " for c in t) for t in kept.texts)
+    # the rows kept keep their texts as written (cleaning is the featurizers' job), each with some Hangul
+    # left to read, and each is the row of the file its line number says
+    hangul = re.compile("[가-힣ㄱ-ㅣ]")
+    assert all(hangul.search(t) for t in kept.texts)
+    assert any(not hangul.fullmatch(c) and c != " " for t in kept.texts for c in t)  # not cleaned
+    by_line = dict(zip(train.lines, train.texts, strict=True))
+    assert all(by_line[line] == t for line, t in zip(kept.lines, kept.texts, strict=True))
 
 
 def test_env_var_and_explicit_dir(nsmc_dir, monkeypatch, hangul_root):

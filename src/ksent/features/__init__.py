@@ -24,7 +24,8 @@ from ksent.features.syllables import Syllables
 from ksent.features.tokens import Tokens
 
 FEATURIZERS: dict[str, type[Featurizer]] = {}
-BUILT_IN = ("tokens", "syllables", "pieces")  # their members are counted by their own config fields
+# their members are counted by their own config fields
+BUILT_IN = {"tokens": "members", "syllables": "syllable_members", "pieces": "piece_members"}
 
 
 def register(cls: type[Featurizer]) -> type[Featurizer]:
@@ -67,7 +68,7 @@ class FeatureSet:
         counts.append(("pieces", cfg.piece_members, {}))
         for kind, section in cfg.views.items():
             if kind in BUILT_IN:
-                raise KsentError(f"config {cfg.name!r}: views cannot name {kind!r}; set {kind}_members instead")
+                raise KsentError(f"config {cfg.name!r}: views cannot name {kind!r}; set {BUILT_IN[kind]} instead")
             if kind not in FEATURIZERS:
                 raise KsentError(
                     f"config {cfg.name!r}: views names {kind!r}, which is not a registered featurizer "
