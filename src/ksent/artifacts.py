@@ -12,9 +12,6 @@ renamed into place, so a crash never leaves a half-written model that loads.
 """
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,13 +31,6 @@ READS = (1, 2, 3, 4, 5, 6)  # older folders load: their missing fields mean what
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
-def _write_json(path: Path, obj) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def save(
     out: str | Path,
     state: dict[str, torch.Tensor],
@@ -56,20 +46,18 @@ def save(
     from ksent._version import __version__
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
+    with atomic.replacing_folder(out) as tmp:
         # half: float16 on disk (half the size); loading copies the weights into float32 parameters
         tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         if half:
             tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
         save_file(tensors, tmp / "model.safetensors")
-        _write_json(tmp / "vocab.json", {"features": features.state()})
-        _write_json(tmp / "metrics.json", metrics)
+        atomic.write_json(tmp / "vocab.json", {"features": features.state()})
+        atomic.write_json(tmp / "metrics.json", metrics)
         if extra is not None:
             extra(tmp)
         # config.json last: it is what `load` checks first.
-        _write_json(
+        atomic.write_json(
             tmp / "config.json",
             {
                 "format": FORMAT,
@@ -79,20 +67,6 @@ def save(
                 "config": cfg.to_dict(),
             },
         )
-        for f in tmp.iterdir():
-            os.chmod(f, atomic.file_mode())  # mkdtemp/safetensors create private files; a model is shared
-        os.chmod(tmp, atomic.dir_mode())
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.rmdir(old)
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out
 
 

@@ -27,7 +27,7 @@ from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
 from ksent.models import build_model
 from ksent.models.inference import evaluate_logits, p_positive, resolve_device
-from ksent.predict import Prediction, predictions
+from ksent.predict import Prediction, check_texts, predictions
 from ksent.progress import notice
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab
@@ -39,16 +39,6 @@ PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
 
 class TokenizerMismatchWarning(UserWarning):
     """The analyser that produced a model's training tokens differs from the one installed now."""
-
-
-def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        raise KsentError("expected a list of texts, got a single string; wrap it: [text]")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise KsentError(f"text {i} is {type(t).__name__}, expected str")
-    return texts
 
 
 class SentimentClassifier:
@@ -202,7 +192,7 @@ class SentimentClassifier:
 
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "SentimentClassifier":
         """Train on raw reviews and 0/1 labels; rows are filtered as the seed filters them."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         y = np.asarray(labels)
         if len(y) != len(texts):
             raise KsentError(f"got {len(texts)} texts but {len(y)} labels; they must pair up")
@@ -268,7 +258,7 @@ class SentimentClassifier:
 
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(positive) (N,) and the padded ids the model read (N, max_len + any syllable block)."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         self._check_fitted()
         x = self.encode(texts)
         return p_positive(evaluate_logits(self.model_, x)), x
@@ -283,7 +273,7 @@ class SentimentClassifier:
 
     def predict_records(self, texts: Sequence[str]) -> list[Prediction]:
         """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         p, x = self._p_positive(texts)
         return predictions(texts, p, self.features_.n_tokens(x))
 

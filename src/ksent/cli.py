@@ -381,6 +381,22 @@ def explain(
 
 
 @app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to write (replaced atomically).")],
+    model: Model = None,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write model.int8.onnx (ONNX Runtime's dynamic int8 quantization).")
+    ] = False,
+) -> None:
+    """Export a model to ONNX: a folder that `ksent predict --model` and `ksent.load` run without torch."""
+    from ksent.export import describe
+    from ksent.export import export as export_model
+
+    written = export_model(model, out, int8=int8)
+    print(f"wrote {written}: {describe(written)}", file=sys.stderr)
+
+
+@app.command()
 def serve(
     model: Model = None,
     host: Annotated[

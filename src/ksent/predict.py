@@ -7,15 +7,44 @@ many tokens the model read: 0 means the review gave it nothing to read (empty, o
 after cleaning), so its answer is the model's answer to padding alone, not evidence.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ksent.errors import KsentError
 from ksent.metrics import classification_report
 
 LABEL_NAMES = ("negative", "positive")
 THRESHOLD = 0.5  # label 1 when P(positive) >= THRESHOLD
+
+
+def p_positive(logits: np.ndarray) -> np.ndarray:
+    """P(positive) (float64) from logits."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits).astype(np.float64)))
+
+
+def length_batches(x: np.ndarray, batch: int) -> Iterator[tuple[np.ndarray, int]]:
+    """(rows, width) batches of padded ids `x` (N, T), each of reviews of one length, `width` that
+    length (at least 1): how a packed model reads them with no padding at all."""
+    lengths = (x != 0).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])  # first row of each length
+    for group in np.split(order, starts[1:]):
+        width = max(int(lengths[group[0]]), 1)
+        for i in range(0, len(group), batch):
+            yield group[i : i + batch], width
+
+
+def check_texts(texts) -> list[str]:
+    """The texts as a list, or a `KsentError` that says what was passed instead."""
+    if isinstance(texts, str):
+        raise KsentError("expected a list of texts, got a single string; wrap it: [text]")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise KsentError(f"text {i} is {type(t).__name__}, expected str")
+    return texts
 
 
 @dataclass(frozen=True)

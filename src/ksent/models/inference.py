@@ -9,6 +9,7 @@ from torch import nn
 
 from ksent.errors import KsentError
 from ksent.models.ensemble import own_columns
+from ksent.predict import length_batches, p_positive
 
 
 def resolve_device(device: str) -> torch.device:
@@ -47,20 +48,9 @@ def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device | None
         for i in range(0, len(x), batch):
             out[i : i + batch] = model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy()
         return out
-    lengths = (x != 0).sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])  # first row of each length
-    for group in np.split(order, starts[1:]):
-        width = max(int(lengths[group[0]]), 1)
-        for i in range(0, len(group), batch):
-            rows = group[i : i + batch]
-            out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
+    for rows, width in length_batches(x, batch):
+        out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
     return out
-
-
-def p_positive(logits: np.ndarray) -> np.ndarray:
-    """P(positive) (float64) from logits."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits).astype(np.float64)))
 
 
 def predict_proba_ids(model: nn.Module, x: np.ndarray) -> np.ndarray:

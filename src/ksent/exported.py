@@ -1,0 +1,152 @@
+"""An exported model (`ksent export`) on ONNX Runtime: predictions without torch.
+
+`ExportedClassifier` answers as the model it was exported from (`predict`, `predict_proba`,
+`predict_records`, `__call__`): the same featurizers read the review (vocab.json), and the graph
+computes the same logit (float32 to about 1e-7 in P(positive); `int8=True` runs the dynamically
+quantized copy when the export has one). Nothing here imports torch.
+
+>>> import ksent
+>>> clf = ksent.load("exported/")  # doctest: +SKIP
+>>> clf.predict(["연기도 좋고 스토리도 최고", "시간이 아깝다"])  # doctest: +SKIP
+array([1, 0])
+"""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ksent.config import Config
+from ksent.errors import KsentError
+from ksent.features import FeatureSet, Run
+from ksent.predict import Prediction, check_texts, length_batches, p_positive, predictions
+
+FORMAT = "ksent-export"
+READS = (1,)
+BATCH = 256
+
+
+def _json(path: Path, folder: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KsentError(f"{path} is missing: {folder} is not a complete ksent export (run `ksent export`)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise KsentError(f"{path}: not valid JSON ({e}); the export is damaged: export the model again") from None
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether `path` is a folder written by `ksent export` (its config.json says so)."""
+    try:
+        return json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+class ExportedClassifier:
+    """A model exported by `ksent export`, answering through ONNX Runtime.
+
+    `threads`: ONNX Runtime's intra-op threads (default: its own choice); `workers`: the
+    analyser's threads (models over Kiwi tokens), as `ksent.load`'s.
+    """
+
+    def __init__(self, path: str | Path, int8: bool = False, threads: int | None = None, workers: int | None = None):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_dir():
+            raise KsentError(f"export folder not found: {path} (make one with `ksent export --out {path}`)")
+        meta = _json(path / "config.json", path)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise KsentError(
+                f'{path / "config.json"} is not a ksent export (no "format": "{FORMAT}"); run `ksent export`'
+            )
+        if meta.get("format_version") not in READS:
+            raise KsentError(
+                f"{path} is export format {meta.get('format_version')!r}; this ksent reads "
+                f"{', '.join(map(str, READS))}: export the model again with this ksent, or upgrade ksent"
+            )
+        self.config_ = Config.from_dict(meta.get("config"), source=str(path / "config.json"))
+        self.features_ = FeatureSet.from_config(self.config_)
+        vocab = _json(path / "vocab.json", path)
+        if not isinstance(vocab, dict) or not isinstance(vocab.get("features"), list):
+            raise KsentError(f'{path / "vocab.json"} has no "features" list; the export is damaged: export again')
+        self.features_.load_state(vocab["features"], str(path / "vocab.json"))
+        self._check_sizes(path, meta.get("members"))
+        self.metrics_ = _json(path / "metrics.json", path)
+        self.tokenizer_ = meta.get("tokenizer")
+        name = "model.int8.onnx" if int8 else "model.onnx"
+        if name not in meta.get("files", []):
+            raise KsentError(f"{path} has no {name}" + (": export with --int8" if int8 else "; export again"))
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session_ = ort.InferenceSession(str(path / name), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # ONNX Runtime raises its own types for a missing, truncated or foreign file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise KsentError(f"{path / name} cannot be loaded ({first}); the export is damaged: export again") from None
+        self.path, self.workers, self.int8 = path, workers, int8
+        self.classes_ = np.array([0, 1])
+        # a lone packed member reads exactly its tokens: reviews of one length batched together, cut
+        # to that length, as PyTorch's inference runs them (same answers, less work)
+        self._by_length = len(self._members) == 1 and self._members[0]["pack"]
+
+    def _check_sizes(self, path: Path, members) -> None:
+        """Each member's embedding (recorded at export) has as many rows as its featurizer's vocabulary."""
+        if not isinstance(members, list) or not members:
+            raise KsentError(f'{path / "config.json"} has no "members"; the export is damaged: export again')
+        blocks = self.features_.member_blocks()
+        if len(blocks) != len(members):
+            raise KsentError(
+                f"{path}: vocab.json has {len(blocks)} member blocks, the graph {len(members)}; export again"
+            )
+        for block, member in zip(blocks, members, strict=True):
+            if block.featurizer.vocab_size != member.get("vocab_size"):
+                raise KsentError(
+                    f"{path / 'vocab.json'}: the {block.featurizer.kind} vocabulary has {block.featurizer.vocab_size} "
+                    f"ids but the graph's embedding {member.get('vocab_size')}: vocab.json is not this model's; "
+                    "export the model again"
+                )
+        self._members = members
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Padded ids (N, width), as the exported model's `encode`."""
+        return self.features_.encode(check_texts(texts), Run(workers=self.workers))
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits (N,) for padded ids (N, width)."""
+        x = np.ascontiguousarray(x, dtype=np.int64)
+        out = np.empty(len(x), dtype=np.float32)
+        if self._by_length:
+            for rows, width in length_batches(x, BATCH):
+                out[rows] = self.session_.run(None, {"ids": x[rows, :width]})[0]
+            return out
+        for i in range(0, len(x), BATCH):
+            out[i : i + BATCH] = self.session_.run(None, {"ids": x[i : i + BATCH]})[0]
+        return out
+
+    def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        x = self.encode(texts)
+        return p_positive(self.logits(x)), x
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, 2) probabilities [P(negative), P(positive)]."""
+        p, _ = self._p_positive(texts)
+        return np.stack([1.0 - p, p], axis=1)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
+
+    def predict_records(self, texts: Sequence[str]) -> list[Prediction]:
+        """One `Prediction` per text, as `SentimentClassifier.predict_records`."""
+        texts = check_texts(texts)
+        p, x = self._p_positive(texts)
+        return predictions(texts, p, self.features_.n_tokens(x))
+
+    def __call__(self, texts: str | Sequence[str]) -> list[dict]:
+        return [r.as_pipeline() for r in self.predict_records([texts] if isinstance(texts, str) else texts)]
+
+    def __repr__(self) -> str:
+        return f"ExportedClassifier({str(self.path)!r}, int8={self.int8})"

@@ -1,0 +1,188 @@
+"""`ksent export` and the torch-free runtime: every kind of model answers as it did on torch, the
+runtime never imports torch, and a damaged export is refused with one line."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import ksent
+from ksent.cli import app
+from ksent.config import resolve
+from ksent.data import nsmc_path, read_labelled
+from ksent.errors import KsentError
+from ksent.export import export
+from ksent.exported import ExportedClassifier
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+runner = CliRunner()
+EDGE = ["", "!!!", "ㅋㅋㅋ", "👍 최고", "10점 만점에 1점. 연기는 좋았지만 스토리가 너무 지루했다"]
+TINY = ["epochs=1", "hidden=8", "embed_dim=8"]
+KINDS = {  # every kind of model ksent trains, small: what each reads and how its LSTM runs differ
+    "seed": ("seed", []),  # Okt tokens, pre-padded, unpacked, the last state
+    "default": ("default", []),  # Kiwi tokens, the same network
+    "best": (  # an ensemble: bidirectional two-layer packed members over tokens, syllables and pieces
+        "best",
+        ["members=1", "syllable_members=1", "syllable_epochs=1", "piece_members=1", "num_layers=2"],
+    ),
+    "fast": ("fast", ["subword_vocab=800"]),  # one packed LSTM over subword pieces, max + mean pooled
+}
+
+
+@pytest.fixture(scope="module")
+def reviews(nsmc_dir):
+    return read_labelled(nsmc_path("test", nsmc_dir)).texts[:300] + EDGE
+
+
+@pytest.fixture(scope="module")
+def models(nsmc_dir, tmp_path_factory):
+    """kind -> (trained classifier, its export folder)."""
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    root = tmp_path_factory.mktemp("내보내기")
+    out = {}
+    for kind, (preset, over) in KINDS.items():
+        if kind == "seed":
+            pytest.importorskip("konlpy")
+        clf = ksent.SentimentClassifier(resolve(preset, TINY + over), device="cpu").fit_labelled(train)
+        clf.save(root / f"{kind} 모델")
+        out[kind] = (clf, export(root / f"{kind} 모델", root / f"{kind} 내보냄", int8=True))
+    return out
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_export_answers_as_torch_does(models, reviews, kind):
+    clf, folder = models[kind]
+    ex = ksent.load(folder)
+    assert isinstance(ex, ExportedClassifier)
+    torch_p = clf.predict_proba(reviews)[:, 1]
+    np.testing.assert_allclose(ex.predict_proba(reviews)[:, 1], torch_p, rtol=0, atol=1e-5)
+    assert [r.n_tokens for r in ex.predict_records(reviews)] == [r.n_tokens for r in clf.predict_records(reviews)]
+    assert ex(EDGE[-1])[0]["label"] == clf(EDGE[-1])[0]["label"]
+    q = ExportedClassifier(folder, int8=True)
+    assert (folder / "model.int8.onnx").stat().st_size < (folder / "model.onnx").stat().st_size
+    assert np.abs(q.predict_proba(reviews)[:, 1] - torch_p).max() < 0.05  # int8: close, not equal
+
+
+def test_bundled_model_exports_and_answers_the_same(reviews, tmp_path):
+    out = tmp_path / "번들"
+    r = runner.invoke(app, ["export", "--out", str(out), "--int8"])
+    assert r.exit_code == 0, r.output
+    assert "model.onnx" in r.output and "model.int8.onnx" in r.output
+    meta = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert meta["format"] == "ksent-export" and meta["source"] == "bundled" and len(meta["members"]) == 1
+    torch_p = ksent.load(device="cpu").predict_proba(reviews)[:, 1]
+    np.testing.assert_allclose(ksent.load(out).predict_proba(reviews)[:, 1], torch_p, rtol=0, atol=1e-5)
+
+
+def _without_torch(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """Run a Python command where `import torch` fails, as on an install without it."""
+    block = cwd / "torch 없음"
+    block.mkdir(exist_ok=True)
+    (block / "torch.py").write_text("raise ImportError('torch is not installed here')\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(block)}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_the_runtime_never_imports_torch(models, tmp_path):
+    clf, folder = models["fast"]
+    code = (
+        "import sys, ksent\n"
+        f"clf = ksent.load({str(folder)!r})\n"
+        "print(clf.predict(['연기도 좋고 스토리도 최고', '시간이 아깝다']).tolist(), 'torch' in sys.modules)\n"
+    )
+    r = _without_torch(["-c", code], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"{clf.predict(['연기도 좋고 스토리도 최고', '시간이 아깝다']).tolist()} False"
+    texts = tmp_path / "리뷰.txt"
+    texts.write_text("연기도 좋고 스토리도 최고\n시간이 아깝다\n", encoding="utf-8")
+    r = _without_torch(["-m", "ksent", "predict", "--model", str(folder), "--file", str(texts), "--json"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line)["p_positive"] for line in r.stdout.splitlines()]
+    np.testing.assert_allclose(
+        got, clf.predict_proba(texts.read_text(encoding="utf-8").split("\n")[:2])[:, 1], atol=1e-5
+    )
+    r = _without_torch(["-m", "ksent", "export", "--out", str(tmp_path / "x")], tmp_path)
+    assert r.returncode == 2 and "ksent export needs torch" in r.stderr and "Traceback" not in r.stderr
+
+
+def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """Exit code and stderr of `ksent ARGS`, run as the console script runs it."""
+    from ksent.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ksent", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    return stop.value.code, capsys.readouterr().err
+
+
+def _damaged(folder, tmp_path, name):
+    copy = tmp_path / name
+    shutil.copytree(folder, copy)
+    return copy
+
+
+def test_damaged_exports_are_refused_with_one_line(models, tmp_path, monkeypatch, capsys):
+    _, folder = models["fast"]
+    _, other = models["default"]
+    cases = []
+    newer = _damaged(folder, tmp_path, "새 형식")
+    meta = json.loads((newer / "config.json").read_text(encoding="utf-8"))
+    (newer / "config.json").write_text(json.dumps({**meta, "format_version": 99}), encoding="utf-8")
+    cases.append((newer, "is export format 99; this ksent reads 1"))
+    truncated = _damaged(folder, tmp_path, "잘린 그래프")
+    data = (truncated / "model.onnx").read_bytes()
+    (truncated / "model.onnx").write_bytes(data[: len(data) // 2])
+    cases.append((truncated, "model.onnx cannot be loaded"))
+    swapped = _damaged(folder, tmp_path, "다른 어휘")
+    shutil.copy(other / "vocab.json", swapped / "vocab.json")
+    cases.append((swapped, "vocab.json has no subword model"))  # another kind of model's vocabulary
+    cases.append((tmp_path / "없는 폴더", "folder not found"))  # (ksent.load cannot tell it was to be an export)
+    no_graph = _damaged(folder, tmp_path, "그래프 없음")
+    (no_graph / "model.onnx").unlink()
+    cases.append((no_graph, "model.onnx cannot be loaded"))
+    for path, message in cases:
+        with pytest.raises(KsentError, match=message):
+            ExportedClassifier(path)
+        out = tmp_path / f"{path.name}.tsv"
+        source = tmp_path / "리뷰.txt"
+        source.write_text("좋다\n", encoding="utf-8")
+        code, err = _cli(monkeypatch, capsys, "predict", "--model", str(path), "--file", str(source), "--out", str(out))
+        assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1, (path, err)
+        assert not out.exists()
+    # a vocabulary of the same kind (subword pieces) from another model: its size is not the graph's
+    bundled = export(None, tmp_path / "번들")
+    resized = _damaged(folder, tmp_path, "크기가 다른 어휘")
+    shutil.copy(bundled / "vocab.json", resized / "vocab.json")
+    with pytest.raises(
+        KsentError, match=r"vocab.json: the tokens vocabulary has \d+ ids but the graph's embedding \d+"
+    ):
+        ExportedClassifier(resized)
+    with pytest.raises(KsentError, match="has no model.int8.onnx"):
+        plain = _damaged(folder, tmp_path, "int8 없음")
+        meta = json.loads((plain / "config.json").read_text(encoding="utf-8"))
+        (plain / "config.json").write_text(json.dumps({**meta, "files": ["model.onnx"]}), encoding="utf-8")
+        ExportedClassifier(plain, int8=True)
+
+
+def test_export_refuses_an_out_that_is_not_a_ksent_folder(tmp_path, monkeypatch, capsys):
+    taken = tmp_path / "사진"
+    taken.mkdir()
+    (taken / "a.jpg").write_bytes(b"x")
+    code, err = _cli(monkeypatch, capsys, "export", "--out", str(taken))
+    assert code == 2 and "is not a ksent folder" in err
+    assert sorted(p.name for p in taken.iterdir()) == ["a.jpg"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_a_trained_folder_still_loads_on_torch(trained):
+    _, out = trained
+    assert type(ksent.load(out, device="cpu")).__name__ == "SentimentClassifier"
+    from ksent import SentimentClassifier
+
+    assert SentimentClassifier is ksent.SentimentClassifier
