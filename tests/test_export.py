@@ -43,7 +43,7 @@ def reviews(nsmc_dir):
 @pytest.fixture(scope="module")
 def models(nsmc_dir, tmp_path_factory):
     """kind -> (trained classifier, its export folder)."""
-    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(800)
     root = tmp_path_factory.mktemp("내보내기")
     out = {}
     for kind, (preset, over) in KINDS.items():
