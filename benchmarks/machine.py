@@ -1,8 +1,12 @@
-"""The machine a benchmark ran on, for the header of its figures: machines differ from session to
-session (AMD EPYC, Intel Xeon with AMX), and a figure from one does not hold on the other."""
+"""What the benchmarks share: the machine a benchmark ran on, for the header of its figures
+(machines differ from session to session, AMD EPYC, Intel Xeon with AMX, and a figure from one
+does not hold on the other), and how a measurement is taken (`timed`, `fresh`)."""
 
 import os
 import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 
 def cpu_name() -> str:
@@ -32,3 +36,18 @@ def describe() -> str:
     """'2 cores, Intel(R) Xeon(R) Processor (avx512f, avx512_bf16, amx_bf16), x86_64'."""
     features = ", ".join(cpu_features()) or "no AVX-512"
     return f"{os.cpu_count()} cores, {cpu_name()} ({features}), {platform.machine()}"
+
+
+def timed(fn, *args, **kw):
+    """`fn(*args, **kw)` and the wall seconds it took."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t0
+
+
+def fresh(fn, *args):
+    """`fn(*args)` in a new spawned process, so that a timing does not depend on what this one has
+    loaded or run before it (a JVM, Kiwi, TensorFlow beside PyTorch, millions of token lists, a
+    thread's floating-point mode). `fn` must be importable from its module (a script's top level)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
