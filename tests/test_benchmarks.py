@@ -74,7 +74,9 @@ def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, 
 
 def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
     """members.py --syllables prepares as ksent does for a syllable member and trains on those columns."""
+    from ksent.config import Config
     from ksent.data import nsmc_path
+    from ksent.features import FeatureSet
 
     data = hangul_root / "작은 NSMC"
     data.mkdir()
@@ -82,7 +84,7 @@ def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
         lines = nsmc_path(split, nsmc_dir).read_text(encoding="utf-8").splitlines(keepends=True)[: n + 1]
         (data / f"ratings_{split}.txt").write_text("".join(lines), encoding="utf-8")
     out = hangul_root / "실험"
-    sets = ["epochs=1", "hidden=8", "embed_dim=8", "syllable_max_len=40"]
+    sets = ["epochs=2", "syllable_epochs=1", "hidden=8", "embed_dim=8", "syllable_max_len=40"]
     r = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "members.py"), "train", "--name", "음절", "--syllables",
          "--data-dir", str(data), "--out", str(out), *(a for s in sets for a in ("--set", s))],
@@ -91,7 +93,13 @@ def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
     assert r.returncode == 0, r.stderr[-3000:]
     run = np.load(out / "음절.npz")
     meta = json.loads(str(run["meta"]))
-    assert meta["config"]["max_len"] == 40 and meta["config"]["syllable_members"] == 0
+    cfg = Config.from_dict(meta["config"])
+    assert cfg.syllable_members == 1 and cfg.piece_members == 0  # prepared as a model with one syllable member
+    # the member read the syllable block's columns of the feature set, whatever else it holds
+    columns = FeatureSet.from_config(cfg).columns("syllables")
+    assert meta["member"] == {"reads": "syllables", "columns": [columns.start, columns.stop],
+                              "vocab_size": meta["member"]["vocab_size"], "epochs": 1}  # fmt: skip
+    assert columns.stop - columns.start == 40 and len(meta["epoch_seconds"]) == 1  # its block's width and epochs
     assert len(run["test"]) == 300 and len(run["val"]) == len(run["y_val"]) > 0
     assert json.loads(r.stdout.splitlines()[-1])["name"] == "음절"  # stdout: the result line
 
