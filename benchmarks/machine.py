@@ -7,6 +7,7 @@ import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 
 
 def cpu_name() -> str:
@@ -51,3 +52,40 @@ def fresh(fn, *args):
     thread's floating-point mode). `fn` must be importable from its module (a script's top level)."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
+
+
+def nsmc_input(rows: int, fmt: str, data_dir: Path | str | None, out: Path) -> Path:
+    """OUT/nsmc-xROWS.FMT: the NSMC reviews (train then test, as `ksent.data.read_labelled` reads
+    them) repeated up to `rows` rows, columns id (0 .. rows-1) / document / label, as TSV ("tsv") or
+    Parquet ("parquet"); made once, then kept (the big inputs of `scale.py` and `ray_order.py`)."""
+    from ksent.data import nsmc_path, read_labelled
+
+    path = Path(out) / f"nsmc-x{rows}.{fmt}"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    base = [read_labelled(nsmc_path(split, data_dir)) for split in ("train", "test")]
+    docs = [t for b in base for t in b.texts]
+    labels = [y for b in base for y in b.labels]
+    tmp = path.with_suffix(".tmp")
+    if fmt == "tsv":
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("id\tdocument\tlabel\n")
+            for i in range(rows):
+                f.write(f"{i}\t{docs[i % len(docs)]}\t{labels[i % len(docs)]}\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([("id", pa.int64()), ("document", pa.string()), ("label", pa.int8())])
+        with pq.ParquetWriter(tmp, schema) as w:
+            for start in range(0, rows, 200_000):
+                idx = range(start, min(rows, start + 200_000))
+                table = {
+                    "id": pa.array(list(idx), pa.int64()),
+                    "document": [docs[i % len(docs)] for i in idx],
+                    "label": pa.array([labels[i % len(docs)] for i in idx], pa.int8()),
+                }
+                w.write_table(pa.table(table, schema=schema), row_group_size=50_000)
+    os.replace(tmp, path)
+    return path
