@@ -4,6 +4,7 @@ linear baseline (character 1-4-gram TF-IDF + logistic regression) trained and sc
     python benchmarks/accuracy.py --config seed --out runs/seed
     python benchmarks/accuracy.py --config best --seeds 42,43,44 --out runs/best
     python benchmarks/accuracy.py --config distilled --teacher 'runs/best/seed-{seed}' --seeds 42,43,44 --out runs/d
+    python benchmarks/accuracy.py --config default --limit 1000 --set epochs=1 --out /tmp/acc   # a smoke run
 
 Each seed trains from scratch into OUT/seed-N (OUT itself with one seed). Reads NSMC from
 --data-dir or $KSENT_DATA_DIR; uses a fresh token cache so tokenization time is cold. Per run:
@@ -12,7 +13,8 @@ included), end-to-end inference rate on the test reviews, and the behavioural su
 (benchmarks/behaviour.tsv); an ensemble also reports each member alone. Prints a JSON summary
 and writes it to OUT/benchmark.json. --baseline-only runs just the baseline. A config that learns
 from a teacher (`distilled`) takes --teacher, a folder ({seed} is replaced by each run's seed); its
-wall time to train includes the teacher's answers, not the teacher's own training.
+wall time to train includes the teacher's answers, not the teacher's own training. --limit N reads
+only the first N train and test rows (the baseline's too): a check that it all runs, not a figure.
 """
 
 import argparse
@@ -36,7 +38,7 @@ from ksent.config import resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
 from ksent.metrics import classification_report  # noqa: E402
 from ksent.models import Ensemble  # noqa: E402
-from ksent.train import evaluate_logits  # noqa: E402
+from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
 
 
 def linear_baseline(train, test) -> dict:
@@ -96,16 +98,14 @@ def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> dict:
         "predict_reviews_per_s": round(len(test) / predict_s),
         "behaviour": behaviour.pass_rates(lambda texts: clf.predict_proba(texts)[:, 1]),
     }
-    if isinstance(clf.model_, Ensemble):  # each member alone, on the same test ids
+    if isinstance(clf.model_, Ensemble):  # each member alone, on the same test ids (each reads its own columns)
         x = clf.encode(test.texts)
         summary["members"] = [
             {
                 "seed": h["seed"],
-                "reads": h.get("reads", "tokens"),
+                "reads": h["reads"],
                 "best_val_accuracy": h["best_val_accuracy"],
-                "test_accuracy": classification_report(
-                    test.labels, 1 / (1 + np.exp(-evaluate_logits(net, x, torch.device("cpu")).astype(np.float64)))
-                )["accuracy"],
+                "test_accuracy": classification_report(test.labels, p_positive(evaluate_logits(net, x)))["accuracy"],
             }
             for net, h in zip(clf.model_.members(), t["members"], strict=True)
         ]
@@ -121,10 +121,11 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="Comma-separated seeds, one training each (default: the config's).")
     ap.add_argument("--teacher", default=None, help="Teacher folder for distilled configs; {seed}: the run's seed.")
     ap.add_argument("--baseline-only", action="store_true")
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N train and test rows: a smoke run.")
     args = ap.parse_args()
 
-    train = read_labelled(nsmc_path("train", args.data_dir))
-    test = read_labelled(nsmc_path("test", args.data_dir))
+    train = read_labelled(nsmc_path("train", args.data_dir)).head(args.limit)
+    test = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit)
     runs = []
     if not args.baseline_only:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]

@@ -1,11 +1,13 @@
 """The behavioural suite (in the spirit of CheckList, Ribeiro et al. 2020): short reviews written and
 labelled by the ksent developers, in categories that test one capability each.
 
-    python benchmarks/behaviour.py --model runs/best [--model runs/default ...]
+    python benchmarks/behaviour.py --model runs/best [--model runs/default ...] [--out behaviour.json]
+    python benchmarks/behaviour.py          # the bundled model
 
-`behaviour.tsv` beside this file: category, label (0 negative, 1 positive), text. Prints the pass
-rate per category for each model; `benchmarks/accuracy.py` runs it for every config it trains and
-for the linear baseline, side by side.
+`behaviour.tsv` beside this file: category, label (0 negative, 1 positive), text. Prints one JSON
+list, an object per model (the pass rate per category, "overall", and the failures), and writes
+it to --out when given; `benchmarks/accuracy.py` runs it for every config it trains and for the
+linear baseline, side by side.
 """
 
 import argparse
@@ -56,12 +58,19 @@ def main() -> None:
     import ksent
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="append", required=True, type=Path)
+    ap.add_argument("--model", action="append", type=Path, help="A model folder (repeat for more; none: the bundled).")
+    ap.add_argument("--out", type=Path, default=None, help="Also write the results here (JSON).")
     args = ap.parse_args()
-    for folder in args.model:
+    results = []
+    for folder in args.model or [None]:
         clf = ksent.load(folder, device="cpu")
         res = pass_rates(lambda texts, clf=clf: clf.predict_proba(texts)[:, 1])
-        print(json.dumps({"model": str(folder), **res}, ensure_ascii=False, indent=1))
+        results.append({"model": str(folder) if folder else "bundled", **res})
+    text = json.dumps(results, ensure_ascii=False, indent=1)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

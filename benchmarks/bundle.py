@@ -3,9 +3,11 @@ all 50,000 NSMC test reviews (and on the first 2,000, the sample tests/test_bund
 
     ksent train --config best --set members=1 --set hidden=192 --set val_split=0.2 --out runs/bundle
     python benchmarks/bundle.py runs/bundle
+    python benchmarks/bundle.py runs/bundle --out /tmp/bundle --limit 300   # a check that it all runs
 
 The test metrics go into the bundled metrics.json (what `GET /v1/model` shows); docs/model-card.md
-quotes the printed figures.
+quotes the printed figures. --out writes the float16 folder elsewhere (the package's own
+bundled folder is left as it is); --limit N scores only the first N test reviews.
 """
 
 import argparse
@@ -17,36 +19,44 @@ from ksent.classifier import BUNDLED
 from ksent.data import nsmc_path, read_labelled
 from ksent.metrics import classification_report
 
+SAMPLE = 2000  # the first test reviews tests/test_bundled.py scores
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, help="A folder written by `ksent train`.")
+    ap.add_argument("--out", type=Path, default=BUNDLED, help="Where the float16 folder goes (default: the package's).")
     ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--limit", type=int, default=None, help="Score only the first N test reviews.")
     args = ap.parse_args()
 
-    test = read_labelled(nsmc_path("test", args.data_dir))
+    test = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit)
     source = ksent.load(args.model, device="cpu")
     full = classification_report(test.labels, source.predict_proba(test.texts)[:, 1])
-    source.save(BUNDLED, half=True)
-    half = ksent.load(device="cpu")  # the float16 weights, as users will load them
+    source.save(args.out, half=True)
+    half = ksent.load(args.out, device="cpu")  # the float16 weights, as users will load them
     p = half.predict_proba(test.texts)[:, 1]
     report = classification_report(test.labels, p)
-    sample = classification_report(test.labels[:2000], p[:2000])
-    half.metrics_["test"] = {"data": "ratings_test.txt (all 50,000 reviews)", "weights": "float16", **report}
+    sample = classification_report(test.labels[:SAMPLE], p[:SAMPLE])
+    rows = f"all {len(test):,} reviews" if args.limit is None else f"the first {len(test):,} reviews"
+    half.metrics_["test"] = {"data": f"{test.path.name} ({rows})", "weights": "float16", **report}
     train_file = half.metrics_["data"]["train_file"]  # this machine's path: only the name means anything to users
     half.metrics_["data"]["train_file"] = Path(train_file).name
-    half.save(BUNDLED, half=True)  # same float16 values, now with the test metrics
+    half.save(args.out, half=True)  # same float16 values, now with the test metrics
     print(
         json.dumps(
             {
                 "source": str(args.model),
+                "out": str(args.out),
+                "test_n": report["n"],
                 "test_accuracy_float32": full["accuracy"],
                 "test_accuracy_float16": report["accuracy"],
                 "roc_auc_float16": report["roc_auc"],
-                "sample_first_2000_accuracy_float16": sample["accuracy"],
-                "bytes": {p.name: p.stat().st_size for p in sorted(BUNDLED.iterdir())},
+                f"sample_first_{SAMPLE}_accuracy_float16": sample["accuracy"],
+                "bytes": {p.name: p.stat().st_size for p in sorted(args.out.iterdir())},
             },
             indent=1,
+            ensure_ascii=False,
         )
     )
 

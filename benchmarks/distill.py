@@ -8,7 +8,8 @@ never used to choose).
 Each variant is `distilled` with its `key=value` overrides, trained through the public API
 (`SentimentClassifier(cfg, teacher=...)`). The teacher is loaded once and its answers are kept by
 text across variants, so the first variant pays for them and the others do not: a variant's time is
-its own tokenizing and training. One JSON line per variant is appended to --out.
+its own tokenizing and training. One JSON line per variant is appended to --out; with --save DIR,
+each student is kept too, as DIR/variant-K (K = 1, 2, ... in the order given).
 """
 
 import argparse
@@ -28,6 +29,7 @@ import ksent  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.metrics import classification_report  # noqa: E402
 
 
 def remembering(teacher: SentimentClassifier) -> SentimentClassifier:
@@ -54,6 +56,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="JSON lines file to append to.")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None, help="First N train and test rows (the teacher's too).")
+    ap.add_argument("--save", type=Path, default=None, help="Keep each student as SAVE/variant-K.")
     args = ap.parse_args()
 
     train = read_labelled(nsmc_path("train", args.data_dir))
@@ -62,7 +65,7 @@ def main() -> None:
         train, test = train.head(args.limit), test.head(args.limit)
     teacher = remembering(ksent.load(args.teacher, device="cpu"))
     machine = f"{os.cpu_count()} cores, {cpu_name()}, torch {torch.__version__}, {torch.get_num_threads()} threads"
-    for variant in args.variant:
+    for k, variant in enumerate(args.variant, 1):
         cfg = resolve("distilled", [*variant.split(","), f"seed={args.seed}"])
         t0 = time.perf_counter()
         clf = SentimentClassifier(cfg, device="cpu", progress=True, teacher=teacher).fit_labelled(train)
@@ -80,10 +83,12 @@ def main() -> None:
             "augmented_rows": t["teacher"].get("augmented_rows", 0),
             "teacher_seconds": t["teacher"]["teacher_seconds"],
             "wall_seconds": round(wall),
-            "test_accuracy": float(((p >= 0.5) == np.asarray(test.labels)).mean()),
+            "test_accuracy": classification_report(test.labels, p)["accuracy"],
             "machine": machine,
             "date": time.strftime("%Y-%m-%d"),
         }
+        if args.save:
+            row["saved"] = str(clf.save(args.save / f"variant-{k}"))
         print(json.dumps(row), flush=True)
         with args.out.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")

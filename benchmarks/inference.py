@@ -11,8 +11,9 @@ state. Prints each model's median rate over the rounds and its ratio to the firs
 file) takes its turn in every round too, and each rate is also given as a ratio to it. With
 --parts, each ksent model's time is also split, in alternating rounds of their own: preparation
 (`encode`: cleaning, the analyser, ids) and the model alone on those ids, in float32 and under
-bfloat16 autocast (not an option of ksent: measured to see what it would buy), with the number of
-answers bf16 changes.
+bfloat16 autocast (not an option of ksent: measured to see what it would buy; skipped where the CPU
+cannot run an LSTM under it), with the number of answers bf16 changes. The members column counts
+each model's members by the block they read (tokens, syllables, pieces, ...).
 """
 
 import argparse
@@ -25,11 +26,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from baseline import linear_pipeline  # noqa: E402
-from machine import describe  # noqa: E402
+from machine import describe, timed  # noqa: E402
 
 import ksent  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
-from ksent.train import evaluate_logits  # noqa: E402
+from ksent.models.inference import evaluate_logits  # noqa: E402
+from ksent.train import bf16_runs  # noqa: E402
+
+
+def members(clf) -> str:
+    """A model's members by the block each reads, from its feature set: "3 tokens + 1 syllables"."""
+    return " + ".join(f"{b.members} {b.featurizer.kind}" for b in clf.features_.blocks if b.members)
 
 
 def main() -> None:
@@ -51,9 +58,8 @@ def main() -> None:
     rates: list[list[float]] = [[] for _ in clfs]
     for _ in range(args.rounds):
         for k, clf in enumerate(clfs):
-            t0 = time.perf_counter()
-            clf.predict_proba(texts)
-            rates[k].append(len(texts) / (time.perf_counter() - t0))
+            _, seconds = timed(clf.predict_proba, texts)
+            rates[k].append(len(texts) / seconds)
     print(f"{time.strftime('%Y-%m-%d')}, {describe()}, {len(texts):,} test reviews, {args.rounds} rounds")
     lin = statistics.median(rates[-1]) if args.baseline else None
     extra = " vs the linear baseline |" if lin else ""
@@ -64,9 +70,7 @@ def main() -> None:
     for name, clf, r in zip(names, clfs, rates, strict=True):
         rate, shown = statistics.median(r), ", ".join(f"{x:,.0f}" for x in r)
         if hasattr(clf, "config_"):
-            cfg = clf.config_
-            members = f"{cfg.members} + {cfg.syllable_members} syllable" if cfg.syllable_members else str(cfg.members)
-            what = f"`{cfg.name}` ({cfg.tokenizer}) | {members}"
+            what = f"`{clf.config_.name}` ({clf.config_.tokenizer}) | {members(clf)}"
         else:
             what = "char 1-4-gram TF-IDF + LR | —"
         vs_lin = f" {rate / lin:.2f}× |" if lin else ""
@@ -75,34 +79,30 @@ def main() -> None:
         print_parts(args.models, clfs[: len(args.models)], texts, args.rounds)
 
 
-def timed(f):
-    t0 = time.perf_counter()
-    out = f()
-    return out, time.perf_counter() - t0
-
-
 def print_parts(names: list[Path], clfs: list, texts: list[str], rounds: int) -> None:
     """Preparation and model rates of each model, median over alternating rounds."""
-    cpu = torch.device("cpu")
-    seconds: list[dict[str, list[float]]] = [{"prepare": [], "float32": [], "bf16": []} for _ in clfs]
-    flips = [0] * len(clfs)
+    parts = ("prepare", "float32", "bf16") if bf16_runs("cpu") else ("prepare", "float32")
+    seconds: list[dict[str, list[float]]] = [{part: [] for part in parts} for _ in clfs]
+    flips: list[int | str] = ["—"] * len(clfs)  # where bf16 cannot run here
     for _ in range(rounds):
         for k, clf in enumerate(clfs):
-            x, s_prep = timed(lambda clf=clf: clf.encode(texts))
-            fp32, s_fp32 = timed(lambda clf=clf, x=x: evaluate_logits(clf.model_, x, cpu))
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                bf16, s_bf16 = timed(lambda clf=clf, x=x: evaluate_logits(clf.model_, x, cpu))
-            for part, s in zip(("prepare", "float32", "bf16"), (s_prep, s_fp32, s_bf16), strict=True):
-                seconds[k][part].append(s)
-            flips[k] = int(((fp32 >= 0) != (bf16 >= 0)).sum())
+            x, s = timed(clf.encode, texts)
+            seconds[k]["prepare"].append(s)
+            fp32, s = timed(evaluate_logits, clf.model_, x)
+            seconds[k]["float32"].append(s)
+            if "bf16" in parts:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    bf16, s = timed(evaluate_logits, clf.model_, x)
+                seconds[k]["bf16"].append(s)
+                flips[k] = int(((fp32 >= 0) != (bf16 >= 0)).sum())
     print(f"\nParts, median of {rounds} rounds, reviews/s (seconds for {len(texts):,} reviews):")
     print("| model | preparation (analyser, ids) | model, float32 | model, bf16 autocast | answers bf16 flips |")
     print("|---|---|---|---|---|")
     for name, secs, flipped in zip(names, seconds, flips, strict=True):
         cells = []
         for part in ("prepare", "float32", "bf16"):
-            med = statistics.median(secs[part])
-            cells.append(f"{len(texts) / med:,.0f} ({med:.1f} s)")
+            med = statistics.median(secs[part]) if part in secs else None
+            cells.append("— (this CPU cannot)" if med is None else f"{len(texts) / med:,.0f} ({med:.1f} s)")
         print(f"| `{name}` | {' | '.join(cells)} | {flipped} |")
 
 

@@ -3,15 +3,16 @@
     python benchmarks/load.py                           # the bundled model: starts a server, 8 clients, 20 s a phase
     python benchmarks/load.py --model runs/default      # any model folder
     python benchmarks/load.py --model runs/default --url http://127.0.0.1:8000   # a server already running
-    python benchmarks/load.py --model runs/default --duration 3         # a quick check that it all runs
+    python benchmarks/load.py --smoke --out load.json    # a quick check that it all runs (1 s phases, few clients)
 
 Two phases, each for --duration seconds after a short warm-up: single-review requests (random NSMC
 test reviews) from --clients concurrent clients, then requests of --batch-size reviews from
 --batch-clients clients. Each reports requests, errors, throughput and latency percentiles. Then
 the in-process baseline: `predict_proba` on the same reviews in batches of --batch-size, in this
 process (from its main thread and from a new thread), after the server has gone quiet;
-`batch_vs_in_process` is the server's batch throughput over the faster of the two. Prints one
-JSON object. Targets only loopback addresses, and stops by itself.
+`batch_vs_in_process` is the server's batch throughput over the faster of the two. `answers`
+compares the server's answers to one batch with `predict_proba`'s in this process. Prints one JSON
+object (and writes it to --out). Targets only loopback addresses, and stops by itself.
 
 Clients are threads with keep-alive `http.client` connections: no dependency beyond ksent, and a
 client costs little CPU beside a server on the same 2 cores (it still costs some: the figures are
@@ -97,6 +98,19 @@ def client(host: str, port: int, bodies: list[bytes], until: float, out: list, s
     conn.close()
 
 
+def server_answers(host: str, port: int, texts: list[str]) -> list[dict]:
+    """The server's prediction records for `texts`, one request."""
+    conn = http.client.HTTPConnection(host, port, timeout=120)
+    body = json.dumps({"texts": texts}, ensure_ascii=False).encode()
+    conn.request("POST", "/v1/predict", body, {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    if r.status != 200:
+        sys.exit(f"error: POST /v1/predict answered {r.status}: {data[:500]!r}")
+    return json.loads(data)["predictions"]
+
+
 def phase(host: str, port: int, bodies: list[bytes], clients: int, duration: float, warmup: float) -> dict:
     """`clients` threads for `warmup` seconds, then again for `duration` seconds: only these count."""
     for seconds in (warmup, duration):
@@ -120,6 +134,7 @@ def phase(host: str, port: int, bodies: list[bytes], clients: int, duration: flo
         "seconds": round(elapsed, 2),
         "requests": len(rows),
         "errors": sum(not r[1] for r in rows),
+        "reviews": reviews,
         "requests_per_s": round(len(rows) / elapsed, 1),
         "reviews_per_s": round(reviews / elapsed, 1),
         **pct,
@@ -127,14 +142,11 @@ def phase(host: str, port: int, bodies: list[bytes], clients: int, duration: flo
     }
 
 
-def in_process(model: Path | None, batches: list[list[str]], duration: float) -> dict:
+def in_process(clf, batches: list[list[str]], duration: float) -> dict:
     """`predict_proba` on batches of the same reviews, in this process, for about `duration` seconds
     each: called from the main thread (as a script would), then from a new thread (as the server's
     model thread does). On a busy machine the two can differ a lot: torch's OpenMP threads stall
     when the CPUs are oversubscribed, and they are set up per calling thread."""
-    import ksent
-
-    clf = ksent.load(model, device="cpu")
     clf.predict_proba(batches[0])  # warm-up: loads the analyser
 
     def run(out: dict) -> None:
@@ -154,6 +166,16 @@ def in_process(model: Path | None, batches: list[list[str]], duration: float) ->
     return {"main_thread": main_thread, "worker_thread": other_thread}
 
 
+def same_answers(served: list[dict], p_positive) -> dict:
+    """The server's records against P(positive) computed in this process for the same reviews."""
+    served_p = np.array([r["p_positive"] for r in served])
+    return {
+        "reviews": len(served),
+        "labels_differ": int(sum(r["label"] != int(p >= 0.5) for r, p in zip(served, p_positive, strict=True))),
+        "max_abs_diff_p_positive": float(np.abs(served_p - p_positive).max()),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -166,7 +188,11 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=20.0, help="Seconds per phase (each also warms up briefly).")
     ap.add_argument("--data-dir", type=Path, help="NSMC folder (default: $KSENT_DATA_DIR, else the ksent cache).")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--smoke", action="store_true", help="1 s phases, 2 and 1 clients, batches of 16: it all runs")
+    ap.add_argument("--out", type=Path, help="Also write the JSON result here.")
     args = ap.parse_args()
+    if args.smoke:
+        args.duration, args.clients, args.batch_clients, args.batch_size = 1.0, 2, 1, 16
     if not 1 <= args.clients <= 64 or not 1 <= args.batch_clients <= 64 or not 0 < args.duration <= 600:
         sys.exit("error: --clients and --batch-clients must be 1..64, --duration 0..600 s")
 
@@ -189,27 +215,31 @@ def main() -> None:
         warmup = min(2.0, args.duration / 2)
         single = phase(host, port, singles, args.clients, args.duration, warmup)
         batch = phase(host, port, batch_bodies, args.batch_clients, args.duration, warmup)
+        served = server_answers(host, port, batches[0])
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-    baseline = in_process(args.model, batches, min(args.duration, 10.0))
+    import ksent
+
+    clf = ksent.load(args.model, device="cpu")
+    baseline = in_process(clf, batches, min(args.duration, 10.0))
     best = max(b["reviews_per_s"] for b in baseline.values())
-    print(
-        json.dumps(
-            {
-                "server": f"http://{host}:{port}",
-                "model": str(args.model) if args.model else "bundled",
-                "cpus": os.cpu_count(),
-                "single": single,
-                "batch": {"batch_size": args.batch_size, **batch},
-                "in_process_predict_proba": {"batch_size": args.batch_size, **baseline},
-                # against the faster of the two in-process figures: the conservative ratio
-                "batch_vs_in_process": round(batch["reviews_per_s"] / best, 3),
-            },
-            indent=1,
-        )
-    )
+    result = {
+        "server": f"http://{host}:{port}",
+        "model": str(args.model) if args.model else "bundled",
+        "cpus": os.cpu_count(),
+        "single": single,
+        "batch": {"batch_size": args.batch_size, **batch},
+        "in_process_predict_proba": {"batch_size": args.batch_size, **baseline},
+        # against the faster of the two in-process figures: the conservative ratio
+        "batch_vs_in_process": round(batch["reviews_per_s"] / best, 3),
+        "answers": same_answers(served, clf.predict_proba(batches[0])[:, 1]),
+    }
+    text = json.dumps(result, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
 
 `train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
-pays for tokenizing), trains ONE member (members=1) with the given seed and overrides, and saves
-its validation and test logits with its timings to OUT/NAME.npz. `combine` averages the logits of
+pays for tokenizing), trains ONE member with the given seed and overrides, and saves its
+validation and test logits with its timings to OUT/NAME.npz. The member reads the tokens, or with
+`--reads syllables|pieces` (`--syllables`: the same as `--reads syllables`) that block of a model
+prepared with one such member, as `ksent.train.members_of` makes it: the feature set's columns,
+the block's own epochs (`syllable_epochs`, when set, for syllables). `combine` averages the logits of
 the given members and prints validation and test accuracy of the mean, and of each member alone.
 `table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
 over its seeds of validation and test accuracy, each as a difference from the first group too (an
@@ -26,44 +29,61 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import cpu_name  # noqa: E402
 
 from ksent import atomic  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
-from ksent.config import resolve  # noqa: E402
+from ksent.config import Config, resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
-from ksent.train import evaluate_logits, fit  # noqa: E402
+from ksent.metrics import classification_report  # noqa: E402
+from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
+from ksent.train import Member, fit, members_of  # noqa: E402
+
+READS = {"tokens": "members", "syllables": "syllable_members", "pieces": "piece_members"}  # a kind's config field
+
+
+def prepared(cfg: Config, reads: str, seed: int) -> Config:
+    """`cfg` as a model with one token member and, unless `reads` is "tokens", one member of that
+    kind: what `train` prepares the rows with, so that its block is fitted as that model's is."""
+    counts = {field: int(kind in ("tokens", reads)) for kind, field in READS.items()}
+    return dataclasses.replace(cfg, **counts, views={}, seed=seed).validate()
+
+
+def the_member(cfg: Config, features, reads: str) -> Member:
+    """The network a `cfg` model trains on the `reads` block, as `members_of` makes it (its spec,
+    columns and epochs), with the config's own seed."""
+    member = next(m for m in members_of(cfg, features) if m.spec.reads == reads)
+    return dataclasses.replace(member, seed=cfg.seed)
 
 
 def train(args) -> None:
-    cfg = resolve(args.config, args.overrides)
-    cfg = dataclasses.replace(cfg, members=1, syllable_members=0, piece_members=0, seed=args.seed)
+    reads = "syllables" if args.syllables else args.reads
+    cfg = prepared(resolve(args.config, args.overrides), reads, args.seed)
     train_rows = read_labelled(nsmc_path("train", args.data_dir))
     test_rows = read_labelled(nsmc_path("test", args.data_dir))
-    # --syllables: prepare as a model with one syllable member does, and keep only the syllable block
-    prep = dataclasses.replace(cfg, syllable_members=1) if args.syllables else cfg
-    clf = SentimentClassifier(prep, device="cpu", progress=True, cache=args.out / "tokens")
+    clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")
     t0 = time.perf_counter()
     x, y, _ = clf.fit_prepare(train_rows)
-    columns, vocab_size = slice(0, cfg.max_len), len(clf.vocab_)
-    if args.syllables:  # the member is then trained as `best`'s syllable member is: on those columns alone
-        columns, vocab_size = slice(cfg.max_len, None), len(clf.vocab_.syllables)
-        cfg = dataclasses.replace(cfg, max_len=cfg.syllable_max_len)
-    x = x[:, columns]
     prep_s = time.perf_counter() - t0
-    model, history = fit(cfg, x, y, vocab_size, "cpu", progress=True)
+    member = the_member(cfg, clf.features_, reads)
+    model, history = fit(cfg, x, y, [member], "cpu", progress=True)  # it reads its own columns of x
     n_train = history["n_train"]
-    cpu = torch.device("cpu")
-    val = evaluate_logits(model, x[n_train:], cpu)
-    x_test = clf.encode(test_rows.texts)[:, columns]
+    val = evaluate_logits(model, x[n_train:])
+    x_test = clf.encode(test_rows.texts)
     t0 = time.perf_counter()
-    test = evaluate_logits(model, x_test, cpu)
+    test = evaluate_logits(model, x_test)
     model_s = time.perf_counter() - t0
+    columns = member.spec.columns
     meta = {
         "config": cfg.to_dict(),
+        "member": {
+            "reads": reads,
+            "columns": None if columns is None else [columns.start, columns.stop],
+            "vocab_size": member.spec.vocab_size,
+            "epochs": member.epochs,
+        },
         "cpu": cpu_name(),
         "prepare_seconds": round(prep_s, 1),
         "train_seconds": round(history["seconds"], 1),
@@ -81,7 +101,7 @@ def train(args) -> None:
 
 
 def acc(logits: np.ndarray, y) -> float:
-    return round(float(((logits >= 0) == (np.asarray(y) == 1)).mean()), 5)
+    return round(classification_report(y, p_positive(logits))["accuracy"], 5)
 
 
 def ensemble_accuracy(files: list[Path]) -> tuple[float, float]:
@@ -137,7 +157,8 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--config", default="best")
     t.add_argument("--set", dest="overrides", action="append", default=[])
-    t.add_argument("--syllables", action="store_true", help="Read syllables, not the config's tokens.")
+    t.add_argument("--reads", choices=tuple(READS), default="tokens", help="The block the member reads.")
+    t.add_argument("--syllables", action="store_true", help="The same as --reads syllables.")
     t.add_argument("--out", type=Path, default=Path("runs/exp"))
     t.add_argument("--data-dir", type=Path, default=None)
     c = sub.add_parser("combine")

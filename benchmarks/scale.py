@@ -4,9 +4,11 @@
     python benchmarks/scale.py ray --rows 1000000              # 1 process vs Ray with 1 and 2 workers
     python benchmarks/scale.py ray --rows 20000 --model runs/default   # a quick check that it all runs
     python benchmarks/scale.py compare --rows 1000000          # re-check Ray's outputs against one process's
+    python benchmarks/scale.py stream --rows 2000 --out /tmp/scale   # a check that it all runs
 
 The input is made by repeating the NSMC reviews (train then test, columns id/document/label) up
-to --rows rows, as TSV (`stream`) or Parquet (`ray`), in benchmarks/out/ (kept between runs).
+to --rows rows, as TSV (`stream`) or Parquet (`ray`), in --out (default benchmarks/out/, kept
+between runs), where the scores go too, and the JSON printed (`stream.json`, `ray.json`).
 Each measured command runs as its own process, exactly as a user types it; the script samples
 the resident memory of that process and all its descendants (Ray's raylet, workers and object
 store included) every 0.2 s and reports the peak sum, and the wall time from start to exit
@@ -22,54 +24,9 @@ import threading
 import time
 from pathlib import Path
 
-from machine import cpu_name
+from machine import cpu_name, nsmc_input
 
 OUT = Path(__file__).resolve().parent / "out"
-
-
-def nsmc_rows(data_dir: Path) -> list[tuple[str, str, str]]:
-    rows = []
-    for name in ("ratings_train.txt", "ratings_test.txt"):
-        lines = (data_dir / name).read_text(encoding="utf-8").split("\n")[1:]
-        rows += [tuple(line.split("\t")) for line in lines if line]
-    return rows
-
-
-def make_input(rows: int, fmt: str, data_dir: Path) -> Path:
-    path = OUT / f"nsmc-x{rows}.{fmt}"
-    if path.exists():
-        return path
-    OUT.mkdir(exist_ok=True)
-    base = nsmc_rows(data_dir)
-    tmp = path.with_suffix(".tmp")
-    if fmt == "tsv":
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("id\tdocument\tlabel\n")
-            for i in range(rows):
-                _, doc, label = base[i % len(base)]
-                f.write(f"{i}\t{doc}\t{label}\n")
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        with pq.ParquetWriter(
-            tmp, pa.schema([("id", pa.int64()), ("document", pa.string()), ("label", pa.int8())])
-        ) as w:
-            for start in range(0, rows, 200_000):
-                idx = range(start, min(rows, start + 200_000))
-                docs = [base[i % len(base)] for i in idx]
-                w.write_table(
-                    pa.table(
-                        {
-                            "id": pa.array(list(idx), pa.int64()),
-                            "document": [d[1] for d in docs],
-                            "label": pa.array([int(d[2]) for d in docs], pa.int8()),
-                        }
-                    ),
-                    row_group_size=50_000,
-                )
-    os.replace(tmp, path)
-    return path
 
 
 def tree_rss(pid: int) -> int:
@@ -139,25 +96,27 @@ def main() -> None:
     ap.add_argument("mode", choices=["stream", "ray", "compare"])
     ap.add_argument("--rows", type=int, default=None, help="rows in the input (stream: 5,000,000; ray: 1,000,000)")
     ap.add_argument("--model", default=None, help="model folder (default: the bundled model)")
-    ap.add_argument("--data-dir", default=os.environ.get("KSENT_DATA_DIR", "../shared/data/nsmc"))
+    ap.add_argument("--data-dir", default=None, help="NSMC folder (default: $KSENT_DATA_DIR, else the ksent cache)")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder for the inputs, the scores and the JSON")
     args = ap.parse_args()
     rows = args.rows or (5_000_000 if args.mode == "stream" else 1_000_000)
+    out_dir = args.out
     ksent = [sys.executable, "-m", "ksent", "predict"] + (["--model", args.model] if args.model else [])
     runs = {}
-    if args.mode == "compare":  # re-check the outputs a `ray` run left in benchmarks/out/
+    if args.mode == "compare":  # re-check the outputs a `ray` run left in --out
         for k in (1, 2):
-            print(k, compare(OUT / f"scores-x{rows}-local.parquet", OUT / f"scores-x{rows}-ray{k}"))
+            print(k, compare(out_dir / f"scores-x{rows}-local.parquet", out_dir / f"scores-x{rows}-ray{k}"))
         return
     if args.mode == "stream":
-        src = make_input(rows, "tsv", Path(args.data_dir))
-        out = OUT / f"scores-x{rows}.parquet"
+        src = nsmc_input(rows, "tsv", args.data_dir, out_dir)
+        out = out_dir / f"scores-x{rows}.parquet"
         runs["one_process"] = measure([*ksent, "--file", str(src), "--prefix", "pred_", "--out", str(out)])
     else:
-        src = make_input(rows, "parquet", Path(args.data_dir))
+        src = nsmc_input(rows, "parquet", args.data_dir, out_dir)
         common = ["--file", str(src), "--text-col", "document", "--prefix", "pred_"]
-        runs["one_process"] = measure([*ksent, *common, "--out", str(OUT / f"scores-x{rows}-local.parquet")])
+        runs["one_process"] = measure([*ksent, *common, "--out", str(out_dir / f"scores-x{rows}-local.parquet")])
         for k in (1, 2):
-            dest = OUT / f"scores-x{rows}-ray{k}"
+            dest = out_dir / f"scores-x{rows}-ray{k}"
             subprocess.run(["rm", "-rf", str(dest)], check=True)
             runs[f"ray_{k}_workers"] = measure(
                 [*ksent, *common, "--engine", "ray", "--concurrency", str(k), "--out", str(dest)]
@@ -167,24 +126,21 @@ def main() -> None:
     if args.mode == "ray":
         for k in (1, 2):
             runs[f"ray_{k}_workers"].update(
-                compare(OUT / f"scores-x{rows}-local.parquet", OUT / f"scores-x{rows}-ray{k}")
+                compare(out_dir / f"scores-x{rows}-local.parquet", out_dir / f"scores-x{rows}-ray{k}")
             )
-    print(
-        json.dumps(
-            {
-                "mode": args.mode,
-                "rows": rows,
-                "model": args.model or "bundled",
-                "input": str(src.relative_to(OUT.parent.parent)),
-                "cpu": cpu_name(),
-                "cpus": os.cpu_count(),
-                "date": time.strftime("%Y-%m-%d"),
-                "runs": runs,
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
-    )
+    result = {
+        "mode": args.mode,
+        "rows": rows,
+        "model": args.model or "bundled",
+        "input": str(src),
+        "cpu": cpu_name(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+        "runs": runs,
+    }
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    (out_dir / f"{args.mode}.json").write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -222,6 +222,31 @@ def _own(x: np.ndarray, member: Member) -> np.ndarray:
     return x if columns is None else np.ascontiguousarray(x[:, columns])
 
 
+def train_step(
+    cfg: Config,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
+    xb: torch.Tensor,
+    tb: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One update on one batch by `cfg`'s recipe: the forward pass (under bfloat16 autocast with
+    `bf16`), the loss against the targets `tb` (B,) (0/1 labels, or soft targets in [0, 1]),
+    backward, gradient clipping (`grad_clip`), the optimizer's step and the schedule's. `xb` (B, T)
+    and `tb` are on the model's device. Returns the batch's logits (B,) and its loss, detached."""
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        logits = model(xb).float()  # (B,)
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, tb)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    if schedule is not None:
+        schedule.step()
+    return logits.detach(), loss.detach()
+
+
 def _fit_one(
     cfg: Config,
     member: Member,
@@ -244,7 +269,6 @@ def _fit_one(
     lengths = (x_tr != 0).sum(axis=1)
     steps = _n_batches(n_train, cfg, lengths)
     opt, schedule = _optimizer(cfg, model, steps * epochs)
-    loss_fn = nn.BCEWithLogitsLoss()
     xt, yt, tt = torch.from_numpy(x_tr), torch.from_numpy(y_tr).float(), torch.from_numpy(t_tr).float()
 
     history: list[dict] = []
@@ -261,18 +285,9 @@ def _fit_one(
                 if cfg.pack:
                     xb = _cut(xb)  # a packed LSTM never reads the padding: do not even carry it
                 xb, yb, tb = xb.to(dev), yb.to(dev), tb.to(dev)
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                    logits = model(xb).float()  # (B,)
-                loss = loss_fn(logits, tb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                if schedule is not None:
-                    schedule.step()
+                logits, loss = train_step(cfg, model, opt, schedule, xb, tb)
                 loss_sum += loss.item() * len(idx)
-                correct += int(((logits.detach() >= 0) == (yb == 1)).sum())
+                correct += int(((logits >= 0) == (yb == 1)).sum())
                 seen += len(idx)
                 advance(1, info=f"loss {loss_sum / seen:.4f} acc {correct / seen:.4f}")
         # 2. validation
