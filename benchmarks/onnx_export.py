@@ -14,10 +14,11 @@ answer, empty and duplicated ones included):
   file); each rate as a ratio to the baseline's, the median over the rounds;
 - cold start: `ksent predict TEXT` from process start to answer, on the model folder (torch) and on
   its export (no torch), alternating, the median of --cold runs each.
-Prints a markdown table headed by the machine.
+Prints a markdown table headed by the machine; the figures also go to OUT.json (beside --out).
 """
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,11 @@ def main() -> None:
         print(f"| {name} | {acc[name] * 100:.2f} % | {rate[name]:,.0f} | {rate[name] / rate['linear baseline']:.2f}× "
               f"| {file} | {first} |")  # fmt: skip
     print(f"\ncold start: torch / onnx = {start['torch'] / start['onnx float32']:.1f}× (median of {args.cold} each)")
+    figures = {"machine": describe(), "model": str(model), "n": len(texts), "rounds": args.rounds,
+               "max_abs_diff_float32": diff, "int8_flips": flips, "accuracy": acc, "reviews_per_s": rate,
+               "model_mb": size, "cold_s": start}  # fmt: skip
+    report = folder.with_name(f"{folder.name}.json")
+    report.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -373,3 +373,21 @@ def test_ray_order_benchmark_smoke(nsmc_dir, hangul_root):
     # every row written once, in id order: ksent's Parquet sink keeps the order Ray Data hands it (docs/scale.md)
     assert res["runs"] == [{"rows_written": rows, "out_of_place": 0}]
     assert "run 1: 0 rows out of place" in r.stdout.splitlines()
+
+
+def test_onnx_export_benchmark_smoke(nsmc_dir, hangul_root):
+    pytest.importorskip("onnxruntime")
+    from ksent.classifier import BUNDLED
+
+    out = hangul_root / "내보내기 벤치" / "export"
+    bench("onnx_export.py", "--smoke", "--out", str(out), nsmc_dir=nsmc_dir)
+    res = json.loads(out.with_name("export.json").read_text(encoding="utf-8"))
+    assert res["n"] == 2000 and res["max_abs_diff_float32"] < 1e-5 and 0 <= res["int8_flips"] < 20
+    torch_acc = evaluated(BUNDLED, nsmc_dir, 2000)["accuracy"]  # the package's own figure on the same rows
+    assert res["accuracy"]["torch"] == torch_acc == res["accuracy"]["onnx float32"]
+    assert abs(res["accuracy"]["onnx int8"] - torch_acc) <= res["int8_flips"] / 2000 + 1e-9
+    assert set(res["reviews_per_s"]) == {"torch", "onnx float32", "onnx int8", "linear baseline"}
+    assert res["model_mb"]["onnx int8"] < res["model_mb"]["onnx float32"] and set(res["cold_s"]) == {
+        "torch",
+        "onnx float32",
+    }
