@@ -263,6 +263,26 @@ def test_cli_streams_files_and_stdin(trained, hangul_root):
         assert r.exit_code != 0 and says in str(r.exception)
 
 
+@pytest.mark.parametrize("fmt", ["txt", "tsv", "csv", "jsonl", "parquet"])
+def test_cli_format_names_what_the_extension_does_not(trained, hangul_root, fmt):
+    """`predict --file F --format FMT`: a file whose name says nothing is read as FMT, row by row."""
+    clf, model = trained
+    folder = hangul_root / f"형식 {fmt}"
+    folder.mkdir()
+    inp = _write(folder / "리뷰 내보내기.dat", _rows(7), fmt)
+    args = ["predict", "-m", str(model), "--file", str(inp), "--json", "--chunk-rows", "3"]
+    r = CliRunner().invoke(app, [*args, "--format", fmt])
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(g["text"], g["n_tokens"]) for g in got] == list(zip(TEXTS[:7], N_TOKENS, strict=True))
+    assert got == [rec.to_dict() for rec in clf.predict_records(TEXTS[:7])]
+    r = CliRunner().invoke(app, args)  # without it, the name says nothing: refused, saying what to pass
+    assert isinstance(r.exception, KsentError) and "cannot tell the format from the extension '.dat'" in str(
+        r.exception
+    )
+    assert "--format" in str(r.exception) and r.stdout == ""
+
+
 def test_sigterm_mid_file_leaves_no_temp_file(trained, hangul_root):
     import signal
     import subprocess
