@@ -120,6 +120,42 @@ def test_set_overrides_are_parsed_and_checked():
         resolve("default", ["clean=maybe"])
 
 
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ("[]", []),  # no stopwords: once the one word "[]"
+        ("", []),
+        (" []", []),
+        ("영화,정말", ["영화", "정말"]),
+        ('["영화", "정말"]', ["영화", "정말"]),
+        ('["쉼,표"]', ["쉼,표"]),  # in JSON a word may hold a comma
+        ("[", None),
+        ('["영화", 1]', None),
+        ("[영화]", None),  # JSON wants quotes: no silent word "[영화]"
+    ],
+)
+def test_set_list_values_are_words_or_a_json_list(raw, words):
+    if words is not None:
+        assert resolve("default", [f"stopwords={raw}"]).stopwords == words
+        return
+    with pytest.raises(KsentError) as e:
+        resolve("default", [f"stopwords={raw}"])
+    assert str(e.value) == (
+        f"--set stopwords={raw}: expected a list of strings: comma-separated (영화,정말), "
+        'or JSON (["영화", "정말"]; [] or nothing for none)'
+    )
+
+
+def test_set_object_values_are_json_objects():
+    assert resolve("default", ['views={"jamo": {"members": 0, "max_len": 50}}']).views == {
+        "jamo": {"members": 0, "max_len": 50}
+    }
+    assert resolve("default", ["views={}"]).views == {}
+    for raw in ("[]", "{", '"jamo"'):
+        with pytest.raises(KsentError, match=r"^--set views=.*: expected a JSON object of sections"):
+            resolve("default", [f"views={raw}"])
+
+
 # --- through the command line ----------------------------------------------------------------------
 
 

@@ -24,9 +24,11 @@ def test_prediction_records_match_predict_proba(trained):
     for r in records:
         assert r.sentiment == ("negative", "positive")[r.label]
         assert r.score == pytest.approx(max(r.p_positive, 1 - r.p_positive)) and r.score >= 0.5
-    # tokens the model read: none for inputs that Hangul-only cleaning empties
-    assert [r.n_tokens for r in records[2:]] == [0, 0, 0]
-    assert records[0].n_tokens == int((clf.encode(TEXTS[:1]) != 0).sum()) > 0
+    # tokens the model read, counted by hand (Kiwi lemmas, the seed's stopwords out, every other token
+    # fed: unseen ones as <OOV>): 연기 [도] 좋다 고 스토리 [도] 최고; 시간 [이] 아깝다 다 최악; none for
+    # inputs that Hangul-only cleaning empties
+    assert [r.n_tokens for r in records] == [5, 4, 0, 0, 0]
+    assert [r.n_tokens for r in clf.predict_records(["영화 " * 40, "의 가 이"])] == [30, 0]  # max_len; stopwords only
     assert records[0].label == 1 and records[1].label == 0
 
 

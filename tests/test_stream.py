@@ -24,6 +24,10 @@ TEXTS = [
     "지루하고 길다",
     "ㅋㅋ 꿀잼",
 ] * 3
+# the tokens the suite's model reads in each, counted by hand (Kiwi lemmas of the Hangul-only text, the
+# seed's stopwords out): 정말 재밌다 어요; 최악 [의] 영화; none; 점 만점 [에] 점; 배우 [들] 연기 [가] 좋다 었 다;
+# 지루 하 고 길다 다; ㅋㅋ 꿀 잼
+N_TOKENS = [3, 2, 0, 3, 5, 5, 3]
 
 
 def _rows(n: int | None = None):
@@ -74,7 +78,7 @@ def test_every_format_scores_like_predict_proba_in_order(trained, hangul_root, s
     assert [r["text"] for r in got] == TEXTS  # order kept, texts unchanged (the empty one too)
     np.testing.assert_allclose([float(r["p_positive"]) for r in got], want, atol=1e-6)
     assert [int(r["label"]) for r in got] == (want >= 0.5).astype(int).tolist()
-    assert [int(r["n_tokens"]) for r in got] == (clf.encode(TEXTS) != 0).sum(axis=1).tolist()
+    assert [int(r["n_tokens"]) for r in got] == N_TOKENS * 3
     if src != "txt":  # the input's other columns are carried beside the scores
         assert [(str(r["id"]), r["source"]) for r in got] == [(r["id"], r["source"]) for r in _rows()]
     assert sorted(p.name for p in folder.iterdir()) == sorted([inp.name, out.name])  # no temp file left
@@ -257,6 +261,26 @@ def test_cli_streams_files_and_stdin(trained, hangul_root):
     ):
         r = CliRunner().invoke(app, ["predict", "-m", str(model), *wrong])
         assert r.exit_code != 0 and says in str(r.exception)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "tsv", "csv", "jsonl", "parquet"])
+def test_cli_format_names_what_the_extension_does_not(trained, hangul_root, fmt):
+    """`predict --file F --format FMT`: a file whose name says nothing is read as FMT, row by row."""
+    clf, model = trained
+    folder = hangul_root / f"형식 {fmt}"
+    folder.mkdir()
+    inp = _write(folder / "리뷰 내보내기.dat", _rows(7), fmt)
+    args = ["predict", "-m", str(model), "--file", str(inp), "--json", "--chunk-rows", "3"]
+    r = CliRunner().invoke(app, [*args, "--format", fmt])
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(g["text"], g["n_tokens"]) for g in got] == list(zip(TEXTS[:7], N_TOKENS, strict=True))
+    assert got == [rec.to_dict() for rec in clf.predict_records(TEXTS[:7])]
+    r = CliRunner().invoke(app, args)  # without it, the name says nothing: refused, saying what to pass
+    assert isinstance(r.exception, KsentError) and "cannot tell the format from the extension '.dat'" in str(
+        r.exception
+    )
+    assert "--format" in str(r.exception) and r.stdout == ""
 
 
 def test_sigterm_mid_file_leaves_no_temp_file(trained, hangul_root):

@@ -29,7 +29,8 @@ def test_accuracy_far_above_chance_on_held_out(trained, test_rows):
     clf, _ = trained
     report = classification_report(test_rows.labels, clf.predict_proba(test_rows.texts)[:, 1])
     assert report["n"] == N_TEST
-    assert report["accuracy"] > 0.72, report  # chance is ~0.5
+    # measured 0.785 (the fixture's seed 42); seeds 43 and 44 give 0.798 and 0.772. Chance is ~0.5.
+    assert report["accuracy"] > 0.75, report
 
 
 def test_saved_model_reloads_identically(trained, test_rows):
@@ -167,7 +168,8 @@ def test_cli_train_evaluate_predict(nsmc_dir, hangul_root):
     r = runner.invoke(app, ["evaluate", "-m", str(out), "--data-dir", str(data_dir), "--json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
-    assert rep["n"] == 500 and 0.5 < rep["accuracy"] <= 1 and len(rep["confusion_matrix"]) == 2
+    assert rep["n"] == 500 and len(rep["confusion_matrix"]) == 2
+    assert rep["accuracy"] > 0.70, rep  # measured 0.756 (seed 42; seeds 43, 44: 0.738, 0.734)
     r = runner.invoke(app, ["predict", "-m", str(out), "--json", "최고의 영화", "최악"])
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [x["text"] for x in rows] == ["최고의 영화", "최악"] and all(0 <= x["p_positive"] <= 1 for x in rows)
@@ -318,9 +320,9 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
     mean = (evaluate_logits(tokens, x, cpu) + evaluate_logits(chars, x, cpu)) / 2
     np.testing.assert_allclose(whole, mean, atol=1e-5)
     np.testing.assert_allclose(evaluate_logits(clf.model_, x, cpu), whole, atol=1e-5)
-    # records count the tokens the token members read, not characters
-    records = clf.predict_records(texts)
-    assert records[2].n_tokens == 0 and records[0].n_tokens == int((x[0, : cfg.max_len] != 0).sum())
+    # records count the tokens the token members read, not characters (counted by hand, Kiwi with tags:
+    # 10/SN 점/NNB 만점/NNG 에/JKB 1/SN 점/NNB; 최고 👍 꿀 잼; nothing; 연기 x30, whose 90 characters are cut to 40)
+    assert [r.n_tokens for r in clf.predict_records(texts)] == [6, 4, 0, 30]
 
     out = clf.save(hangul_root / "음절 모델", report=True)
     v = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
@@ -558,6 +560,40 @@ def test_packed_model_ignores_padding_and_batch_company(small_train):
     np.testing.assert_allclose(evaluate_logits(net, x, torch.device("cpu"), batch=7), full.numpy(), atol=1e-5)
 
 
+def _signal_rows(n: int, width: int, padding: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A toy task only a working training loop learns: each row holds 1 to `width` noise ids (3-29),
+    one of them, at a random step, the label's signal (2: positive, 1: negative), padded as `padding`
+    says. Rows of every length give bucketing and packing real work; a loop that mixes rows up,
+    reads padding for tokens or never steps stays at chance (0.5)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = np.zeros((n, width), dtype=np.int64)
+    for i in range(n):
+        k = int(rng.integers(1, width + 1))
+        row = rng.integers(3, 30, k)
+        row[rng.integers(k)] = 1 + y[i]
+        if padding == "post":
+            x[i, :k] = row
+        else:
+            x[i, width - k :] = row
+    return x, y
+
+
+def _learns_the_signal(**over) -> tuple[torch.nn.Module, dict]:
+    """Four epochs of `best`'s recipe (tiny, lr 0.01) with `over` on 2,000 signal rows (the last 200 validate).
+    Measured (model seeds 42-44, data seeds 0-1, every option): best validation accuracy 1.0 in all
+    30 runs; the last epoch's training loss 0.006-0.26 (token dropout 0.25 hides the signal now and
+    then: about 0.2 with it, 0.02 without)."""
+    from ksent.train import fit, single
+
+    cfg = _tiny_best(**over, epochs=4, lr=0.01)
+    x, y = _signal_rows(2000, 12, cfg.padding)
+    model, history = fit(cfg, x, y, single(cfg, 30), "cpu", False)
+    assert history["best_val_accuracy"] >= 0.98, history
+    assert history["epochs"][-1]["loss"] < 0.35, history  # chance: 0.693
+    return model, history
+
+
 @pytest.mark.parametrize(
     "over",
     [
@@ -567,10 +603,8 @@ def test_packed_model_ignores_padding_and_batch_company(small_train):
         {"pack": False, "bucket": False, "padding": "pre"},
     ],
 )
-def test_training_options_each_train(small_train, over):
-    clf = ksent.SentimentClassifier(_tiny_best(**over, epochs=1), device="cpu").fit_labelled(small_train)
-    assert clf.metrics_["training"]["epochs"][0]["loss"] < 0.75  # it learned something in one epoch
-    assert clf.predict_proba(["재밌다"]).shape == (1, 2)
+def test_training_options_each_train(over):
+    _learns_the_signal(**over)
 
 
 def test_bf16_training_learns_and_keeps_float32_weights(small_train):
@@ -578,10 +612,11 @@ def test_bf16_training_learns_and_keeps_float32_weights(small_train):
     oneDNN cannot run an LSTM in bfloat16 (AVX2 only), the same recipe runs in float32 and says so."""
     from ksent.train import bf16_runs
 
+    precision = "bfloat16 forward" if bf16_runs("cpu") else "float32"
+    model, history = _learns_the_signal(bf16=True)
+    assert history["precision"] == precision and {p.dtype for p in model.parameters()} == {torch.float32}
     clf = ksent.SentimentClassifier(_tiny_best(bf16=True, epochs=1), device="cpu").fit_labelled(small_train)
-    training = clf.metrics_["training"]
-    assert training["precision"] == ("bfloat16 forward" if bf16_runs("cpu") else "float32")
-    assert training["epochs"][0]["loss"] < 0.75
+    assert clf.metrics_["training"]["precision"] == precision
     assert {p.dtype for p in clf.model_.parameters()} == {torch.float32}
     assert clf.config_.bf16 and clf.predict_proba(["재밌다"]).dtype == np.float64
 

@@ -91,7 +91,11 @@ def train(
     label_col: LabelCol = "label",
     overrides: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a config field: KEY=VALUE (e.g. --set epochs=3). Repeatable."),
+        typer.Option(
+            "--set",
+            help="Override a config field: KEY=VALUE (e.g. --set epochs=3). Repeatable. A list is comma-separated "
+            "or JSON (--set stopwords=[] for none); views is a JSON object.",
+        ),
     ] = None,
     stopwords: Annotated[
         Path | None, typer.Option("--stopwords", help="Stopword file, one per line (default: the seed's list).")
@@ -500,7 +504,11 @@ def data_stats(
     ] = None,
     overrides: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a config field: KEY=VALUE (e.g. --set max_len=40). Repeatable."),
+        typer.Option(
+            "--set",
+            help="Override a config field: KEY=VALUE (e.g. --set max_len=40). Repeatable. A list is comma-separated "
+            "or JSON (--set stopwords=[] for none); views is a JSON object.",
+        ),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Characteristic tokens to show per label.", min=1)] = 15,
     top_min_count: Annotated[

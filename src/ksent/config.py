@@ -230,7 +230,15 @@ PRESETS["fast"] = dataclasses.replace(
 PRESETS["distilled"] = dataclasses.replace(PRESETS["fast"], name="distilled", distill=0.8, augment=1)
 
 
+_WANTED = {
+    "list": 'a list of strings: comma-separated (영화,정말), or JSON (["영화", "정말"]; [] or nothing for none)',
+    "dict": 'a JSON object of sections (e.g. {"jamo": {"members": 1}})',
+}
+
+
 def _parse(f: dataclasses.Field, raw: str):
+    """One `--set KEY=VALUE` value as its field's type. A list is comma-separated words, or a JSON
+    list when it starts with "[" (so `stopwords=[]` is no stopwords, not the word "[]")."""
     kind = _kind(f)
     try:
         if kind == "bool":
@@ -242,12 +250,21 @@ def _parse(f: dataclasses.Field, raw: str):
         if kind == "float":
             return float(raw)
         if kind.startswith("list"):
-            return [w for w in raw.split(",") if w]
+            if not raw.lstrip().startswith("["):
+                return [w for w in raw.split(",") if w]
+            value = json.loads(raw)
+            if not (isinstance(value, list) and all(isinstance(w, str) for w in value)):
+                raise ValueError
+            return value
         if kind.startswith("dict"):
-            return json.loads(raw)
+            value = json.loads(raw)
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
         return raw
-    except ValueError:
-        raise KsentError(f"--set {f.name}={raw}: expected a value of type {kind}") from None
+    except ValueError:  # json.JSONDecodeError is one
+        wanted = _WANTED.get(kind.partition("[")[0], f"a value of type {kind}")
+        raise KsentError(f"--set {f.name}={raw}: expected {wanted}") from None
 
 
 def resolve(config: str, overrides: list[str] | None = None) -> Config:
