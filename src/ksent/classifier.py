@@ -27,7 +27,7 @@ from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
 from ksent.models import build_model
 from ksent.models.inference import evaluate_logits, p_positive, resolve_device
-from ksent.predict import Prediction, check_texts, predictions
+from ksent.predict import Predicting, check_texts
 from ksent.progress import notice
 from ksent.text.tokenizers import provenance, provenance_differences
 from ksent.text.vocab import Vocab
@@ -41,7 +41,7 @@ class TokenizerMismatchWarning(UserWarning):
     """The analyser that produced a model's training tokens differs from the one installed now."""
 
 
-class SentimentClassifier:
+class SentimentClassifier(Predicting):
     """Korean review sentiment: text -> tokens -> ids -> LSTM -> P(positive).
 
     Parameters (all stored as given; nothing happens until `fit`):
@@ -262,28 +262,6 @@ class SentimentClassifier:
         self._check_fitted()
         x = self.encode(texts)
         return p_positive(evaluate_logits(self.model_, x)), x
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, 2) probabilities [P(negative), P(positive)]."""
-        p, _ = self._p_positive(texts)
-        return np.stack([1.0 - p, p], axis=1)
-
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
-
-    def predict_records(self, texts: Sequence[str]) -> list[Prediction]:
-        """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
-        texts = check_texts(texts)
-        p, x = self._p_positive(texts)
-        return predictions(texts, p, self.features_.n_tokens(x))
-
-    def __call__(self, texts: str | Sequence[str]) -> list[dict]:
-        """Hugging Face `pipeline("sentiment-analysis")` style: [{"label": "positive", "score": 0.97}]."""
-        return [r.as_pipeline() for r in self.predict_records([texts] if isinstance(texts, str) else texts)]
-
-    def score(self, texts: Sequence[str], labels: Sequence[int]) -> float:
-        """Accuracy on labelled texts (what `cross_val_score` and `GridSearchCV` maximise)."""
-        return float((self.predict(texts) == np.asarray(labels)).mean())
 
     def explain(self, text: str, member: int = 0):
         """One review opened up: tokens with spans and evidence, gates and cell state at every step.

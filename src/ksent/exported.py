@@ -20,7 +20,7 @@ import numpy as np
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.features import FeatureSet, Run
-from ksent.predict import Prediction, check_texts, length_batches, p_positive, predictions
+from ksent.predict import Predicting, check_texts, length_batches, p_positive
 
 FORMAT = "ksent-export"
 READS = (1,)
@@ -44,8 +44,10 @@ def is_export(path: str | Path) -> bool:
         return False
 
 
-class ExportedClassifier:
-    """A model exported by `ksent export`, answering through ONNX Runtime.
+class ExportedClassifier(Predicting):
+    """A model exported by `ksent export`, answering through ONNX Runtime with the prediction API
+    of `SentimentClassifier` (`ksent.predict.Predicting`: predict, predict_proba, predict_records,
+    score, and the instance called on texts).
 
     `threads`: ONNX Runtime's intra-op threads (default: its own choice); `workers`: the
     analyser's threads (models over Kiwi tokens), as `ksent.load`'s.
@@ -130,23 +132,6 @@ class ExportedClassifier:
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         x = self.encode(texts)
         return p_positive(self.logits(x)), x
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, 2) probabilities [P(negative), P(positive)]."""
-        p, _ = self._p_positive(texts)
-        return np.stack([1.0 - p, p], axis=1)
-
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
-
-    def predict_records(self, texts: Sequence[str]) -> list[Prediction]:
-        """One `Prediction` per text, as `SentimentClassifier.predict_records`."""
-        texts = check_texts(texts)
-        p, x = self._p_positive(texts)
-        return predictions(texts, p, self.features_.n_tokens(x))
-
-    def __call__(self, texts: str | Sequence[str]) -> list[dict]:
-        return [r.as_pipeline() for r in self.predict_records([texts] if isinstance(texts, str) else texts)]
 
     def __repr__(self) -> str:
         return f"ExportedClassifier({str(self.path)!r}, int8={self.int8})"

@@ -36,6 +36,37 @@ def length_batches(x: np.ndarray, batch: int) -> Iterator[tuple[np.ndarray, int]
             yield group[i : i + batch], width
 
 
+class Predicting:
+    """The prediction API both kinds of loaded model share (`SentimentClassifier` on torch,
+    `ksent.exported.ExportedClassifier` on ONNX Runtime): each gives `_p_positive(texts)` ->
+    (P(positive) (N,), the padded ids read (N, width)) and `features_`."""
+
+    def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, 2) probabilities [P(negative), P(positive)]."""
+        p, _ = self._p_positive(texts)
+        return np.stack([1.0 - p, p], axis=1)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.predict_proba(texts)[:, 1] >= THRESHOLD).astype(np.int64)
+
+    def predict_records(self, texts: Sequence[str]) -> list["Prediction"]:
+        """One `Prediction` per text: label, its name, its confidence, P(positive), tokens read."""
+        texts = check_texts(texts)
+        p, x = self._p_positive(texts)
+        return predictions(texts, p, self.features_.n_tokens(x))
+
+    def __call__(self, texts: str | Sequence[str]) -> list[dict]:
+        """Hugging Face `pipeline("sentiment-analysis")` style: [{"label": "positive", "score": 0.97}]."""
+        return [r.as_pipeline() for r in self.predict_records([texts] if isinstance(texts, str) else texts)]
+
+    def score(self, texts: Sequence[str], labels: Sequence[int]) -> float:
+        """Accuracy on labelled texts (what `cross_val_score` and `GridSearchCV` maximise)."""
+        return float((self.predict(texts) == np.asarray(labels)).mean())
+
+
 def check_texts(texts) -> list[str]:
     """The texts as a list, or a `KsentError` that says what was passed instead."""
     if isinstance(texts, str):

@@ -31,8 +31,8 @@ class Writer:
         return [[*r, int(lab), round(float(q), 6), int(k)] for r, lab, q, k in zip(old, labels, p, n, strict=True)]
 
 
-class TsvWriter(Writer):
-    """Tab-separated, no quoting (as NSMC is written): a value holding a tab or a line break is an error."""
+class _LineWriter(Writer):
+    """A text format of one header line, then one line per row (`_lines` writes them)."""
 
     def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str):
         super().__init__(f, header, new, source)
@@ -40,6 +40,13 @@ class TsvWriter(Writer):
 
     def write(self, chunk: Chunk, labels, p, n) -> None:
         self._lines(self.rows(chunk, labels, p, n))
+
+    def _lines(self, rows) -> None:
+        raise NotImplementedError
+
+
+class TsvWriter(_LineWriter):
+    """Tab-separated, no quoting (as NSMC is written): a value holding a tab or a line break is an error."""
 
     def _lines(self, rows) -> None:
         buf = io.StringIO()
@@ -54,15 +61,8 @@ class TsvWriter(Writer):
         self.f.write(buf.getvalue().encode("utf-8"))
 
 
-class CsvWriter(Writer):
+class CsvWriter(_LineWriter):
     """Comma-separated with the csv module's quoting, "\\n" line ends."""
-
-    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str):
-        super().__init__(f, header, new, source)
-        self._lines([self.columns])
-
-    def write(self, chunk: Chunk, labels, p, n) -> None:
-        self._lines(self.rows(chunk, labels, p, n))
 
     def _lines(self, rows) -> None:
         buf = io.StringIO()
