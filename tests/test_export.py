@@ -186,3 +186,19 @@ def test_a_trained_folder_still_loads_on_torch(trained):
     from ksent import SentimentClassifier
 
     assert SentimentClassifier is ksent.SentimentClassifier
+
+
+def test_evaluate_reads_an_export_and_explain_and_serve_say_what_they_need(models, nsmc_dir, monkeypatch, capsys):
+    _, folder = models["fast"]
+    args = ["evaluate", "--data-dir", str(nsmc_dir), "--limit", "300", "--json"]
+    r = runner.invoke(app, [*args, "--model", str(folder)])
+    assert r.exit_code == 0, r.output
+    on_export = json.loads(r.stdout)
+    saved = folder.parent / "fast 모델"
+    on_torch = json.loads(runner.invoke(app, [*args, "--model", str(saved), "--device", "cpu"]).stdout)
+    assert on_export["accuracy"] == on_torch["accuracy"] and on_export["n"] == 300
+    assert on_export["confusion_matrix"] == on_torch["confusion_matrix"]
+    code, err = _cli(monkeypatch, capsys, "explain", "좋다", "--model", str(folder))
+    assert code == 2 and "is an export: explain opens the LSTM of a model folder" in err and str(saved) in err
+    code, err = _cli(monkeypatch, capsys, "serve", "--model", str(folder))
+    assert code == 2 and "is an export: ksent serve runs model folders" in err

@@ -169,7 +169,11 @@ def evaluate(
     from ksent.predict import evaluation, format_evaluation
 
     threads = _renamed("--analyser-threads", analyser_threads, workers)
-    clf = ksent.load(model, device=device, progress=not as_json, workers=threads).set_params(cache=not no_cache)
+    from ksent.exported import ExportedClassifier
+
+    clf = ksent.load(model, device=device, progress=not as_json, workers=threads)
+    if not isinstance(clf, ExportedClassifier):  # an export keeps no token cache
+        clf.set_params(cache=not no_cache)
     labelled = read_labelled(data or nsmc_path("test", data_dir), text_col, label_col)
     if limit:
         labelled = labelled.head(limit)
@@ -448,6 +452,12 @@ def serve(
     # rather than in a worker's start-up traceback.
     if model is None and not (BUNDLED / "config.json").is_file():
         raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
+    from ksent.exported import is_export
+
+    if model is not None and is_export(model):
+        raise KsentError(
+            f"{model} is an export: ksent serve runs model folders (torch) for now; serve the folder it came from"
+        )
     artifacts.load(model if model is not None else BUNDLED)
     # Several processes share the CPUs: each gets its share of torch and analyser threads.
     threads = max(1, available_cpus() // processes) if processes > 1 else None

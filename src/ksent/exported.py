@@ -89,7 +89,7 @@ class ExportedClassifier(Predicting):
         except Exception as e:  # ONNX Runtime raises its own types for a missing, truncated or foreign file
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise KsentError(f"{path / name} cannot be loaded ({first}); the export is damaged: export again") from None
-        self.path, self.workers, self.int8 = path, workers, int8
+        self.path, self.workers, self.int8, self.source = path, workers, int8, meta.get("source")
         self.classes_ = np.array([0, 1])
         # a lone packed member reads exactly its tokens: reviews of one length batched together, cut
         # to that length, as PyTorch's inference runs them (same answers, less work)
@@ -132,6 +132,12 @@ class ExportedClassifier(Predicting):
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         x = self.encode(texts)
         return p_positive(self.logits(x)), x
+
+    def explain(self, text: str, member: int = 0):
+        raise KsentError(
+            f"{self.path} is an export: explain opens the LSTM of a model folder (torch) for now; "
+            f"run it on the folder it came from ({self.source})"
+        )
 
     def __repr__(self) -> str:
         return f"ExportedClassifier({str(self.path)!r}, int8={self.int8})"
