@@ -107,6 +107,13 @@ def test_the_runtime_never_imports_torch(models, tmp_path):
     np.testing.assert_allclose(
         got, clf.predict_proba(texts.read_text(encoding="utf-8").split("\n")[:2])[:, 1], atol=1e-5
     )
+    (tmp_path / "torch 없음" / "onnxruntime.py").write_text(
+        "raise ImportError('no onnxruntime here')\n", encoding="utf-8"
+    )
+    r = _without_torch(["-m", "ksent", "predict", "--model", str(folder), "좋다"], tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == (
+        f"error: {folder} is an export: running it needs onnxruntime (pip install 'ksent[runtime]')"
+    )
     r = _without_torch(["-m", "ksent", "export", "--out", str(tmp_path / "x")], tmp_path)
     assert r.returncode == 2 and "ksent export needs torch" in r.stderr and "Traceback" not in r.stderr
 

@@ -54,8 +54,12 @@ class ExportedClassifier(Predicting):
     """
 
     def __init__(self, path: str | Path, int8: bool = False, threads: int | None = None, workers: int | None = None):
-        import onnxruntime as ort
-
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise KsentError(
+                f"{path} is an export: running it needs onnxruntime (pip install 'ksent[runtime]')"
+            ) from None
         path = Path(path)
         if not path.is_dir():
             raise KsentError(f"export folder not found: {path} (make one with `ksent export --out {path}`)")
