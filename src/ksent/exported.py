@@ -79,7 +79,8 @@ class ExportedClassifier(Predicting):
         if not isinstance(vocab, dict) or not isinstance(vocab.get("features"), list):
             raise KsentError(f'{path / "vocab.json"} has no "features" list; the export is damaged: export again')
         self.features_.load_state(vocab["features"], str(path / "vocab.json"))
-        self._check_sizes(path, meta.get("members"))
+        members = meta.get("members")
+        self._check_sizes(path, members)
         self.metrics_ = _json(path / "metrics.json", path)
         self.tokenizer_ = meta.get("tokenizer")
         name = "model.int8.onnx" if int8 else "model.onnx"
@@ -97,7 +98,7 @@ class ExportedClassifier(Predicting):
         self.classes_ = np.array([0, 1])
         # a lone packed member reads exactly its tokens: reviews of one length batched together, cut
         # to that length, as PyTorch's inference runs them (same answers, less work)
-        self._by_length = len(self._members) == 1 and self._members[0]["pack"]
+        self._by_length = len(members) == 1 and bool(members[0].get("pack"))
 
     def _check_sizes(self, path: Path, members) -> None:
         """Each member's embedding (recorded at export) has as many rows as its featurizer's vocabulary."""
@@ -115,7 +116,6 @@ class ExportedClassifier(Predicting):
                     f"ids but the graph's embedding {member.get('vocab_size')}: vocab.json is not this model's; "
                     "export the model again"
                 )
-        self._members = members
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Padded ids (N, width), as the exported model's `encode`."""
