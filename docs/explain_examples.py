@@ -135,10 +135,10 @@ def padding_convergence(clf) -> tuple[list[tuple[int, float, float]], int]:
     with torch.no_grad():
         trace = lstm_steps(member.lstm, member.embed(torch.zeros(1, T, dtype=torch.long)))
     c = trace.cell[-1, 0, 0]  # (T, H)
-    dist = [float((c[k] - c[T - 1]).norm()) for k in range(T)]
-    settled = next(k + 1 for k in range(T) if all(d < 0.1 * float(c[T - 1].norm()) for d in dist[k:]))
+    dist = [float(np.linalg.norm(c[k] - c[T - 1])) for k in range(T)]
+    settled = next(k + 1 for k in range(T) if all(d < 0.1 * float(np.linalg.norm(c[T - 1])) for d in dist[k:]))
     ks = [k for k in (1, 2, 5, 10, 20, T) if k <= T]
-    return [(k, float(c[k - 1].norm()), dist[k - 1]) for k in ks], settled
+    return [(k, float(np.linalg.norm(c[k - 1])), dist[k - 1]) for k in ks], settled
 
 
 def evidence_check(clf, texts: list[str]) -> dict:

@@ -96,8 +96,10 @@ def randomise(model: nn.Module, std: float = 0.3) -> nn.Module:
 
 @torch.no_grad()
 def max_diff(trace, lstm, x) -> float:
+    """Largest difference between the numpy trace and nn.LSTM's own (fused) outputs."""
     out, (h_n, c_n) = lstm(x)
-    return max(float((a - b).abs().max()) for a, b in ((trace.output, out), (trace.h_n, h_n), (trace.c_n, c_n)))
+    pairs = ((trace.output, out), (trace.h_n, h_n), (trace.c_n, c_n))
+    return max(float(np.abs(a - b.numpy()).max()) for a, b in pairs)
 
 
 @pytest.mark.parametrize("layers,bi", VARIANTS)
@@ -108,16 +110,18 @@ def test_stepwise_equals_nn_lstm_random_weights(layers, bi):
     x = model.embed(torch.randint(0, 500, (4, cfg.max_len)))  # (B, T, E), ksent's real sizes
     trace = lstm_steps(model.lstm, x)
     assert tuple(trace.cell.shape) == (layers, 2 if bi else 1, 4, cfg.max_len, cfg.hidden)
-    assert max_diff(trace, model.lstm, x) <= 1e-5
+    # these random weights drive cells to |c| ~ 9, where float32 itself (nn.LSTM's) is off by ~1e-5:
+    # the bound is relative to the largest cell
+    assert max_diff(trace, model.lstm, x) <= 1e-5 * max(1.0, float(np.abs(trace.cell).max()))
     # the equations the trace claims, checked on its own values (backward: the previous step is t + 1)
-    zero = torch.zeros_like(trace.cell[:, :1, :, :1])
-    c_prev = torch.cat([zero, trace.cell[:, :1, :, :-1]], dim=3)
+    zero = np.zeros_like(trace.cell[:, :1, :, :1])
+    c_prev = np.concatenate([zero, trace.cell[:, :1, :, :-1]], axis=3)
     if bi:
-        c_prev = torch.cat([c_prev, torch.cat([trace.cell[:, 1:, :, 1:], zero], dim=3)], dim=1)
+        c_prev = np.concatenate([c_prev, np.concatenate([trace.cell[:, 1:, :, 1:], zero], axis=3)], axis=1)
     c = trace.forget_gate * c_prev + trace.input_gate * trace.candidate
-    assert torch.allclose(c, trace.cell, atol=1e-6)
-    assert torch.allclose(trace.output_gate * trace.cell.tanh(), trace.hidden, atol=1e-6)
-    assert trace.input_gate.min() >= 0 and trace.forget_gate.max() <= 1 and trace.candidate.abs().max() <= 1
+    np.testing.assert_allclose(c, trace.cell, atol=1e-6)
+    np.testing.assert_allclose(trace.output_gate * np.tanh(trace.cell), trace.hidden, atol=1e-6)
+    assert trace.input_gate.min() >= 0 and trace.forget_gate.max() <= 1 and np.abs(trace.candidate).max() <= 1
 
 
 def test_stepwise_handles_time_major_lstm():
@@ -127,8 +131,8 @@ def test_stepwise_handles_time_major_lstm():
     with torch.no_grad():
         out, (h_n, c_n) = lstm(x)
     trace = lstm_steps(lstm, x)
-    assert (trace.output - out.transpose(0, 1)).abs().max() <= 1e-5  # the trace is always batch-first
-    assert (trace.h_n - h_n).abs().max() <= 1e-5 and (trace.c_n - c_n).abs().max() <= 1e-5
+    assert np.abs(trace.output - out.transpose(0, 1).numpy()).max() <= 1e-5  # the trace is always batch-first
+    assert np.abs(trace.h_n - h_n.numpy()).max() <= 1e-5 and np.abs(trace.c_n - c_n.numpy()).max() <= 1e-5
 
 
 def test_stepwise_equals_trained_model(trained, test_texts):
@@ -139,7 +143,9 @@ def test_stepwise_equals_trained_model(trained, test_texts):
         x = member.embed(ids)
         trace = lstm_steps(member.lstm, x)
         assert max_diff(trace, member.lstm, x) <= 1e-5
-        logits = member.head(trace.output[:, -1]).squeeze(-1)  # the default readout: the last step
+        logits = member.head(torch.from_numpy(trace.output[:, -1]).float()).squeeze(
+            -1
+        )  # the default readout: the last step
         assert (logits - clf.model_(ids)).abs().max() <= 1e-5
 
 
@@ -162,7 +168,8 @@ def test_stepwise_equals_trained_variants(layers, bi, variant_data):
         trace = lstm_steps(model.lstm, x)
         assert max_diff(trace, model.lstm, x) <= 1e-5
         h = cfg.hidden
-        last = torch.cat([trace.output[:, -1, :h], trace.output[:, 0, h:]], -1) if bi else trace.output[:, -1]
+        out = torch.from_numpy(trace.output).float()
+        last = torch.cat([out[:, -1, :h], out[:, 0, h:]], -1) if bi else out[:, -1]
         assert (model.head(last).squeeze(-1) - model(ids)).abs().max() <= 1e-5
 
 
@@ -291,7 +298,7 @@ def test_explain_an_ensemble(small_vocab, hangul_root):
         D = 2 if mcfg.bidirectional else 1
         assert ex.cell.shape == (mcfg.num_layers, D, cfg.max_len, mcfg.hidden) and ex.readout == mcfg.readout
         trace = lstm_steps(net.lstm, net.embed(x))
-        np.testing.assert_allclose(ex.forget_gate, trace.forget_gate[:, :, 0].numpy(), atol=1e-6)
+        np.testing.assert_allclose(ex.forget_gate, trace.forget_gate[:, :, 0], atol=1e-6)
         assert abs(ex.member_logit - member_logits[k]) <= 1e-5
         d = ex.to_dict()
         assert (d["model"]["members"], d["model"]["member"]) == (2, k) and d["head"]["readout"] == mcfg.readout

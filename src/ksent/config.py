@@ -14,6 +14,12 @@ from ksent.text.clean import SEED_STOPWORDS
 
 ARCHITECTURES = ("lstm",)
 READOUTS = ("last", "mean", "max", "max_mean")
+READOUT_PARTS = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
+
+
+def feature_units(readout: str, directions: int, hidden: int) -> list[tuple[str, int, int]]:
+    """What each input feature of an LSTM's head is: (readout part, direction, hidden unit)."""
+    return [(p, d, u) for p in READOUT_PARTS[readout] for d in range(directions) for u in range(hidden)]
 
 
 @dataclass

@@ -7,8 +7,10 @@ the seed's unpacked model reads every step), pools or takes its last state as th
 and applies its head; an ensemble averages its members' logits. Lengths are dynamic, so one graph
 answers any batch.
 
-The export folder: model.onnx (float32), optionally model.int8.onnx (ONNX Runtime's dynamic int8
-quantization, DynamicQuantizeLSTM), vocab.json (the feature set's sections, as a model folder's),
+The export folder: model.onnx (float32 arithmetic; weights that float16 holds exactly, as a model
+saved with --half has, stored as float16; the weights are also outputs, so explain steps the LSTM
+in numpy without torch), optionally model.int8.onnx (ONNX Runtime's dynamic int8 quantization,
+DynamicQuantizeLSTM), vocab.json (the feature set's sections, as a model folder's),
 config.json (format "ksent-export": the run config, the members' specs, the tokenizer's provenance)
 and metrics.json. Written under a temporary name and renamed into place.
 """
@@ -34,10 +36,12 @@ def _gates(w: np.ndarray, hidden: int) -> np.ndarray:
 
 
 class _Graph:
-    """Nodes and constants, each given a fresh name."""
+    """Nodes and constants, each given a fresh name. With `half`, weights that float16 holds exactly
+    (a model folder saved with --half) are stored as float16 and cast back on load: half the file,
+    the same numbers. `exposed`: (output name, value) of the weights the graph also answers with."""
 
-    def __init__(self):
-        self.nodes, self.constants, self.n = [], [], 0
+    def __init__(self, half: bool = False):
+        self.nodes, self.constants, self.n, self.half, self.exposed = [], [], 0, half, []
 
     def _name(self, base: str) -> str:
         self.n += 1
@@ -50,6 +54,18 @@ class _Graph:
         self.constants.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
+    def weight(self, base: str, value: np.ndarray, expose: str | None = None) -> str:
+        """A trained weight (float32); `expose`: also a graph output of that name (explain reads it)."""
+        from onnx import TensorProto
+
+        if self.half and np.array_equal(value.astype(np.float16).astype(np.float32), value):
+            name = self.op("Cast", [self.const(base, value.astype(np.float16))], to=TensorProto.FLOAT)
+        else:
+            name = self.const(base, value)
+        if expose:
+            self.exposed.append((expose, name, value.shape))
+        return name
+
     def op(self, op_type: str, inputs: list[str], n_out: int = 1, **attrs):
         from onnx import helper
 
@@ -58,8 +74,9 @@ class _Graph:
         return outs[0] if n_out == 1 else outs
 
 
-def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarray], ids: str) -> str:
-    """One LSTM classifier (`spec`: its `NetSpec`; `weights`: its state, float32) -> its logit (B,)."""
+def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarray], ids: str, k: int) -> str:
+    """One LSTM classifier (`spec`: its `NetSpec`; `weights`: its state, float32), member `k` of the
+    model -> its logit (B,). Its weights are also outputs named `weights.{k}.*` (`exposed_weights`)."""
     from onnx import TensorProto
 
     i64, i32, f32 = (lambda v, t=t: np.array(v, dtype=t) for t in (np.int64, np.int32, np.float32))
@@ -71,7 +88,7 @@ def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarra
     # a packed model reads each review's own tokens (an all-padding row one step, as in PyTorch); the
     # seed's reads every step, padding included: no sequence_lens
     lengths = g.op("Max", [count, g.const("one", i32([1]))]) if spec.pack else ""
-    x = g.op("Gather", [g.const("embedding", weights["embedding.weight"]), ids])  # (B, T, E)
+    x = g.op("Gather", [g.weight("embedding", weights["embedding.weight"], f"weights.{k}.embedding"), ids])  # (B, T, E)
     x = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, B, E): ONNX's LSTM is time-major
     h = spec.hidden
     dirs = ("", "_reverse") if spec.bidirectional else ("",)
@@ -83,7 +100,7 @@ def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarra
         )
         y, last = g.op(
             "LSTM",
-            [x, g.const("W", w), g.const("R", r), g.const("B", b), lengths],
+            [x, *(g.weight(n, v, f"weights.{k}.{n}{layer}") for n, v in (("W", w), ("R", r), ("B", b))), lengths],
             n_out=2,
             hidden_size=h,
             direction="bidirectional" if spec.bidirectional else "forward",
@@ -106,34 +123,41 @@ def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarra
             n = g.op("Cast", [g.op("Max", [count, g.const("one", i32([1]))])], to=TensorProto.FLOAT)
             pooled.append(g.op("Div", [total, g.op("Unsqueeze", [n, g.const("axis", i64([1]))])]))
         features = pooled[0] if len(pooled) == 1 else g.op("Concat", pooled, axis=1)
-    logit = g.op("Gemm", [features, g.const("head_w", weights["head.weight"]), g.const("head_b", weights["head.bias"])],
-                 transB=1)  # fmt: skip
+    head = [g.weight(n, weights[f"head.{n}"], f"weights.{k}.head_{n}") for n in ("weight", "bias")]
+    logit = g.op("Gemm", [features, *head], transB=1)
     return g.op("Reshape", [logit, g.const("shape", i64([-1]))])  # (B,)
 
 
-def onnx_model(model):
+def onnx_model(model, weights_out: bool = True, half: bool = False):
     """A ksent network (`LSTMClassifier` or `Ensemble`) -> an ONNX ModelProto: ids (batch, length)
-    int64 -> logit (batch,) float32, the mean of its members' logits."""
+    int64 -> logit (batch,) float32, the mean of its members' logits. With `weights_out`, the
+    members' weights are outputs too (`weights.{member}.{embedding,W0,R0,B0,...,head_weight,head_bias}`,
+    in ONNX's LSTM layout), so explain can step the LSTM in numpy without torch or onnx; `half`:
+    weights that float16 holds exactly are stored as float16."""
     import onnx
     from onnx import TensorProto, helper
 
     nets = model.members()
-    g = _Graph()
+    g = _Graph(half)
     logits = []
-    for net in nets:
-        weights = {k: v.detach().cpu().float().numpy() for k, v in net.state_dict().items()}
-        logits.append(_member(g, net.spec, net.columns, weights, "ids"))
+    for k, net in enumerate(nets):
+        weights = {name: v.detach().cpu().float().numpy() for name, v in net.state_dict().items()}
+        logits.append(_member(g, net.spec, net.columns, weights, "ids", k))
     if len(logits) == 1:
         out = logits[0]
     else:
         stacked = g.op("Concat", [g.op("Unsqueeze", [lg, g.const("axis", np.array([0]))]) for lg in logits], axis=0)
         out = g.op("ReduceMean", [stacked, g.const("axis", np.array([0]))], keepdims=0)
     g.nodes.append(helper.make_node("Identity", [out], ["logit"]))
+    outputs = [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch"])]
+    for name, value, shape in g.exposed if weights_out else ():
+        g.nodes.append(helper.make_node("Identity", [value], [name]))
+        outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
     graph = helper.make_graph(
         g.nodes,
         "ksent",
         [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "length"])],
-        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch"])],
+        outputs,
         g.constants,
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ksent")
@@ -164,7 +188,7 @@ def export(model: str | Path | None, out: str | Path, int8: bool = False) -> Pat
     from ksent.classifier import load
 
     clf = load(model, device="cpu")
-    proto = onnx_model(clf.model_)
+    proto = onnx_model(clf.model_, weights_out=True, half=True)
     out = Path(out)
     if out.exists() and not (out / "config.json").is_file():
         raise KsentError(f"{out} exists and is not a ksent folder: choose another --out (nothing was written)")
@@ -177,7 +201,12 @@ def export(model: str | Path | None, out: str | Path, int8: bool = False) -> Pat
             root = logging.getLogger()
             level, root.level = root.level, logging.ERROR  # its advice to pre-process is for image models
             try:
-                quantize_dynamic(tmp / "model.onnx", tmp / "model.int8.onnx", weight_type=QuantType.QInt8)
+                # from float32 initializers without the weight outputs: the quantizer rewrites only
+                # LSTMs and matrix products whose weights are initializers, and drops no output
+                plain = tmp / "plain.onnx"
+                plain.write_bytes(onnx_model(clf.model_, weights_out=False).SerializeToString())
+                quantize_dynamic(plain, tmp / "model.int8.onnx", weight_type=QuantType.QInt8)
+                plain.unlink()
             finally:
                 root.setLevel(level)
             files.append("model.int8.onnx")

@@ -1,7 +1,7 @@
 """An exported model (`ksent export`) on ONNX Runtime: predictions without torch.
 
 `ExportedClassifier` answers as the model it was exported from (`predict`, `predict_proba`,
-`predict_records`, `__call__`): the same featurizers read the review (vocab.json), and the graph
+`predict_records`, `__call__`, `explain`): the same featurizers read the review (vocab.json), and the graph
 computes the same logit (float32 to about 1e-7 in P(positive); `int8=True` runs the dynamically
 quantized copy when the export has one). Nothing here imports torch.
 
@@ -25,6 +25,7 @@ from ksent.predict import Predicting, check_texts, length_batches, p_positive
 FORMAT = "ksent-export"
 READS = (1,)
 BATCH = 256
+ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX's LSTM stacks the gates i, o, f, c; PyTorch's (and explain's) i, f, g, o
 
 
 def _json(path: Path, folder: Path):
@@ -95,6 +96,7 @@ class ExportedClassifier(Predicting):
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise KsentError(f"{path / name} cannot be loaded ({first}); the export is damaged: export again") from None
         self.path, self.workers, self.int8, self.source = path, workers, int8, meta.get("source")
+        self.members_, self._options, self._open = members, options, None
         self.classes_ = np.array([0, 1])
         # a lone packed member reads exactly its tokens: reviews of one length batched together, cut
         # to that length, as PyTorch's inference runs them (same answers, less work)
@@ -138,10 +140,67 @@ class ExportedClassifier(Predicting):
         return p_positive(self.logits(x)), x
 
     def explain(self, text: str, member: int = 0):
-        raise KsentError(
-            f"{self.path} is an export: explain opens the LSTM of a model folder (torch) for now; "
-            f"run it on the folder it came from ({self.source})"
-        )
+        """One review opened up, as `SentimentClassifier.explain`: the LSTM stepped in numpy with the
+        export's float32 weights (`ksent.explain`), the evidence from this model's own answers."""
+        from ksent.explain import explain_review
+
+        return explain_review(self._opened(), self.features_, self.config_, text, member=member)
+
+    def _opened(self):
+        """The model as arrays for explain, read once from the float32 graph's weight outputs."""
+        if self._open is None:
+            import onnxruntime as ort
+
+            from ksent.explain import OpenModel
+
+            session = self.session_
+            if self.int8:  # the quantized graph keeps int8 weights only
+                session = ort.InferenceSession(
+                    str(self.path / "model.onnx"), self._options, providers=["CPUExecutionProvider"]
+                )
+            names = [o.name for o in session.get_outputs() if o.name.startswith("weights.")]
+            if not names:
+                raise KsentError(
+                    f"{self.path / 'model.onnx'} does not answer with its weights (an older export): "
+                    "export the model again to explain with it"
+                )
+            ids = self.encode([""])  # any input of the right width: the outputs asked for are constants
+            arrays = dict(zip(names, session.run(names, {"ids": ids}), strict=True))
+            members = [_open_member(spec, k, arrays) for k, spec in enumerate(self.members_)]
+            self._open = OpenModel(members, lambda x: p_positive(self.logits(x)))
+        return self._open
 
     def __repr__(self) -> str:
         return f"ExportedClassifier({str(self.path)!r}, int8={self.int8})"
+
+
+def _open_member(spec: dict, k: int, arrays: dict[str, np.ndarray]):
+    """Member `k` of an export as explain's arrays, from the graph's `weights.{k}.*` outputs (ONNX's
+    LSTM layout: W (D, 4H, in), R (D, 4H, H), B (D, 8H) = input and recurrent biases)."""
+    from ksent.explain import LSTMWeights, OpenMember
+
+    h = spec["hidden"]
+
+    def torch_gates(w: np.ndarray) -> np.ndarray:
+        return np.concatenate([w[g * h : (g + 1) * h] for g in ONNX_TO_TORCH_GATES], axis=0)
+
+    def get(name: str) -> np.ndarray:
+        return arrays[f"weights.{k}.{name}"]
+
+    cells = []
+    for layer in range(spec["num_layers"]):
+        w, r, b = get(f"W{layer}"), get(f"R{layer}"), get(f"B{layer}")
+        cells.append(
+            [(torch_gates(w[d]), torch_gates(r[d]), torch_gates(b[d, : 4 * h] + b[d, 4 * h :])) for d in range(len(w))]
+        )
+    columns = spec.get("columns")
+    return OpenMember(
+        reads=spec["reads"],
+        pack=spec["pack"],
+        columns=None if columns is None else slice(*columns),
+        readout=spec["readout"],
+        embedding=get("embedding"),
+        lstm=LSTMWeights(cells),
+        head_weight=get("head_weight")[0],
+        head_bias=float(get("head_bias")[0]),
+    )

@@ -14,9 +14,10 @@ overlap its span: each featurizer's `variants`). Positive evidence supports the 
 label; negative evidence argues against it. Why this method (and not gradients) is argued in
 docs/explain.md.
 
-The gates come from one member (`model.members()[member]`), run step by step with `lstm_steps` on
-its own embeddings; its head then reads them through the member's own `readout`, the function its
-forward pass uses, so the explanation's logit is the member's logit.
+The gates come from one member (`model.members[member]`, numpy arrays: `ksent.explain.member`, so
+a model on torch and its ONNX export explain alike, the export without torch), run step by step
+with `lstm_steps` on its own embeddings; its head then reads them through the member's own
+`readout`, as its forward pass does, so the explanation's logit is the member's logit.
 
 The input is pre-padded (Keras' `pad_sequences`): a 5-token review becomes 25 padding steps
 (id 0, whose embedding is trained) and then the 5 tokens. The LSTM runs over the padding too, so
@@ -25,17 +26,12 @@ and the summaries (table, heatmap) show the real tokens and report the padding s
 A packed model (`pack`) reads no padding: its trace has one step per fed token.
 """
 
-import numpy as np
-import torch
-from torch import nn
-
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.explain.explanation import Explanation, Token
-from ksent.explain.steps import SIGNALS, lstm_steps
+from ksent.explain.member import OpenModel
+from ksent.explain.steps import SIGNALS
 from ksent.features import FeatureSet
-from ksent.models.ensemble import own_columns
-from ksent.models.inference import model_device, p_positive
 
 METHOD = (
     "leave-one-out: evidence = P(predicted label | review) - P(predicted label | review with this token deleted "
@@ -45,21 +41,19 @@ HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabula
 UNIT = {"syllables": "character", "pieces": "piece"}  # what a member of another kind steps over
 
 
-def _numpy(a: torch.Tensor) -> np.ndarray:
-    return a.float().cpu().numpy()
+def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:
+    """Explain one review with a trained model (an `OpenModel`, or a torch model of `ksent.models`),
+    its fitted feature set and its config.
 
-
-@torch.no_grad()
-def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:
-    """Explain one review with a trained model (see `ksent.models`), its fitted feature set and its config.
-
-    Evidence is the whole model's; the gates, cell states and head are those of `model.members()[member]`.
+    Evidence is the whole model's; the gates, cell states and head are those of member `member`.
     """
     if not isinstance(text, str):
         raise KsentError(f"explain takes one review as a str, got {type(text).__name__}")
     if not text.strip():
         raise KsentError("nothing to explain: the review is empty; pass the text of one review")
-    members = model.members()
+    if not isinstance(model, OpenModel):
+        model = OpenModel.from_torch(model)
+    members = model.members
     if not 0 <= member < len(members):
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
     if members[member].reads != "tokens":
@@ -70,8 +64,6 @@ def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: st
             f"explain shows gates per token; choose member {token_members[0]} to {token_members[-1]} "
             "(the evidence is the whole model's, this member's included)"
         )
-    model.eval()
-    dev = model_device(model)
     reader = features.tokens
 
     # 1. the tokens the model pipeline produces, and what the pipeline does with each
@@ -95,7 +87,7 @@ def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: st
     variants = [ids] + [ids[:k] + ids[k + 1 :] for k in order] + [ids[: k + 1] for k in order]
     # every other block reads the same variants: the units over a token's span go with it
     x = features.variants(text, [with_id[k] for k in order], reader.pad(variants))
-    p = p_positive(model(torch.from_numpy(x).to(dev)).double().cpu().numpy())
+    p = model.p_positive(x)
     p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
     sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label
     for t, pw, pa in zip(fed, p_without, p_after, strict=True):
@@ -104,12 +96,11 @@ def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: st
 
     # 3. one member's LSTM step by step on the review itself, and what its head makes of it
     net = members[member]
-    review = torch.from_numpy(own_columns(net, x[:1])).to(dev)
+    review = net.own_columns(x[:1])
     if net.pack:  # a packed LSTM reads the real tokens only (post-padded: the first ones)
         review = review[:, : len(fed)]
-    trace = lstm_steps(net.lstm, net.embed(review))
-    features = net.readout(trace.output, review)[0]  # the same readout the forward pass uses
-    contributions = net.head.weight[0] * features
+    trace = net.trace(review)
+    features = net.features(trace.output, review)[0]  # the same readout the forward pass uses
     return Explanation(
         text=text,
         p_positive=float(p_full),
@@ -117,11 +108,11 @@ def explain_review(model: nn.Module, features: FeatureSet, cfg: Config, text: st
         padding_steps=0 if net.pack else reader.width - len(fed),
         config=cfg,
         method=METHOD,
-        **{name: _numpy(getattr(trace, name)[:, :, 0]) for name in SIGNALS},
-        features=_numpy(features),
-        feature_units=list(net.feature_units()),
-        contributions=_numpy(contributions),
-        head_bias=float(net.head.bias[0]),
+        **{name: getattr(trace, name)[:, :, 0] for name in SIGNALS},
+        features=features,
+        feature_units=net.feature_units(),
+        contributions=net.head_weight * features,
+        head_bias=net.head_bias,
         member=member,
         n_members=len(members),
     )

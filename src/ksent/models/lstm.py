@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ksent.config import READOUTS, Config
+from ksent.config import READOUTS, Config, feature_units
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,7 @@ class LSTMClassifier(nn.Module):
 
     def feature_units(self) -> list[tuple[str, int, int]]:
         """What each of the head's input features is: (readout part, direction, hidden unit)."""
-        parts = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
-        dirs = 2 if self.lstm.bidirectional else 1
-        return [(p, d, u) for p in parts[self.readout_kind] for d in range(dirs) for u in range(self.lstm.hidden_size)]
+        return feature_units(self.readout_kind, 2 if self.lstm.bidirectional else 1, self.lstm.hidden_size)
 
     def readout(self, outputs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """The top layer's outputs (B, T, D*H) -> the head's features (B, F), in `feature_units` order."""
