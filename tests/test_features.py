@@ -189,6 +189,23 @@ def test_token_fates_hand_worked():
     assert "는" in SEED_STOPWORDS
 
 
+@pytest.mark.parametrize("overrides", [dict(oov=True), dict(oov=False, padding="pre", truncating="post", max_len=8)])
+def test_subword_ids_straight_from_the_tokenizer_are_the_pieces_looked_up(nsmc_dir, overrides):
+    """Subword blocks encode from the tokenizer's ids (`_pad_subword`): exactly the ids of looking up
+    the pieces' strings (`Featurizer.encode`), for the tokens featurizer and for piece members."""
+    from ksent.features import Pieces
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).texts[:2000]
+    test = read_labelled(nsmc_path("test", nsmc_dir)).texts[:2000]
+    test += ["", "  ", "👍👍 최고", "ㅋ" * 300, "UNSEEN 漢字 ÆØ", "\u200b"]
+    cfg = Config(tokenizer="subword", subword_vocab=600, min_count=3, **overrides).validate()
+    for block in (Tokens(cfg), Pieces(cfg)):
+        block.fit(train, Run())
+        got = block.encode(test, Run())
+        np.testing.assert_array_equal(got, Featurizer.encode(block, test, Run()))
+        assert got.shape == (len(test), block.width) and (got != 0).any()
+
+
 @pytest.mark.parametrize("clean", [True, False])
 @pytest.mark.parametrize("text", ["영화 10점!! 재밌었다", "  꿀잼\t최고 ", "GOOD 배우\n", "", "!!!"])
 def test_syllables_and_their_offsets_agree(text, clean):

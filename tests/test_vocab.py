@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ksent.errors import KsentError
-from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_flat, pad_sequences
 
 DOCS = [["b", "a", "a"], ["c", "b", "a"], ["d"]]
 
@@ -120,3 +120,22 @@ def test_kept_part_and_first_step_place_ids_as_pad_sequences_does():
 def test_pad_sequences_rejects_max_len_below_one():
     with pytest.raises(KsentError, match="max_len must be at least 1"):
         pad_sequences([[1]], 0)
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_flat_is_pad_sequences_on_sequences_end_to_end(padding, truncating):
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 12, 400)  # empty, shorter than, equal to and longer than maxlen
+    flat = rng.integers(1, 500, int(lengths.sum()))
+    seqs = np.split(flat, np.cumsum(lengths)[:-1])
+    got = pad_flat(flat, lengths, 6, padding, truncating)
+    np.testing.assert_array_equal(got, pad_sequences([s.tolist() for s in seqs], 6, padding, truncating))
+
+
+def test_id_map_gives_lookups_ids_by_unit():
+    units = ["영화", "<unk>", "GOOD", "없는말"]
+    for oov in (True, False):
+        vocab = Vocab.fit([["영화", "good", "영화"]], oov=oov)
+        expected = [-1 if i is None else i for i in vocab.lookup(units)]
+        assert vocab.id_map(units).tolist() == expected

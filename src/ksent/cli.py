@@ -25,12 +25,19 @@ DataDir = Annotated[
 TextCol = Annotated[str, typer.Option("--text-col", help="Name of the text column in --train/--data files.")]
 LabelCol = Annotated[str, typer.Option("--label-col", help="Name of the 0/1 label column in --train/--data files.")]
 Device = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
+Int8 = Annotated[
+    bool,
+    typer.Option(
+        "--int8", help="Run an export's int8 copy (`ksent export --int8`; the bundled model has one): faster, ~0.1 pt."
+    ),
+]
 Model = Annotated[
     Path | None,
     typer.Option(
         "--model",
         "-m",
-        help="A model folder written by `ksent train` (default: the model bundled with ksent).",
+        help="A model folder written by `ksent train`, or an export by `ksent export` (default: the model bundled "
+        "with ksent; its export where torch is not installed).",
         show_default=False,
     ),
 ]
@@ -154,6 +161,7 @@ def evaluate(
     analyser_threads: AnalyserThreads = None,
     workers: OldWorkers = None,
     no_cache: NoCache = False,
+    int8: Int8 = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -171,7 +179,7 @@ def evaluate(
     threads = _renamed("--analyser-threads", analyser_threads, workers)
     from ksent.exported import ExportedClassifier
 
-    clf = ksent.load(model, device=device, progress=not as_json, workers=threads)
+    clf = ksent.load(model, device=device, progress=not as_json, workers=threads, int8=int8)
     if not isinstance(clf, ExportedClassifier):  # an export keeps no token cache
         clf.set_params(cache=not no_cache)
     labelled = read_labelled(data or nsmc_path("test", data_dir), text_col, label_col)
@@ -279,6 +287,7 @@ def predict(
         ),
     ] = False,
     device: Device = "auto",
+    int8: Int8 = False,
     analyser_threads: AnalyserThreads = None,
     workers: OldWorkers = None,  # with --engine ray it counted each actor's CPUs
 ) -> None:
@@ -326,7 +335,7 @@ def predict(
 
     if cpus_per_actor is not None:
         raise KsentError("--cpus-per-actor is for --engine ray; here the analyser's threads are --analyser-threads")
-    clf = ksent.load(model, device=device, workers=_renamed("--analyser-threads", analyser_threads, workers))
+    clf = ksent.load(model, device=device, workers=_renamed("--analyser-threads", analyser_threads, workers), int8=int8)
     if texts:
         show(clf.predict_records(texts))
     if file is None and texts:
@@ -422,6 +431,7 @@ def serve(
         ),
     ] = None,
     device: Device = "auto",
+    int8: Int8 = False,
     workers: OldWorkers = None,  # it counted server processes
 ) -> None:
     """Serve a model over HTTP: a JSON API and a web page in Korean.
@@ -444,25 +454,28 @@ def serve(
         raise KsentError(
             f"ksent serve needs the serve extra ({e.name} is missing): pip install 'ksent[serve]'"
         ) from None
-    from ksent import artifacts
-    from ksent.classifier import BUNDLED
+    import ksent
     from ksent.runtime import available_cpus
 
-    # Read here (JSON and weights, no analyser), so that a missing or damaged folder ends in one line
+    # Read here (JSON and weights, no analyser), so that a missing or damaged model ends in one line
     # rather than in a worker's start-up traceback.
-    if model is None and not (BUNDLED / "config.json").is_file():
-        raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
-    from ksent.exported import is_export
+    where, exported = ksent.locate(model, int8)
+    if exported:
+        from ksent.exported import ExportedClassifier
 
-    if model is not None and is_export(model):
-        raise KsentError(
-            f"{model} is an export: ksent serve runs model folders (torch) for now; serve the folder it came from"
-        )
-    artifacts.load(model if model is not None else BUNDLED)
+        ExportedClassifier(where, int8=int8)
+    else:
+        ksent.need_torch(where)
+        from ksent import artifacts
+        from ksent.classifier import BUNDLED
+
+        if where is None and not (BUNDLED / "config.json").is_file():
+            raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
+        artifacts.load(where if where is not None else BUNDLED)
     # Several processes share the CPUs: each gets its share of torch and analyser threads.
     threads = max(1, available_cpus() // processes) if processes > 1 else None
     settings = dataclasses.replace(
-        Settings.from_env(), model=model.resolve() if model else None, device=device, threads=threads
+        Settings.from_env(), model=model.resolve() if model else None, device=device, int8=int8, threads=threads
     )
     os.environ.update(settings.to_env())  # each worker process builds its app from these
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -583,25 +596,28 @@ def data_stats(
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of lines.")] = False,
 ) -> None:
-    """Versions of ksent, Python, PyTorch and the analysers, and the device and CPUs ksent would use."""
+    """Versions of ksent, Python, PyTorch, ONNX Runtime and the analysers, and the device and CPUs ksent would use."""
     import platform
 
-    import torch
-
-    from ksent._version import __version__
+    import ksent
     from ksent.runtime import available_cpus, default_workers
-    from ksent.text.tokenizers import provenance
+    from ksent.text.tokenizers import package_version, provenance
 
+    torch = None
+    if ksent.has_torch():  # an install without torch (the runtime) runs exports on ONNX Runtime
+        import torch
+    cuda = torch is not None and torch.cuda.is_available()
     facts = {
-        "ksent": __version__,
+        "ksent": ksent.__version__,
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+        "onnxruntime": package_version("onnxruntime"),
         **{pkg: ver for name in ("kiwi", "okt", "subword") for pkg, ver in provenance(name)["packages"].items()},
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "device": "cuda" if cuda else "cpu",
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
         "cpus_available": available_cpus(),
         "analyser_workers": default_workers(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
         "platform": platform.platform(),
     }
     if as_json:
@@ -609,6 +625,9 @@ def info(
     else:
         for key, value in facts.items():
             print(f"{key:<17} {value if value is not None else '-'}")
+
+
+TRAINING = {"torch", "safetensors", "matplotlib"}  # the packages of ksent[train] that the core install lacks
 
 
 def _terminated(signum, frame) -> None:
@@ -623,6 +642,12 @@ def main() -> None:
         app()
     except KsentError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except ModuleNotFoundError as e:  # a command of the training install run on the runtime one
+        if e.name not in TRAINING:
+            raise
+        print(f"error: {e.name} is not installed: this needs ksent's training install: pip install 'ksent[train]'",
+              file=sys.stderr)  # fmt: skip
         sys.exit(2)
     finally:  # a caller that runs main() in its own process (tests, embedding) gets its handler back
         signal.signal(signal.SIGTERM, previous)

@@ -23,6 +23,7 @@ from ksent.features import FeatureSet, Run
 from ksent.predict import Predicting, check_texts, length_batches, p_positive
 
 FORMAT = "ksent-export"
+BUNDLED_EXPORT = Path(__file__).with_name("bundled_onnx")  # the bundled model, exported (float32 and int8)
 READS = (1,)
 BATCH = 256
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX's LSTM stacks the gates i, o, f, c; PyTorch's (and explain's) i, f, g, o
@@ -59,7 +60,7 @@ class ExportedClassifier(Predicting):
             import onnxruntime as ort
         except ImportError:
             raise KsentError(
-                f"{path} is an export: running it needs onnxruntime (pip install 'ksent[runtime]')"
+                f"{path} is an export: running it needs onnxruntime, which ksent installs: pip install onnxruntime"
             ) from None
         path = Path(path)
         if not path.is_dir():

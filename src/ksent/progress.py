@@ -5,24 +5,20 @@ Both go to stderr: stdout carries results only, so `--json` output always parses
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-console = Console(stderr=True)
+@cache
+def console():
+    """The stderr console (rich imported on first use: a short command that prints no bar skips it)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def notice(message: str) -> None:
     """A one-line message for the person at the terminal (a download, a summary), on stderr."""
-    console.print(message, soft_wrap=True, markup=False, highlight=False)
+    console().print(message, soft_wrap=True, markup=False, highlight=False)
 
 
 @contextmanager
@@ -33,6 +29,16 @@ def bar(description: str, total: int, enabled: bool = True, counts: bool = True)
     if not enabled:
         yield lambda n=1, **kw: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -40,7 +46,7 @@ def bar(description: str, total: int, enabled: bool = True, counts: bool = True)
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=console(),
         transient=False,
         redirect_stdout=False,  # results printed while a bar runs must stay on stdout, not join the bar
         redirect_stderr=False,

@@ -181,7 +181,7 @@ def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> 
         # The same recipe in float32 (slower, same result class) rather than no model on this machine.
         cfg = dataclasses.replace(cfg, bf16=False)
         if progress:
-            console.print(f"bf16=true: this {dev.type} cannot run an LSTM under bfloat16; training in float32")
+            console().print(f"bf16=true: this {dev.type} cannot run an LSTM under bfloat16; training in float32")
     precision = {"precision": "bfloat16 forward" if cfg.bf16 else "float32"}
     n_train, n_val = split(len(x), cfg.val_split) if n_val is None else (len(x) - n_val, n_val)
     widest = max((m.spec.columns.stop for m in members if m.spec.columns is not None), default=0)
@@ -201,7 +201,7 @@ def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> 
     model = Ensemble(nets).eval()
     val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
     if progress:
-        console.print(f"ensemble of {len(members)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
+        console().print(f"ensemble of {len(members)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
     return model, {
         "epochs": histories[0]["epochs"],  # the learning curves drawn: member 1's
         "best_epoch": histories[0]["best_epoch"],
@@ -310,7 +310,7 @@ def _fit_one(
             best_state = copy.deepcopy(model.state_dict())
             note = "  (best so far: kept)"
         if progress:
-            console.print(
+            console().print(
                 f"{tag}epoch {epoch}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
                 f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} [{seconds:.1f}s]{note}",
                 soft_wrap=True,
@@ -322,7 +322,7 @@ def _fit_one(
             wait += 1
             if wait >= cfg.patience:
                 if progress:
-                    console.print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
+                    console().print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
                 break
     model.load_state_dict(best_state)
     model.columns = member.spec.columns  # within its ensemble, it reads its block

@@ -18,8 +18,8 @@ import numpy as np
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.runtime import gc_paused
-from ksent.text.tokenizers import Token
-from ksent.text.vocab import Vocab, pad_sequences
+from ksent.text.tokenizers import Token, subword_ids
+from ksent.text.vocab import Vocab, pad_flat, pad_sequences
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Featurizer:
         self.padding, self.truncating = cfg.padding, cfg.truncating
         self.min_count = int(self.options.get("min_count", cfg.min_count))
         self.vocab: Vocab | None = None
+        self._map: tuple | None = None  # (vocabulary, subword model, tokenizer id -> vocabulary id), for `_pad_subword`
 
     # -- what a subclass says --------------------------------------------------------------------
 
@@ -129,6 +130,21 @@ class Featurizer:
         with gc_paused():
             ids = self._fitted().encode_all(docs)
         return self.pad(ids)
+
+    def _pad_subword(self, texts: Sequence[str], model: str) -> np.ndarray:
+        """`encode` for a block of subword pieces, ids straight from the tokenizer: each piece's id
+        is mapped to the vocabulary's in one indexing and padded in numpy (the same ids as looking
+        up the pieces' strings, several times faster)."""
+        pieces, flat, lengths = subword_ids(texts, model)
+        vocab = self._fitted()
+        if self._map is None or self._map[0] is not vocab or self._map[1] != model:
+            self._map = (vocab, model, vocab.id_map(pieces))
+        ids = self._map[2][flat]
+        if not vocab.oov:  # no OOV id: an unknown piece is deleted, as `Vocab.encode` deletes it
+            known = ids >= 0
+            lengths = np.bincount(np.repeat(np.arange(len(lengths)), lengths)[known], minlength=len(lengths))
+            ids = ids[known]
+        return pad_flat(ids, lengths, self.width, self.padding, self.truncating)
 
     def _fitted(self) -> Vocab:
         if self.vocab is None:

@@ -5,9 +5,11 @@
 import json
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features.base import Featurizer, Run
+from ksent.features.base import QUIET, Featurizer, Run
 from ksent.features.tokens import cleaned, spans_through_cleaning
 from ksent.progress import bar
 from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
@@ -28,6 +30,10 @@ class Pieces(Featurizer):
 
     def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
         return tokenize(cleaned(texts, self.clean), "subword", progress=False, subword=self.subword)
+
+    def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        self._fitted()
+        return self._pad_subword(cleaned(texts, self.clean), self.subword)  # ids straight from the tokenizer
 
     def units(self, text: str) -> list[Token]:
         def split(clean_text: str) -> list[Token]:

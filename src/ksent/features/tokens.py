@@ -10,9 +10,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+import numpy as np
+
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features.base import Featurizer, Run
+from ksent.features.base import QUIET, Featurizer, Run
 from ksent.progress import bar
 from ksent.runtime import gc_paused
 from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
@@ -81,6 +83,12 @@ class Tokens(Featurizer):
                 subword=self.subword,
             )
             return [remove_stopwords(d, self.stopwords) for d in docs] if self.stopwords else docs
+
+    def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        if self.tokenizer == "subword" and not self.stopwords:  # ids straight from the tokenizer
+            self._fitted()
+            return self._pad_subword(cleaned(texts, self.clean), self.subword)
+        return super().encode(texts, run)
 
     def units(self, text: str, workers: int | None = 1) -> list[Token]:
         """Every token the analyser produces for `text`, stopwords included, each with its span in

@@ -41,10 +41,12 @@ class _Job:
 
 
 def load_classifier(settings: Settings):
-    """The model the settings name; `model=None` is the bundled model: `ksent.load()` without a path."""
-    from ksent.classifier import load
+    """The model the settings name (`ksent.load`: a model folder on torch, an export on ONNX Runtime);
+    `model=None` is the bundled model."""
+    import ksent
 
-    return load(settings.model, device=settings.device, workers=settings.threads)
+    t = settings.threads
+    return ksent.load(settings.model, device=settings.device, workers=t, int8=settings.int8, threads=t)
 
 
 class ModelService:
@@ -74,11 +76,11 @@ class ModelService:
 
         def boot() -> bool:
             try:
-                if settings.threads:
+                service.clf = load_classifier(settings)
+                if settings.threads and type(service.clf).__name__ == "SentimentClassifier":
                     import torch
 
                     torch.set_num_threads(settings.threads)
-                service.clf = load_classifier(settings)
                 service._warm_up()
             except BaseException as e:  # handed to the caller of load(), which raises it
                 ready.put(e)

@@ -21,9 +21,10 @@ ENV_PREFIX = "KSENT_SERVE_"
 
 @dataclass(frozen=True)
 class Settings:
-    model: Path | None = None  # a model folder; None: the bundled model (`ksent.load()` without a path)
+    model: Path | None = None  # a model folder or an export; None: the bundled model (`ksent.load()` without a path)
     device: str = "auto"  # auto (CUDA when present), cpu or cuda
-    threads: int | None = None  # torch and analyser threads; None: the library defaults (all CPUs it may use)
+    int8: bool = False  # an export's int8 copy
+    threads: int | None = None  # torch (or ONNX Runtime) and analyser threads; None: the library defaults
     # Micro-batching: single-review requests that arrive within this window of each other share one
     # model call (up to max_batch_texts reviews). 0 still batches whatever is already queued.
     batch_wait_ms: float = 2.0
@@ -56,6 +57,7 @@ class Settings:
 _PARSE = {
     "model": Path,
     "device": str,
+    "int8": lambda raw: {"true": True, "false": False}[raw.lower()],
     "threads": int,
     "batch_wait_ms": float,
     "max_batch_texts": int,

@@ -2,9 +2,15 @@
 (`vocab`). Nothing here knows a config or a model: `ksent.features` chains them into the ways a
 model reads a review."""
 
-from ksent.text.clean import SEED_STOPWORDS, clean_hangul, clean_with_offsets, read_stopwords, remove_stopwords
-from ksent.text.tokenizers import Token, tokenize
-from ksent.text.vocab import OOV_TOKEN, Vocab, pad_sequences
+import importlib
+
+_HOME = {  # name -> its module: imported on first use (`ksent.config` needs only clean's stopwords)
+    **dict.fromkeys(
+        ("SEED_STOPWORDS", "clean_hangul", "clean_with_offsets", "read_stopwords", "remove_stopwords"), "clean"
+    ),
+    **dict.fromkeys(("Token", "tokenize"), "tokenizers"),
+    **dict.fromkeys(("OOV_TOKEN", "Vocab", "pad_sequences"), "vocab"),
+}
 
 __all__ = [
     "OOV_TOKEN",
@@ -18,3 +24,9 @@ __all__ = [
     "remove_stopwords",
     "tokenize",
 ]
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"ksent.text.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'ksent.text' has no attribute {name!r}")

@@ -11,12 +11,13 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
-from multiprocessing import get_context
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
+
+import numpy as np
 
 from ksent import atomic
 from ksent.errors import KsentError
@@ -35,7 +36,7 @@ class Token(NamedTuple):
     end: int | None
 
 
-def _pkg_version(name: str) -> str:
+def package_version(name: str) -> str:
     try:
         return version(name)
     except PackageNotFoundError:
@@ -115,6 +116,9 @@ def _run_okt(texts: list[str], workers: int, advance: Callable, spans: bool = Fa
     okt()  # fail here, with a clear message, rather than inside a worker
     out = []
     # One JVM per process; spawn (not fork) because a JVM does not survive fork.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=okt) as pool:
         for c, toks in zip(chunks, pool.map(partial(_okt_chunk, tags=tags), chunks), strict=True):
             out.extend(toks)
@@ -143,7 +147,10 @@ def kiwi_spans(tokens, tags: bool = False) -> list[Token]:
 @cache
 def kiwi(workers: int = 1):
     """One Kiwi per worker count, loaded once per process (loading its model takes ~1-2 s)."""
-    from kiwipiepy import Kiwi
+    try:
+        from kiwipiepy import Kiwi
+    except ImportError:
+        raise KsentError("the 'kiwi' tokenizer needs kiwipiepy: pip install 'ksent[kiwi]'") from None
 
     return Kiwi(num_workers=max(workers, 1))
 
@@ -208,6 +215,25 @@ def _subword_tokenizer(model: str):
         raise KsentError(f"the subword model cannot be read ({e}); the model folder is damaged") from None
 
 
+def subword_ids(texts: Sequence[str], model: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The pieces of `texts` as the tokenizer's own ids, without Python strings: (the pieces, indexed
+    by id; every text's ids end to end, int64; each text's count). What `tokenize` gives as strings."""
+    tok = _subword_tokenizer(model)
+    encodings = tok.encode_batch_fast(list(texts), add_special_tokens=False)  # no offsets: not needed here
+    lengths = np.fromiter(map(len, encodings), np.int64, len(encodings))
+    flat = np.fromiter(chain.from_iterable(e.ids for e in encodings), np.int64, int(lengths.sum()))
+    return _subword_pieces(model), flat, lengths
+
+
+@cache
+def _subword_pieces(model: str) -> list[str]:
+    vocab = _subword_tokenizer(model).get_vocab()
+    pieces = [""] * len(vocab)
+    for piece, i in vocab.items():
+        pieces[i] = piece
+    return pieces
+
+
 def _subword_token(form: str, text: str, start: int, end: int) -> Token:
     """A piece with its span, without the space its "▁" stands for. A lone "▁" spans the space it
     stands for, or nothing when it marks the text's first word (no character of the text is it)."""
@@ -239,8 +265,8 @@ def backend_id(name: str, tags: bool = False) -> str:
         raise KsentError(f"unknown tokenizer {name!r}; choose one of {', '.join(BACKENDS)}")
     from ksent._version import __version__
 
-    extra = f"+model{_pkg_version('kiwipiepy_model')}+lemmas{'/'.join(_LEMMA_TAGS)}" if name == "kiwi" else ""
-    return f"ksent{__version__}/{name}:{_pkg_version(_PACKAGES[name])}{extra}{'+tags' if tags else ''}"
+    extra = f"+model{package_version('kiwipiepy_model')}+lemmas{'/'.join(_LEMMA_TAGS)}" if name == "kiwi" else ""
+    return f"ksent{__version__}/{name}:{package_version(_PACKAGES[name])}{extra}{'+tags' if tags else ''}"
 
 
 def provenance(name: str) -> dict:
@@ -250,18 +276,18 @@ def provenance(name: str) -> dict:
     if name == "kiwi":
         return {
             "backend": "kiwi",
-            "packages": {p: _pkg_version(p) for p in ("kiwipiepy", "kiwipiepy_model")},
+            "packages": {p: package_version(p) for p in ("kiwipiepy", "kiwipiepy_model")},
             "options": {"lemma_tags": list(_LEMMA_TAGS), "call": "Kiwi().tokenize(text)"},
         }
     if name == "subword":
         return {
             "backend": "subword",
-            "packages": {"tokenizers": _pkg_version("tokenizers")},
+            "packages": {"tokenizers": package_version("tokenizers")},
             "options": {"call": "Tokenizer(BPE).encode_batch(texts)", "model": "vocab.json subword"},
         }
     return {
         "backend": "okt",
-        "packages": {"konlpy": _pkg_version("konlpy")},
+        "packages": {"konlpy": package_version("konlpy")},
         "options": {"call": "Okt().morphs(text, stem=True)"},
     }
 

@@ -69,6 +69,34 @@ class Vocab:
             return [list(map(ids, d)) for d in docs]
         return [[i for i in map(ids, d) if i is not None] for d in docs]
 
+    def id_map(self, units: Sequence[str]) -> np.ndarray:
+        """`units` (a tokenizer's pieces, by the tokenizer's id) -> this vocabulary's ids, as `lookup`
+        gives them, with -1 where `lookup` gives None: ids of the tokenizer become ids of the model
+        in one indexing."""
+        get, oov = self.index.get, 1 if self.oov else -1
+        return np.fromiter((get(u.lower(), oov) for u in units), np.int64, len(units))
+
+
+def pad_flat(
+    flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str = "pre", truncating: str = "pre"
+) -> np.ndarray:
+    """`pad_sequences` for sequences given end to end (`flat`, each `lengths` long), vectorised.
+
+    >>> pad_flat(np.array([5, 6, 7, 8, 9, 4]), np.array([5, 0, 1]), 3, padding="post").tolist()
+    [[7, 8, 9], [0, 0, 0], [4, 0, 0]]
+    """
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise KsentError(f"padding and truncating must be 'pre' or 'post', got {padding!r}, {truncating!r}")
+    kept = np.minimum(lengths, maxlen)
+    starts = np.cumsum(lengths) - lengths  # where each sequence begins in `flat`
+    src = starts + (lengths - kept if truncating == "pre" else 0)  # its first kept id
+    dst = maxlen - kept if padding == "pre" else np.zeros_like(kept)  # the step that id lands on
+    k = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)  # position among the kept
+    out = np.zeros((len(lengths), maxlen), dtype=np.int64)
+    rows = np.arange(len(lengths)) * maxlen
+    out.reshape(-1)[np.repeat(rows + dst, kept) + k] = flat[np.repeat(src, kept) + k]
+    return out
+
 
 def kept_part(n: int, maxlen: int, truncating: str = "pre") -> slice:
     """Which of a sequence's `n` ids survive truncation to `maxlen` ('pre' keeps the last ones).
