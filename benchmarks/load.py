@@ -54,8 +54,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: Path | None, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu"]
+def start_server(model: Path | None, port: int, python: str = sys.executable) -> subprocess.Popen:
+    """`ksent serve` on `port`, run by `python` (another install's interpreter: its own ksent)."""
+    cmd = [python, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu"]
     cmd += ["--model", str(model)] if model is not None else []
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -3,6 +3,7 @@
     python benchmarks/onnx_export.py                       # the bundled model
     python benchmarks/onnx_export.py runs/best --rounds 3
     python benchmarks/onnx_export.py --smoke               # 2,000 test reviews, one round: that it runs
+    python benchmarks/onnx_export.py --kinds seed,default,best,fast --out runs/export-kinds
 
 Exports MODEL (float32 and int8) into --out, then, on all 50,000 test reviews (every review gets an
 answer, empty and duplicated ones included):
@@ -15,6 +16,12 @@ answer, empty and duplicated ones included):
 - cold start: `ksent predict TEXT` from process start to answer, on the model folder (torch) and on
   its export (no torch), alternating, the median of --cold runs each.
 Prints a markdown table headed by the machine; the figures also go to OUT.json (beside --out).
+
+With --kinds, instead: equality for every kind of model ksent trains. Each preset named is trained
+on the first --kind-rows train reviews for one epoch (the preset's own network: readout, layers,
+directions, packing, members; the weights matter only as numbers here), saved, exported, and both
+the folder (torch) and the export (ONNX Runtime float32) score all 50,000 test reviews: the largest
+|P(positive)| difference, and the answers that differ.
 """
 
 import argparse
@@ -47,6 +54,26 @@ def cold(model: Path, text: str) -> float:
     return time.perf_counter() - t0
 
 
+def kinds_equality(kinds: list[str], rows: int, out: Path, data_dir: Path | None, limit: int | None) -> None:
+    from ksent.config import resolve
+
+    train = read_labelled(nsmc_path("train", data_dir)).head(rows)
+    texts = read_labelled(nsmc_path("test", data_dir)).texts[:limit]
+    print(f"| kind | members | max abs P(positive) difference, {len(texts):,} test reviews | answers that differ |")
+    print("|---|---|---|---|")
+    figures = {}
+    for kind in kinds:
+        over = ["epochs=1", "syllable_epochs=1"] if kind == "best" else ["epochs=1"]
+        clf = ksent.SentimentClassifier(resolve(kind, over), device="cpu").fit_labelled(train)
+        folder = export(clf.save(out / f"{kind} model"), out / f"{kind} export")
+        torch_p = clf.predict_proba(texts)[:, 1]
+        onnx_p = ExportedClassifier(folder).predict_proba(texts)[:, 1]
+        diff, flips = float(np.abs(onnx_p - torch_p).max()), int(((onnx_p >= 0.5) != (torch_p >= 0.5)).sum())
+        figures[kind] = {"max_abs_diff": diff, "flips": flips, "members": len(clf.model_.members())}
+        print(f"| {kind} | {figures[kind]['members']} | {diff:.1e} | {flips} |", flush=True)
+    (out / "kinds.json").write_text(json.dumps({"machine": describe(), **figures}, indent=1), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", nargs="?", type=Path, help="model folder (default: the bundled model)")
@@ -55,7 +82,13 @@ def main() -> None:
     ap.add_argument("--cold", type=int, default=5, help="cold-start runs of each path")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--smoke", action="store_true", help="2,000 test reviews, one round, one cold start each")
+    ap.add_argument("--kinds", help="comma-separated presets: equality of each kind of model, trained small")
+    ap.add_argument("--kind-rows", type=int, default=10_000, help="train reviews for each kind (--kinds)")
     args = ap.parse_args()
+    if args.kinds:
+        print(f"machine: {describe()}", flush=True)
+        kinds_equality(args.kinds.split(","), args.kind_rows, args.out, args.data_dir, 2000 if args.smoke else None)
+        return
     if args.smoke:
         args.rounds, args.cold = 1, 1
     model = args.model or BUNDLED

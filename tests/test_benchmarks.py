@@ -391,3 +391,30 @@ def test_onnx_export_benchmark_smoke(nsmc_dir, hangul_root):
         "torch",
         "onnx float32",
     }
+
+
+def test_onnx_export_kinds_smoke(nsmc_dir, hangul_root):
+    pytest.importorskip("onnxruntime")
+    out = hangul_root / "종류별 내보내기"
+    r = bench("onnx_export.py", "--kinds", "fast,default", "--kind-rows", "600", "--smoke", "--out", str(out),
+              nsmc_dir=nsmc_dir)  # fmt: skip
+    res = json.loads((out / "kinds.json").read_text(encoding="utf-8"))
+    assert {k: res[k]["members"] for k in ("fast", "default")} == {"fast": 1, "default": 1}
+    assert all(res[k]["max_abs_diff"] < 1e-5 and res[k]["flips"] == 0 for k in ("fast", "default"))
+    assert "| default | 1 |" in r.stdout
+
+
+@pytest.mark.skipif(not os.environ.get("KSENT_RUNTIME_PYTHON"), reason="needs a runtime install (.ci/run makes one)")
+def test_runtime_benchmark_smoke(nsmc_dir, hangul_root):
+    """runtime.py on installs that exist (--reuse): the runtime one of .ci/run and this one for training."""
+    work = hangul_root / "설치들"
+    work.mkdir()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "bare")], check=True)
+    runtime = Path(os.environ["KSENT_RUNTIME_PYTHON"]).parents[1]
+    for name, target in (("core", runtime), ("runtime", runtime), ("train", Path(sys.prefix))):
+        (work / name).symlink_to(target, target_is_directory=True)
+    r = bench("runtime.py", "--work", str(work), "--reuse", "--smoke", "--clients", "2", nsmc_dir=nsmc_dir)
+    res = json.loads((work / "runtime.json").read_text(encoding="utf-8"))
+    assert res["venv_mb"]["core"] > res["venv_mb"]["bare"] > 0 and set(res["cold_s"]) == {"runtime", "train"}
+    assert all(run["errors"] == 0 and run["requests"] > 0 for runs in res["serve"].values() for run in runs)
+    assert "| runtime: pip install ksent |" in r.stdout

@@ -234,7 +234,7 @@ def test_a_trained_folder_still_loads_on_torch(trained):
     assert SentimentClassifier is ksent.SentimentClassifier
 
 
-def test_evaluate_reads_an_export_and_serve_says_what_it_needs(models, nsmc_dir, monkeypatch, capsys):
+def test_evaluate_reads_an_export(models, nsmc_dir):
     _, folder = models["fast"]
     args = ["evaluate", "--data-dir", str(nsmc_dir), "--limit", "300", "--json"]
     r = runner.invoke(app, [*args, "--model", str(folder)])
@@ -244,5 +244,43 @@ def test_evaluate_reads_an_export_and_serve_says_what_it_needs(models, nsmc_dir,
     on_torch = json.loads(runner.invoke(app, [*args, "--model", str(saved), "--device", "cpu"]).stdout)
     assert on_export["accuracy"] == on_torch["accuracy"] and on_export["n"] == 300
     assert on_export["confusion_matrix"] == on_torch["confusion_matrix"]
-    code, err = _cli(monkeypatch, capsys, "serve", "--model", str(folder))
-    assert code == 2 and "is an export: ksent serve runs model folders" in err
+
+
+def test_an_export_warns_when_its_tokenizer_is_not_the_installed_one(models, tmp_path):
+    from ksent.text.tokenizers import TokenizerMismatchWarning
+
+    _, folder = models["fast"]
+    other = _damaged(folder, tmp_path, "다른 토크나이저")
+    meta = json.loads((other / "config.json").read_text(encoding="utf-8"))
+    meta["tokenizer"]["packages"]["tokenizers"] = "0.0.1"
+    (other / "config.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.warns(TokenizerMismatchWarning, match="tokenizers 0.0.1 when trained"):
+        ExportedClassifier(other)
+
+
+def test_int8_runs_the_bundled_export_and_is_refused_for_a_model_folder(models, monkeypatch, capsys):
+    from ksent.exported import BUNDLED_EXPORT
+
+    r = runner.invoke(app, ["predict", "--int8", "--json", *EDGE[-2:]])
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line)["p_positive"] for line in r.stdout.splitlines()]
+    want = ExportedClassifier(BUNDLED_EXPORT, int8=True).predict_proba(EDGE[-2:])[:, 1]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert isinstance(ksent.load(int8=True), ExportedClassifier) and ksent.load(int8=True).int8
+    saved = models["fast"][1].parent / "fast 모델"
+    code, err = _cli(monkeypatch, capsys, "predict", "--model", str(saved), "--int8", "좋다")
+    assert code == 2 and "is a model folder: `ksent export --int8` it" in err and err.count("\n") == 1
+
+
+def test_the_bundled_export_is_the_export_of_the_bundled_model(reviews):
+    """src/ksent/bundled_onnx is `ksent export --int8` of src/ksent/bundled (made again when it changes)."""
+    from ksent.classifier import BUNDLED
+    from ksent.exported import BUNDLED_EXPORT
+
+    shipped = json.loads((BUNDLED_EXPORT / "vocab.json").read_text(encoding="utf-8"))
+    folder = ksent.load(BUNDLED, device="cpu")
+    assert shipped["features"] == folder.features_.state()
+    meta = json.loads((BUNDLED_EXPORT / "config.json").read_text(encoding="utf-8"))
+    assert meta["config"] == folder.config_.to_dict() and meta["files"] == ["model.onnx", "model.int8.onnx"]
+    got = ksent.load(BUNDLED_EXPORT).predict_proba(reviews)[:, 1]
+    np.testing.assert_allclose(got, folder.predict_proba(reviews)[:, 1], rtol=0, atol=1e-5)

@@ -5,67 +5,12 @@
 through ONNX Runtime on an install without torch (`pip install ksent`; training is `ksent[train]`).
 """
 
-import importlib.util
-from pathlib import Path
-
 from ksent._version import __version__
 from ksent.config import Config
 from ksent.errors import KsentError
+from ksent.loading import load
 
 __all__ = ["Config", "KsentError", "SentimentClassifier", "load", "__version__"]
-
-
-def has_torch() -> bool:
-    """Whether torch is installed (found, not imported: importing it takes seconds)."""
-    try:
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def need_torch(path: str | Path | None) -> None:
-    """Raise a one-line KsentError if the model folder `path` cannot run here: torch is not installed."""
-    if not has_torch():
-        raise KsentError(
-            f"{path if path is not None else 'the bundled model folder'} is a model folder (ksent train): it runs "
-            "on torch, which is not installed: pip install 'ksent[train]', or `ksent export` it where torch is"
-        )
-
-
-def locate(path: str | Path | None, int8: bool = False) -> tuple[Path | None, bool]:
-    """Where `load` reads a model from (None: the bundled model folder), and whether it is an export."""
-    from ksent.exported import BUNDLED_EXPORT, is_export
-
-    if path is None and (int8 or not has_torch()):
-        return BUNDLED_EXPORT, True
-    return (None, False) if path is None else (Path(path), is_export(path))
-
-
-def load(
-    path: str | Path | None = None,
-    device: str = "auto",
-    progress: bool = False,
-    workers: int | None = None,
-    int8: bool = False,
-    threads: int | None = None,
-):
-    """Load a model: a folder written by `ksent train` / `SentimentClassifier.save` (a
-    `SentimentClassifier`, on torch), an export written by `ksent export` (an `ExportedClassifier`,
-    on ONNX Runtime, without torch; `int8`: its quantized copy; `threads`: ONNX Runtime's), or with
-    no path the model bundled with ksent: on torch where torch is installed, else its export, which
-    answers the same.
-    See `ksent.classifier.load` and `ksent.exported.ExportedClassifier`."""
-    from ksent.exported import ExportedClassifier
-
-    path, exported = locate(path, int8)
-    if exported:
-        return ExportedClassifier(path, int8=int8, threads=threads, workers=workers)
-    if int8:
-        raise KsentError(f"int8 runs an export's quantized copy; {path} is a model folder: `ksent export --int8` it")
-    need_torch(path)
-    from ksent.classifier import load as load_trained
-
-    return load_trained(path, device=device, progress=progress, workers=workers)
 
 
 def __getattr__(name: str):

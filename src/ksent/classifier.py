@@ -13,7 +13,6 @@ parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`
 `model_`, `metrics_`, `classes_`).
 """
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,16 +28,16 @@ from ksent.models import build_model
 from ksent.models.inference import evaluate_logits, p_positive, resolve_device
 from ksent.predict import Predicting, check_texts
 from ksent.progress import notice
-from ksent.text.tokenizers import provenance, provenance_differences
+from ksent.text.tokenizers import (  # noqa: F401  (TokenizerMismatchWarning: its old home was here)
+    TokenizerMismatchWarning,
+    model_provenance,
+    warn_if_tokenizer_differs,
+)
 from ksent.text.vocab import Vocab
 from ksent.train import fit, members_of, split
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
 PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
-
-
-class TokenizerMismatchWarning(UserWarning):
-    """The analyser that produced a model's training tokens differs from the one installed now."""
 
 
 class SentimentClassifier(Predicting):
@@ -251,7 +250,7 @@ class SentimentClassifier(Predicting):
             "training": history,
             "validation": classification_report(*self.validation_),
         }
-        self.tokenizer_ = _provenance(cfg, self.features_)
+        self.tokenizer_ = model_provenance(cfg.tokenizer, self.features_.packages())
         self.classes_ = np.array([0, 1])
         self.model_ = model
         return self
@@ -306,13 +305,6 @@ class SentimentClassifier(Predicting):
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
-def _provenance(cfg: Config, features: FeatureSet) -> dict:
-    """What decides the model's input: its tokenizer, and every package a block's ids depend on."""
-    recorded = provenance(cfg.tokenizer)
-    recorded["packages"] = {**recorded["packages"], **features.packages()}
-    return recorded
-
-
 def _load_teacher(teacher, device: str, workers: int | None, progress: bool = False) -> "SentimentClassifier":
     """A fitted classifier, or a model folder loaded as one."""
     if isinstance(teacher, SentimentClassifier):
@@ -338,13 +330,7 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
             raise KsentError(f"this ksent installation has no bundled model ({BUNDLED} is missing); pass --model DIR")
         path = BUNDLED
     state, cfg, features, metrics, tokenizer = artifacts.load(path)
-    if tokenizer is not None and (diff := provenance_differences(tokenizer, _provenance(cfg, features))):
-        warnings.warn(
-            f"{path}: the tokenizer differs from the one this model was trained with ({'; '.join(diff)}); "
-            "its tokens and accuracy may differ. Install the recorded versions or retrain",
-            TokenizerMismatchWarning,
-            stacklevel=2,
-        )
+    warn_if_tokenizer_differs(path, tokenizer, cfg.tokenizer, features.packages())
     clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
     model = build_model([m.spec for m in members_of(cfg, features)], cfg.architecture)
     try:

@@ -454,18 +454,18 @@ def serve(
         raise KsentError(
             f"ksent serve needs the serve extra ({e.name} is missing): pip install 'ksent[serve]'"
         ) from None
-    import ksent
+    from ksent.loading import locate, need_torch
     from ksent.runtime import available_cpus
 
     # Read here (JSON and weights, no analyser), so that a missing or damaged model ends in one line
     # rather than in a worker's start-up traceback.
-    where, exported = ksent.locate(model, int8)
+    where, exported = locate(model, int8)
     if exported:
         from ksent.exported import ExportedClassifier
 
         ExportedClassifier(where, int8=int8)
     else:
-        ksent.need_torch(where)
+        need_torch(where)
         from ksent import artifacts
         from ksent.classifier import BUNDLED
 
@@ -600,11 +600,12 @@ def info(
     import platform
 
     import ksent
+    from ksent.loading import has_torch
     from ksent.runtime import available_cpus, default_workers
     from ksent.text.tokenizers import package_version, provenance
 
     torch = None
-    if ksent.has_torch():  # an install without torch (the runtime) runs exports on ONNX Runtime
+    if has_torch():  # an install without torch (the runtime) runs exports on ONNX Runtime
         import torch
     cuda = torch is not None and torch.cuda.is_available()
     facts = {

@@ -21,6 +21,7 @@ from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.features import FeatureSet, Run
 from ksent.predict import Predicting, check_texts, length_batches, p_positive
+from ksent.text.tokenizers import warn_if_tokenizer_differs
 
 FORMAT = "ksent-export"
 BUNDLED_EXPORT = Path(__file__).with_name("bundled_onnx")  # the bundled model, exported (float32 and int8)
@@ -85,6 +86,7 @@ class ExportedClassifier(Predicting):
         self._check_sizes(path, members)
         self.metrics_ = _json(path / "metrics.json", path)
         self.tokenizer_ = meta.get("tokenizer")
+        warn_if_tokenizer_differs(path, self.tokenizer_, self.config_.tokenizer, self.features_.packages())
         name = "model.int8.onnx" if int8 else "model.onnx"
         if name not in meta.get("files", []):
             raise KsentError(f"{path} has no {name}" + (": export with --int8" if int8 else "; export again"))

@@ -43,10 +43,10 @@ class _Job:
 def load_classifier(settings: Settings):
     """The model the settings name (`ksent.load`: a model folder on torch, an export on ONNX Runtime);
     `model=None` is the bundled model."""
-    import ksent
+    from ksent.loading import load
 
     t = settings.threads
-    return ksent.load(settings.model, device=settings.device, workers=t, int8=settings.int8, threads=t)
+    return load(settings.model, device=settings.device, workers=t, int8=settings.int8, threads=t)
 
 
 class ModelService:

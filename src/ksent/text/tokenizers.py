@@ -12,7 +12,6 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from functools import cache, partial
-from importlib.metadata import PackageNotFoundError, version
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
@@ -37,6 +36,8 @@ class Token(NamedTuple):
 
 
 def package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version  # on first use: it takes 20-50 ms to import
+
     try:
         return version(name)
     except PackageNotFoundError:
@@ -290,6 +291,35 @@ def provenance(name: str) -> dict:
         "packages": {"konlpy": package_version("konlpy")},
         "options": {"call": "Okt().morphs(text, stem=True)"},
     }
+
+
+def model_provenance(name: str, packages: dict[str, str]) -> dict:
+    """What decides a model's input: backend `name`'s provenance, and every package its blocks' ids
+    depend on (`packages`)."""
+    recorded = provenance(name)
+    recorded["packages"] = {**recorded["packages"], **packages}
+    return recorded
+
+
+class TokenizerMismatchWarning(UserWarning):
+    """The analyser that produced a model's training tokens differs from the one installed now."""
+
+
+def warn_if_tokenizer_differs(path, recorded: dict | None, name: str, packages: dict[str, str]) -> None:
+    """Warn (`TokenizerMismatchWarning`) when the model at `path`, trained with the `recorded`
+    provenance, would now read through another analyser (backend `name`; `packages`: every other
+    package its ids depend on): its tokens, and so its accuracy, may differ from its figures."""
+    if recorded is None:  # a folder written before ksent recorded it
+        return
+    if diff := provenance_differences(recorded, model_provenance(name, packages)):
+        import warnings
+
+        warnings.warn(
+            f"{path}: the tokenizer differs from the one this model was trained with ({'; '.join(diff)}); "
+            "its tokens and accuracy may differ. Install the recorded versions or retrain",
+            TokenizerMismatchWarning,
+            stacklevel=3,
+        )
 
 
 def provenance_differences(saved: dict, current: dict) -> list[str]:
