@@ -64,12 +64,14 @@ def test_okt_in_parallel_equals_serial(monkeypatch):
     pytest.importorskip("konlpy")
     pools = []
 
-    class Pool(tokenizers.ProcessPoolExecutor):
+    import concurrent.futures
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
         def __init__(self, *args, **kwargs):
             pools.append(args)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(tokenizers, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)  # the Okt pool imports it when it starts
     monkeypatch.setattr(tokenizers, "OKT_POOL_MIN_TEXTS", 1000)  # a pool of JVMs for a test-sized input
     texts = [
         f"이 영화 {i}번째 보는데 정말 재밌다" if i % 2 else f"최악이다 {i}점도 아깝다" for i in range(1200)
