@@ -28,6 +28,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -58,14 +59,25 @@ def start_server(model: Path | None, port: int, python: str = sys.executable) ->
     """`ksent serve` on `port`, run by `python` (another install's interpreter: its own ksent)."""
     cmd = [python, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu"]
     cmd += ["--model", str(model)] if model is not None else []
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr (uvicorn's access log: a line per request) into a file: a pipe nobody reads fills up
+    # after some thousand requests and then blocks the server mid-run
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log
+    return proc
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """The end of what the server wrote to stderr."""
+    proc.log.seek(0)
+    return proc.log.read()[-3000:].decode(errors="replace")
 
 
 def wait_healthy(host: str, port: int, proc: subprocess.Popen | None, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            sys.exit(f"error: the server exited ({proc.returncode}): {proc.stderr.read().decode(errors='replace')}")
+            sys.exit(f"error: the server exited ({proc.returncode}): {server_log(proc)}")
         try:
             conn = http.client.HTTPConnection(host, port, timeout=2)
             conn.request("GET", "/healthz")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features.base import QUIET, Featurizer, Run
+from ksent.features.base import IDS_MIN_TEXTS, QUIET, Featurizer, Run
 from ksent.features.tokens import cleaned, spans_through_cleaning
 from ksent.progress import bar
 from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
@@ -32,8 +32,10 @@ class Pieces(Featurizer):
         return tokenize(cleaned(texts, self.clean), "subword", progress=False, subword=self.subword)
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        if len(texts) < IDS_MIN_TEXTS:
+            return super().encode(texts, run)
         self._fitted()
-        return self._pad_subword(cleaned(texts, self.clean), self.subword)  # ids straight from the tokenizer
+        return self._pad_subword(cleaned(texts, self.clean), self.subword)
 
     def units(self, text: str) -> list[Token]:
         def split(clean_text: str) -> list[Token]:

@@ -14,12 +14,12 @@ import numpy as np
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features.base import QUIET, Featurizer, Run
+from ksent.features.base import IDS_MIN_TEXTS, QUIET, Featurizer, Run
 from ksent.progress import bar
 from ksent.runtime import gc_paused
 from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
 from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
-from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part
+from ksent.text.vocab import OOV_TOKEN, first_step, kept_part
 
 # What happened to a token on its way to the model (`TokenFate.status`).
 STATUS = {
@@ -85,7 +85,7 @@ class Tokens(Featurizer):
             return [remove_stopwords(d, self.stopwords) for d in docs] if self.stopwords else docs
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
-        if self.tokenizer == "subword" and not self.stopwords:  # ids straight from the tokenizer
+        if self.tokenizer == "subword" and not self.stopwords and len(texts) >= IDS_MIN_TEXTS:
             self._fitted()
             return self._pad_subword(cleaned(texts, self.clean), self.subword)
         return super().encode(texts, run)
@@ -127,9 +127,8 @@ class Tokens(Featurizer):
         return {"words": vocab.words, "oov": vocab.oov, **learnt}
 
     def load_state(self, state: dict, source: str) -> None:
-        super().load_state(state, source)
         self.oov = bool(state.get("oov", self.oov))
-        self.vocab = Vocab(words=state["words"], oov=self.oov)
+        super().load_state(state, source)  # the vocabulary, with that OOV rule
         self.subword = json.dumps(state["subword"], ensure_ascii=False) if "subword" in state else None
         if self.tokenizer == "subword" and self.subword is None:
             raise KsentError(f"{source} has no subword model, but the config's tokenizer is 'subword'")
