@@ -123,7 +123,15 @@ def _without_torch(args: list[str], cwd) -> subprocess.CompletedProcess:
     """Run a Python command where `import torch` fails, as on an install without it."""
     block = cwd / "torch 없음"
     block.mkdir(exist_ok=True)
-    (block / "torch.py").write_text("raise ImportError('torch is not installed here')\n", encoding="utf-8")
+    (block / "sitecustomize.py").write_text(  # found by no finder, as where it is not installed
+        "import importlib.abc, sys\n"
+        "class NoTorch(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NoTorch())\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONPATH": str(block)}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
@@ -153,6 +161,10 @@ def test_the_runtime_never_imports_torch(models, tmp_path):
     assert r.returncode == 2 and r.stderr.strip() == (
         f"error: {folder} is an export: running it needs onnxruntime, which ksent installs: pip install onnxruntime"
     )
+    r = _without_torch(["-m", "ksent", "predict", "--model", str(tmp_path / "없는 모델"), "좋다"], tmp_path)
+    assert r.returncode == 2 and "model folder not found" in r.stderr
+    r = _without_torch(["-m", "ksent", "predict", "--model", str(folder.parent / "fast 모델"), "좋다"], tmp_path)
+    assert r.returncode == 2 and "is a model folder (ksent train): it runs on torch, which is not installed" in r.stderr
     r = _without_torch(["-m", "ksent", "export", "--out", str(tmp_path / "x")], tmp_path)
     assert r.returncode == 2 and "ksent export needs torch" in r.stderr and "Traceback" not in r.stderr
 
@@ -270,6 +282,12 @@ def test_int8_runs_the_bundled_export_and_is_refused_for_a_model_folder(models, 
     saved = models["fast"][1].parent / "fast 모델"
     code, err = _cli(monkeypatch, capsys, "predict", "--model", str(saved), "--int8", "좋다")
     assert code == 2 and "is a model folder: `ksent export --int8` it" in err and err.count("\n") == 1
+    code, err = _cli(monkeypatch, capsys, "serve", "--model", str(saved), "--int8")
+    assert code == 2 and "is a model folder: `ksent export --int8` it" in err and err.count("\n") == 1
+    export_folder = models["fast"][1]
+    for args in (["--int8"], ["--model", str(export_folder)]):
+        code, err = _cli(monkeypatch, capsys, "predict", "--engine", "ray", "--file", "x.txt", "--out", "y", *args)
+        assert code == 2 and "--engine ray runs model folders (torch) for now" in err
 
 
 def test_the_bundled_export_is_the_export_of_the_bundled_model(reviews):

@@ -21,6 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ksent.data import nsmc_path, read_labelled
+from ksent.errors import KsentError
 from ksent.predict import Prediction
 from ksent.serve import MAX_BODY_BYTES, MAX_TEXT_CHARS, MAX_TEXTS, Settings, create_app
 from ksent.serve.schemas import ErrorResponse
@@ -390,6 +391,10 @@ def test_settings_travel_through_the_environment(tmp_path):
     s = Settings(model=tmp_path / "모델", device="cpu", int8=True, threads=1, batch_wait_ms=0.5)
     assert Settings.from_env(s.to_env()) == s
     assert Settings.from_env({}) == Settings()
+    for raw, value in (("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)):
+        assert Settings.from_env({"KSENT_SERVE_INT8": raw}).int8 is value
+    with pytest.raises(KsentError, match=r"KSENT_SERVE_INT8='maybe' is not a valid int8"):
+        Settings.from_env({"KSENT_SERVE_INT8": "maybe"})
 
 
 # --- fuzzing the API against its own OpenAPI spec ---------------------------------------------------

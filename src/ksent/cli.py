@@ -312,6 +312,10 @@ def predict(
             raise KsentError("--engine ray needs --file (a glob or a remote folder) and --out (a new folder)")
         if on_error != "raise":
             raise KsentError("--on-error skip is for the local engine; on Ray a bad row fails the job with its reason")
+        from ksent.exported import is_export
+
+        if int8 or (model is not None and is_export(model)):
+            raise KsentError("--engine ray runs model folders (torch) for now; score an export with the local engine")
         from ksent.ray import score_files
 
         score_files(
@@ -459,7 +463,11 @@ def serve(
 
     # Read here (JSON and weights, no analyser), so that a missing or damaged model ends in one line
     # rather than in a worker's start-up traceback.
+    settings = Settings.from_env()
+    int8 = int8 or settings.int8  # --int8, else KSENT_SERVE_INT8
     where, exported = locate(model, int8)
+    if int8 and not exported:
+        raise KsentError(f"--int8 runs an export's quantized copy; {where} is a model folder: `ksent export --int8` it")
     if exported:
         from ksent.exported import ExportedClassifier
 
@@ -475,7 +483,7 @@ def serve(
     # Several processes share the CPUs: each gets its share of torch and analyser threads.
     threads = max(1, available_cpus() // processes) if processes > 1 else None
     settings = dataclasses.replace(
-        Settings.from_env(), model=model.resolve() if model else None, device=device, int8=int8, threads=threads
+        settings, model=model.resolve() if model else None, device=device, int8=int8, threads=threads
     )
     os.environ.update(settings.to_env())  # each worker process builds its app from these
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -628,7 +636,13 @@ def info(
             print(f"{key:<17} {value if value is not None else '-'}")
 
 
-TRAINING = {"torch", "safetensors", "matplotlib"}  # the packages of ksent[train] that the core install lacks
+# the packages of ksent[train] that the core install lacks, and what a command that needs one says
+TRAINING = {
+    "torch": "this needs ksent's training install: pip install 'ksent[train]'",
+    "safetensors": "this needs ksent's training install: pip install 'ksent[train]'",
+    "matplotlib": "plots need matplotlib and the Hangul font: pip install matplotlib koreanize-matplotlib "
+    "(both come with ksent[train])",
+}
 
 
 def _terminated(signum, frame) -> None:
@@ -647,8 +661,7 @@ def main() -> None:
     except ModuleNotFoundError as e:  # a command of the training install run on the runtime one
         if e.name not in TRAINING:
             raise
-        print(f"error: {e.name} is not installed: this needs ksent's training install: pip install 'ksent[train]'",
-              file=sys.stderr)  # fmt: skip
+        print(f"error: {e.name} is not installed: {TRAINING[e.name]}", file=sys.stderr)
         sys.exit(2)
     finally:  # a caller that runs main() in its own process (tests, embedding) gets its handler back
         signal.signal(signal.SIGTERM, previous)

@@ -38,7 +38,8 @@ def _gates(w: np.ndarray, hidden: int) -> np.ndarray:
 class _Graph:
     """Nodes and constants, each given a fresh name. With `half`, weights that float16 holds exactly
     (a model folder saved with --half) are stored as float16 and cast back on load: half the file,
-    the same numbers. `exposed`: (output name, value) of the weights the graph also answers with."""
+    the same numbers. `exposed`: (output name, value name, shape) of the weights the graph also
+    answers with."""
 
     def __init__(self, half: bool = False):
         self.nodes, self.constants, self.n, self.half, self.exposed = [], [], 0, half, []
@@ -76,7 +77,7 @@ class _Graph:
 
 def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarray], ids: str, k: int) -> str:
     """One LSTM classifier (`spec`: its `NetSpec`; `weights`: its state, float32), member `k` of the
-    model -> its logit (B,). Its weights are also outputs named `weights.{k}.*` (`exposed_weights`)."""
+    model -> its logit (B,). Its weights are also outputs named `weights.{k}.*` (`_Graph.exposed`)."""
     from onnx import TensorProto
 
     i64, i32, f32 = (lambda v, t=t: np.array(v, dtype=t) for t in (np.int64, np.int32, np.float32))

@@ -27,6 +27,7 @@ FORMAT = "ksent-export"
 BUNDLED_EXPORT = Path(__file__).with_name("bundled_onnx")  # the bundled model, exported (float32 and int8)
 READS = (1,)
 BATCH = 256
+LOGIT = ["logit"]  # the one output predictions fetch (the float32 graph also answers with its weights)
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX's LSTM stacks the gates i, o, f, c; PyTorch's (and explain's) i, f, g, o
 
 
@@ -132,10 +133,10 @@ class ExportedClassifier(Predicting):
         out = np.empty(len(x), dtype=np.float32)
         if self._by_length:
             for rows, width in length_batches(x, BATCH):
-                out[rows] = self.session_.run(None, {"ids": x[rows, :width]})[0]
+                out[rows] = self.session_.run(LOGIT, {"ids": x[rows, :width]})[0]
             return out
         for i in range(0, len(x), BATCH):
-            out[i : i + BATCH] = self.session_.run(None, {"ids": x[i : i + BATCH]})[0]
+            out[i : i + BATCH] = self.session_.run(LOGIT, {"ids": x[i : i + BATCH]})[0]
         return out
 
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +168,7 @@ class ExportedClassifier(Predicting):
                     f"{self.path / 'model.onnx'} does not answer with its weights (an older export): "
                     "export the model again to explain with it"
                 )
-            ids = self.encode([""])  # any input of the right width: the outputs asked for are constants
+            ids = np.zeros((1, self.features_.width), np.int64)  # any input of the right width will do
             arrays = dict(zip(names, session.run(names, {"ids": ids}), strict=True))
             members = [_open_member(spec, k, arrays) for k, spec in enumerate(self.members_)]
             self._open = OpenModel(members, lambda x: p_positive(self.logits(x)))

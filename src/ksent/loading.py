@@ -57,6 +57,8 @@ def load(
         return ExportedClassifier(path, int8=int8, threads=threads, workers=workers)
     if int8:
         raise KsentError(f"int8 runs an export's quantized copy; {path} is a model folder: `ksent export --int8` it")
+    if path is not None and not Path(path).is_dir():
+        raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
     need_torch(path)
     from ksent.classifier import load as load_trained
 

@@ -49,7 +49,8 @@ class OpenMember:
         return feature_units(self.readout, 2 if self.lstm.bidirectional else 1, self.lstm.hidden)
 
     def trace(self, ids: np.ndarray) -> LSTMTrace:
-        """The LSTM step by step on the member's own ids (B, T)."""
+        """The LSTM step by step on the member's own ids (B, T). A packed member reads its real
+        tokens only: give it exactly those (as `explain_review` does), not padded rows."""
         return lstm_steps(self.lstm, self.embedding[ids])
 
     def features(self, outputs: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -69,7 +70,7 @@ class OpenMember:
         pooled = []
         if self.readout in ("max", "max_mean"):
             top = np.where(real, outputs, -np.inf).max(axis=1)
-            pooled.append(np.where(real.any(axis=1), top, 0.0).astype(np.float32))  # all-padding rows: 0
+            pooled.append(np.where(real.any(axis=1), top, 0.0))  # all-padding rows: 0
         if self.readout in ("mean", "max_mean"):
             pooled.append((outputs * real).sum(axis=1) / np.maximum(real.sum(axis=1), 1))
         return np.concatenate(pooled, axis=-1)

@@ -116,12 +116,12 @@ def lstm_steps(lstm, x) -> LSTMTrace:
     >>> bool(abs(trace.output - out).max() < 1e-5 and abs(trace.c_n - c_n).max() < 1e-5)
     True
     """
-    if not isinstance(lstm, LSTMWeights):
-        if not lstm.batch_first:
-            x = x.transpose(0, 1)
-        lstm = LSTMWeights.from_torch(lstm)
     if not isinstance(x, np.ndarray):  # a torch tensor
         x = x.detach().float().cpu().numpy()
+    if not isinstance(lstm, LSTMWeights):
+        if not lstm.batch_first:
+            x = np.swapaxes(x, 0, 1)
+        lstm = LSTMWeights.from_torch(lstm)
     x = np.asarray(x, dtype=DTYPE)
     B, T, _ = x.shape
     L, D, H = len(lstm.cells), len(lstm.cells[0]), lstm.hidden

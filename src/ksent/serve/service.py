@@ -76,11 +76,13 @@ class ModelService:
 
         def boot() -> bool:
             try:
-                service.clf = load_classifier(settings)
-                if settings.threads and type(service.clf).__name__ == "SentimentClassifier":
+                from ksent.loading import locate
+
+                if settings.threads and not locate(settings.model, settings.int8)[1]:  # torch: before it runs an op
                     import torch
 
                     torch.set_num_threads(settings.threads)
+                service.clf = load_classifier(settings)
                 service._warm_up()
             except BaseException as e:  # handed to the caller of load(), which raises it
                 ready.put(e)

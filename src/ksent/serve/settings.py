@@ -57,9 +57,18 @@ class Settings:
 _PARSE = {
     "model": Path,
     "device": str,
-    "int8": lambda raw: {"true": True, "false": False}[raw.lower()],
+    "int8": lambda raw: _flag(raw),
     "threads": int,
     "batch_wait_ms": float,
     "max_batch_texts": int,
     "max_body_bytes": int,
 }
+
+
+def _flag(raw: str) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case); anything else is a ValueError."""
+    value = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+    try:
+        return value[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(raw) from None

@@ -87,6 +87,8 @@ def pad_flat(
     """
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
         raise KsentError(f"padding and truncating must be 'pre' or 'post', got {padding!r}, {truncating!r}")
+    if maxlen < 1:
+        raise KsentError(f"max_len must be at least 1, got {maxlen}")
     kept = np.minimum(lengths, maxlen)
     starts = np.cumsum(lengths) - lengths  # where each sequence begins in `flat`
     src = starts + (lengths - kept if truncating == "pre" else 0)  # its first kept id
