@@ -1,13 +1,15 @@
 """Make the bundled model from a trained folder: float16 weights into src/ksent/bundled, scored on
-all 50,000 NSMC test reviews (and on the first 2,000, the sample tests/test_bundled.py checks).
+all 50,000 NSMC test reviews (and on the first 2,000, the sample tests/test_bundled.py checks), and
+its export (float32 and int8) into src/ksent/bundled_onnx, which the runtime install runs.
 
     ksent train --config best --set members=1 --set hidden=192 --set val_split=0.2 --out runs/bundle
     python benchmarks/bundle.py runs/bundle
     python benchmarks/bundle.py runs/bundle --out /tmp/bundle --limit 300   # a check that it all runs
 
 The test metrics go into the bundled metrics.json (what `GET /v1/model` shows); docs/model-card.md
-quotes the printed figures. --out writes the float16 folder elsewhere (the package's own
-bundled folder is left as it is); --limit N scores only the first N test reviews.
+quotes the printed figures. --out writes the float16 folder elsewhere, and its export beside it as
+OUT_onnx (the package's own folders are left as they are); --limit N scores only the first N test
+reviews.
 """
 
 import argparse
@@ -17,6 +19,8 @@ from pathlib import Path
 import ksent
 from ksent.classifier import BUNDLED
 from ksent.data import nsmc_path, read_labelled
+from ksent.export import export
+from ksent.exported import BUNDLED_EXPORT
 from ksent.metrics import classification_report
 
 SAMPLE = 2000  # the first test reviews tests/test_bundled.py scores
@@ -43,11 +47,15 @@ def main() -> None:
     train_file = half.metrics_["data"]["train_file"]  # this machine's path: only the name means anything to users
     half.metrics_["data"]["train_file"] = Path(train_file).name
     half.save(args.out, half=True)  # same float16 values, now with the test metrics
+    ours = args.out.resolve() == BUNDLED.resolve()  # the package's folder: its export is the package's too
+    beside = args.out.with_name(f"{args.out.name}_onnx")
+    exported = export(None if ours else args.out, BUNDLED_EXPORT if ours else beside, int8=True)
     print(
         json.dumps(
             {
                 "source": str(args.model),
                 "out": str(args.out),
+                "export": str(exported),
                 "test_n": report["n"],
                 "test_accuracy_float32": full["accuracy"],
                 "test_accuracy_float16": report["accuracy"],

@@ -266,11 +266,14 @@ def test_bundle_benchmark_smoke(trained, nsmc_dir, hangul_root):
     from ksent.classifier import BUNDLED
 
     _, folder = trained
-    shipped = {p.name: p.read_bytes() for p in BUNDLED.iterdir()}
+    from ksent.exported import BUNDLED_EXPORT
+
+    shipped = {(p.parent.name, p.name): p.read_bytes() for p in [*BUNDLED.iterdir(), *BUNDLED_EXPORT.iterdir()]}
     out, n = hangul_root / "번들", 300
     r = bench("bundle.py", str(folder), "--out", str(out), "--limit", str(n), nsmc_dir=nsmc_dir)
     res = json.loads(r.stdout)
-    assert {p.name: p.read_bytes() for p in BUNDLED.iterdir()} == shipped  # --out: the package's folder untouched
+    now = {(p.parent.name, p.name): p.read_bytes() for p in [*BUNDLED.iterdir(), *BUNDLED_EXPORT.iterdir()]}
+    assert now == shipped  # --out: the package's folders untouched
     assert res["test_n"] == n and res["out"] == str(out)
     assert res["test_accuracy_float32"] == evaluated(folder, nsmc_dir, n)["accuracy"]
     half = evaluated(out, nsmc_dir, n)  # the float16 folder, as users load it
@@ -283,6 +286,12 @@ def test_bundle_benchmark_smoke(trained, nsmc_dir, hangul_root):
     assert metrics["test"]["data"] == f"ratings_test.txt (the first {n} reviews)" and metrics["test"]["n"] == n
     assert metrics["test"]["weights"] == "float16" and metrics["test"]["accuracy"] == half["accuracy"]
     assert metrics["data"]["train_file"] == "ratings_train.txt"  # the name only, not this machine's path
+    # and its export beside it, which answers as the float16 folder does (the package's is left alone)
+    from ksent.exported import ExportedClassifier
+
+    assert res["export"] == str(out.with_name("번들_onnx")) and (BUNDLED_EXPORT / "model.onnx").is_file()
+    assert evaluated(Path(res["export"]), nsmc_dir, n)["accuracy"] == half["accuracy"]
+    assert ExportedClassifier(Path(res["export"]), int8=True).int8
 
 
 def test_behaviour_benchmark_smoke(trained, nsmc_dir, hangul_root):
