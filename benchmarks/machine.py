@@ -4,6 +4,8 @@ does not hold on the other), and how a measurement is taken (`timed`, `fresh`)."
 
 import os
 import platform
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -89,3 +91,11 @@ def nsmc_input(rows: int, fmt: str, data_dir: Path | str | None, out: Path) -> P
                 w.write_table(pa.table(table, schema=schema), row_group_size=50_000)
     os.replace(tmp, path)
     return path
+
+
+def cold_predict(text: str, model: Path | None = None, python: str | Path = sys.executable) -> float:
+    """Seconds from starting `python -m ksent predict [--model MODEL] TEXT` to its exit: a cold start."""
+    args = ["--model", str(model)] if model is not None else []
+    t0 = time.perf_counter()
+    subprocess.run([str(python), "-m", "ksent", "predict", *args, text], check=True, capture_output=True)
+    return time.perf_counter() - t0

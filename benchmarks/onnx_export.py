@@ -27,16 +27,14 @@ the folder (torch) and the export (ONNX Runtime float32) score all 50,000 test r
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from baseline import linear_pipeline  # noqa: E402
-from machine import describe, timed  # noqa: E402
+from machine import cold_predict, describe, timed  # noqa: E402
 
 import ksent  # noqa: E402
 from ksent.classifier import BUNDLED  # noqa: E402
@@ -44,14 +42,6 @@ from ksent.data import nsmc_path, read_labelled  # noqa: E402
 from ksent.export import export  # noqa: E402
 from ksent.exported import ExportedClassifier  # noqa: E402
 from ksent.metrics import classification_report  # noqa: E402
-
-
-def cold(model: Path, text: str) -> float:
-    """Seconds from starting `ksent predict --model MODEL TEXT` to its exit."""
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ksent", "predict", "--model", str(model), text], check=True,
-                   capture_output=True)  # fmt: skip
-    return time.perf_counter() - t0
 
 
 def kinds_equality(kinds: list[str], rows: int, out: Path, data_dir: Path | None, limit: int | None) -> None:
@@ -126,8 +116,8 @@ def main() -> None:
                                                                       ("onnx int8", "model.int8.onnx"))}  # fmt: skip
     starts = {"torch": [], "onnx float32": []}
     for _ in range(args.cold):
-        starts["torch"].append(cold(model, "연기가 정말 좋았어요"))
-        starts["onnx float32"].append(cold(folder, "연기가 정말 좋았어요"))
+        starts["torch"].append(cold_predict("연기가 정말 좋았어요", model))
+        starts["onnx float32"].append(cold_predict("연기가 정말 좋았어요", folder))
     start = {name: statistics.median(s) for name, s in starts.items()}
 
     print(f"\n{len(texts):,} test reviews, {args.rounds} alternating rounds; max |P(positive) onnx float32 - torch| "

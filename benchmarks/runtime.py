@@ -23,12 +23,11 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from load import free_port, phase, start_server, wait_healthy  # noqa: E402
-from machine import describe  # noqa: E402
+from machine import cold_predict, describe  # noqa: E402
 
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
 
@@ -51,13 +50,6 @@ def venv(root: Path, name: str, packages: list[str]) -> Path:
 def du_mb(folder: Path) -> float:
     out = subprocess.run(["du", "-skD", str(folder)], capture_output=True, text=True, check=True).stdout
     return int(out.split()[0]) / 1024
-
-
-def cold(python: Path, text: str) -> float:
-    """Seconds from starting `python -m ksent predict TEXT` (the bundled model) to its exit."""
-    t0 = time.perf_counter()
-    subprocess.run([str(python), "-m", "ksent", "predict", text], check=True, capture_output=True)
-    return time.perf_counter() - t0
 
 
 def serve_phase(python: Path, singles: list[bytes], clients: int, duration: float) -> dict:
@@ -95,10 +87,10 @@ def main() -> None:
     text = "연기가 정말 좋았어요"
     starts = {"runtime": [], "train": []}
     for name in starts:  # a first run of each, not counted: pip's bytecode is written, the disk cache warm
-        cold(pythons[name], text)
+        cold_predict(text, python=pythons[name])
     for _ in range(args.cold):
         for name in starts:
-            starts[name].append(cold(pythons[name], text))
+            starts[name].append(cold_predict(text, python=pythons[name]))
     start = {name: statistics.median(s) for name, s in starts.items()}
 
     rng = random.Random(0)

@@ -650,3 +650,17 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
             assert abs(ex.p_positive - float(torch.sigmoid(model(x))[0])) <= 1e-6
             out, _ = net.lstm(net.embed(x[:, : len(ids)]))
         np.testing.assert_allclose(np.concatenate(list(ex.hidden[-1]), axis=-1), out[0].numpy(), atol=1e-5)
+
+
+def test_heatmap_of_subword_pieces_has_every_glyph(hangul_root):
+    """The bundled model reads subword pieces marked "▁" (U+2581), a glyph NanumGothic lacks: the
+    heatmap's labels draw it as "_", so no character is a box."""
+    import warnings
+
+    ex = ksent.load(device="cpu").explain("배우들 연기는 좋았지만 스토리가 너무 지루했다")
+    assert any(t.text.startswith("▁") for t in ex.fed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plot(ex, hangul_root / "조각 그림.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []

@@ -124,13 +124,18 @@ def test_pad_sequences_rejects_max_len_below_one():
 
 @pytest.mark.parametrize("padding", ["pre", "post"])
 @pytest.mark.parametrize("truncating", ["pre", "post"])
-def test_pad_flat_is_pad_sequences_on_sequences_end_to_end(padding, truncating):
+def test_pad_flat_and_pad_sequences_keep_and_place_as_kept_part_and_first_step_say(padding, truncating):
     rng = np.random.default_rng(7)
     lengths = rng.integers(0, 12, 400)  # empty, shorter than, equal to and longer than maxlen
     flat = rng.integers(1, 500, int(lengths.sum()))
     seqs = np.split(flat, np.cumsum(lengths)[:-1])
-    got = pad_flat(flat, lengths, 6, padding, truncating)
-    np.testing.assert_array_equal(got, pad_sequences([s.tolist() for s in seqs], 6, padding, truncating))
+    want = np.zeros((len(seqs), 6), dtype=np.int64)  # row by row, by the rules explain's fates use
+    for row, seq in enumerate(seqs):
+        kept = seq[kept_part(len(seq), 6, truncating)]
+        start = first_step(len(kept), 6, padding)
+        want[row, start : start + len(kept)] = kept
+    np.testing.assert_array_equal(pad_flat(flat, lengths, 6, padding, truncating), want)
+    np.testing.assert_array_equal(pad_sequences([s.tolist() for s in seqs], 6, padding, truncating), want)
 
 
 def test_id_map_gives_lookups_ids_by_unit():

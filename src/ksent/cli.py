@@ -458,7 +458,7 @@ def serve(
         raise KsentError(
             f"ksent serve needs the serve extra ({e.name} is missing): pip install 'ksent[serve]'"
         ) from None
-    from ksent.loading import locate, need_torch
+    from ksent.loading import locate
     from ksent.runtime import available_cpus
 
     # Read here (JSON and weights, no analyser), so that a missing or damaged model ends in one line
@@ -466,14 +466,11 @@ def serve(
     settings = Settings.from_env()
     int8 = int8 or settings.int8  # --int8, else KSENT_SERVE_INT8
     where, exported = locate(model, int8)
-    if int8 and not exported:
-        raise KsentError(f"--int8 runs an export's quantized copy; {where} is a model folder: `ksent export --int8` it")
     if exported:
         from ksent.exported import ExportedClassifier
 
         ExportedClassifier(where, int8=int8)
     else:
-        need_torch(where)
         from ksent import artifacts
         from ksent.classifier import BUNDLED
 

@@ -28,12 +28,20 @@ def need_torch(path: str | Path | None) -> None:
 
 
 def locate(path: str | Path | None, int8: bool = False) -> tuple[Path | None, bool]:
-    """Where `load` reads a model from (None: the bundled model folder), and whether it is an export."""
+    """Where `load` reads a model from (None: the bundled model folder), and whether it is an export.
+    A model folder that cannot load here (missing, asked for int8, no torch) ends in a one-line error."""
     from ksent.exported import BUNDLED_EXPORT, is_export
 
     if path is None and (int8 or not has_torch()):
         return BUNDLED_EXPORT, True
-    return (None, False) if path is None else (Path(path), is_export(path))
+    if path is not None and is_export(path):
+        return Path(path), True
+    if int8:
+        raise KsentError(f"int8 runs an export's quantized copy; {path} is a model folder: `ksent export --int8` it")
+    if path is not None and not Path(path).is_dir():
+        raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
+    need_torch(path)
+    return (None if path is None else Path(path)), False
 
 
 def load(
@@ -55,11 +63,6 @@ def load(
     path, exported = locate(path, int8)
     if exported:
         return ExportedClassifier(path, int8=int8, threads=threads, workers=workers)
-    if int8:
-        raise KsentError(f"int8 runs an export's quantized copy; {path} is a model folder: `ksent export --int8` it")
-    if path is not None and not Path(path).is_dir():
-        raise KsentError(f"model folder not found: {path} (train one with `ksent train --out {path}`)")
-    need_torch(path)
     from ksent.classifier import load as load_trained
 
     return load_trained(path, device=device, progress=progress, workers=workers)

@@ -16,7 +16,7 @@ from ksent.explain.steps import LSTMTrace, LSTMWeights, lstm_steps
 
 @dataclass
 class OpenMember:
-    """One LSTM classifier as arrays (float32): ids -> embedding -> LSTM -> readout -> head."""
+    """One LSTM classifier as numpy arrays: ids -> embedding -> LSTM -> readout -> head."""
 
     reads: str  # the featurizer kind it reads: "tokens", "syllables", "pieces"
     pack: bool  # reads only the real tokens (post-padded), not the padding

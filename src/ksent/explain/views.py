@@ -84,7 +84,8 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
     for t in fed:
         surface = ex.text[t.start : t.end] if t.start is not None else None
         extra = [f"({surface})"] if surface and surface != t.text else []
-        labels.append("\n".join([t.text, *extra, *(["OOV"] if t.status == "oov" else [])]))
+        shown = t.text.replace("▁", "_")  # subword pieces' word-start mark (U+2581): not in NanumGothic
+        labels.append("\n".join([shown, *extra, *(["OOV"] if t.status == "oov" else [])]))
 
     evidence = np.array([[t.evidence for t in fed]])
     after = np.array([[t.p_positive_after for t in fed]])

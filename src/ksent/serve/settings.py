@@ -54,17 +54,6 @@ class Settings:
         }
 
 
-_PARSE = {
-    "model": Path,
-    "device": str,
-    "int8": lambda raw: _flag(raw),
-    "threads": int,
-    "batch_wait_ms": float,
-    "max_batch_texts": int,
-    "max_body_bytes": int,
-}
-
-
 def _flag(raw: str) -> bool:
     """true/false, 1/0, yes/no, on/off (any case); anything else is a ValueError."""
     value = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
@@ -72,3 +61,14 @@ def _flag(raw: str) -> bool:
         return value[raw.strip().lower()]
     except KeyError:
         raise ValueError(raw) from None
+
+
+_PARSE = {
+    "model": Path,
+    "device": str,
+    "int8": _flag,
+    "threads": int,
+    "batch_wait_ms": float,
+    "max_batch_texts": int,
+    "max_body_bytes": int,
+}

@@ -78,9 +78,10 @@ class Vocab:
 
 
 def pad_flat(
-    flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str = "pre", truncating: str = "pre"
+    flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str = "pre", truncating: str = "pre", value: int = 0
 ) -> np.ndarray:
-    """`pad_sequences` for sequences given end to end (`flat`, each `lengths` long), vectorised.
+    """`pad_sequences` for sequences given end to end (`flat`, each `lengths` long), vectorised: each
+    keeps `kept_part` of its ids, from step `first_step` on.
 
     >>> pad_flat(np.array([5, 6, 7, 8, 9, 4]), np.array([5, 0, 1]), 3, padding="post").tolist()
     [[7, 8, 9], [0, 0, 0], [4, 0, 0]]
@@ -94,7 +95,7 @@ def pad_flat(
     src = starts + (lengths - kept if truncating == "pre" else 0)  # its first kept id
     dst = maxlen - kept if padding == "pre" else np.zeros_like(kept)  # the step that id lands on
     k = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)  # position among the kept
-    out = np.zeros((len(lengths), maxlen), dtype=np.int64)
+    out = np.full((len(lengths), maxlen), value, dtype=np.int64)
     rows = np.arange(len(lengths)) * maxlen
     out.reshape(-1)[np.repeat(rows + dst, kept) + k] = flat[np.repeat(src, kept) + k]
     return out
@@ -120,14 +121,6 @@ def pad_sequences(
     seqs: Sequence[Sequence[int]], maxlen: int, padding: str = "pre", truncating: str = "pre", value: int = 0
 ) -> np.ndarray:
     """Keras `pad_sequences`: an int64 array of shape (len(seqs), maxlen)."""
-    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
-        raise KsentError(f"padding and truncating must be 'pre' or 'post', got {padding!r}, {truncating!r}")
-    if maxlen < 1:
-        raise KsentError(f"max_len must be at least 1, got {maxlen}")
-    out = np.full((len(seqs), maxlen), value, dtype=np.int64)
-    for row, s in enumerate(seqs):
-        s = s[kept_part(len(s), maxlen, truncating)]
-        if len(s):
-            start = first_step(len(s), maxlen, padding)
-            out[row, start : start + len(s)] = s
-    return out
+    lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
+    flat = np.fromiter(chain.from_iterable(seqs), np.int64, int(lengths.sum()))
+    return pad_flat(flat, lengths, maxlen, padding, truncating, value)
