@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,17 +43,16 @@ def _get(url: str, timeout: float = 2.0) -> bytes:
         return r.read()
 
 
-@pytest.fixture(scope="module")
-def server(trained, tmp_path_factory):
-    """`ksent serve --model <the trained fixture> --port <free>`, up once /healthz answers."""
-    _, folder = trained
+@contextmanager
+def _serving(folder: Path, log_path: Path, env: dict | None = None) -> Iterator[str]:
+    """`ksent serve --model FOLDER --port <free>` in a subprocess; yields its URL once /healthz answers."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ksent", "serve", "--model", str(folder), "--port", str(port), "--device", "cpu"],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -77,6 +78,13 @@ def server(trained, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(trained, tmp_path_factory):
+    """`ksent serve --model <the trained fixture> --port <free>`, up once /healthz answers."""
+    with _serving(trained[1], tmp_path_factory.mktemp("serve") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -214,4 +222,79 @@ def test_errors_show_the_apis_message(page, shots):
     expect(page.locator("#error")).to_contain_text("more than 5,000")
     page.screenshot(path=str(shots / "ksent-serve-error.png"), full_page=True)
     # console errors are the browser reporting the 422s the test asked for; nothing left the server
+    assert not [p for p in page.problems if not p.startswith("console:")], page.problems
+
+
+def _watch(page, server: str) -> None:
+    """Record page errors and refuse, and record, every request that would leave `server` (no network)."""
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
+
+    def route(r):
+        if r.request.url.startswith((server, "data:")):
+            r.continue_()
+        else:
+            page.problems.append(f"outside: {r.request.url}")
+            r.abort("internetdisconnected")
+
+    page.route("**/*", route)
+
+
+def test_api_docs_work_without_a_network(browser, server, shots):
+    """/docs is Swagger UI from the installed fastapi-offline package: with every request outside the
+    server refused, it renders the spec and runs a request."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
+    page = context.new_page()
+    _watch(page, server)
+    page.goto(server + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("ksent")
+    operation = page.locator("#operations-sentiment-predict_v1_predict_post")
+    expect(operation).to_be_visible()
+    operation.locator(".opblock-summary").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table .response .response-col_status").first
+    expect(status).to_have_text("200")
+    # the Korean example and answer in NanumGothic, not boxes (CI's machine has no Korean font)
+    for code in (operation.locator("textarea").first, operation.locator(".curl-command .curl span").first):
+        assert code.evaluate("e => getComputedStyle(e).fontFamily") == '"ksent NanumGothic", monospace'
+    title = page.locator(".swagger-ui .info .title").evaluate("e => getComputedStyle(e).fontFamily")
+    assert title == '"ksent NanumGothic", sans-serif', title
+    faces = page.evaluate(
+        "() => document.fonts.load('15px \"ksent NanumGothic\"', '한').then(fs => fs.map(f => f.status))"
+    )
+    assert faces == ["loaded"], faces
+    page.screenshot(path=str(shots / "ksent-serve-docs-offline.png"), full_page=False)
+    context.close()
+    assert not page.problems, page.problems
+
+
+def test_the_page_asks_for_the_key_and_then_answers(browser, trained, tmp_path, shots):
+    from playwright.sync_api import expect
+
+    key = "page-test-key-0123456789"
+    with _serving(trained[1], tmp_path / "server.log", {"KSENT_API_KEY": key}) as url:
+        context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
+        page = context.new_page()
+        _watch(page, url)
+        page.goto(url + "/")
+        expect(page.locator("#key-card")).to_be_visible()  # /v1/model answered 401
+        page.locator("#review").fill(REVIEW)
+        page.locator("#api-key").fill("wrong-key")
+        page.get_by_role("button", name="저장").click()
+        expect(page.locator("#error")).to_contain_text("API 키가 맞지 않습니다")
+        expect(page.locator("#key-card")).to_be_visible()
+        page.screenshot(path=str(shots / "ksent-serve-key.png"), full_page=False)
+        page.locator("#api-key").fill(key)
+        page.get_by_role("button", name="저장").click()
+        expect(page.locator("#key-card")).to_be_hidden()
+        expect(page.locator("#single")).to_be_visible()  # the review typed before is analysed
+        expect(page.locator("#badge")).to_have_text(SENTIMENT[trained[0].predict_records([REVIEW])[0].label])
+        expect(page.locator("#model-info")).to_contain_text("어휘")
+        context.close()
+    assert key not in (tmp_path / "server.log").read_text(errors="replace")
+    # console errors are the browser reporting the 401s; nothing left the server
     assert not [p for p in page.problems if not p.startswith("console:")], page.problems

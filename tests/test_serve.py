@@ -103,7 +103,8 @@ def test_model_describes_the_model(client, trained):
     assert m["tokenizer"] == clf.tokenizer_
     assert m["metrics"]["validation"]["accuracy"] == pytest.approx(clf.metrics_["validation"]["accuracy"])
     assert m["metrics"]["test"] is None  # the fixture was never scored on the test set
-    assert m["limits"] == {"max_text_chars": MAX_TEXT_CHARS, "max_texts": MAX_TEXTS, "max_body_bytes": MAX_BODY_BYTES}
+    limits = {"max_text_chars": MAX_TEXT_CHARS, "max_texts": MAX_TEXTS, "max_body_bytes": MAX_BODY_BYTES}
+    assert m["limits"] == {**limits, "max_queue": 64, "timeout_s": 30.0}
 
 
 def test_openapi_documents_the_limits(client):

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ksent.errors import KsentError
+from ksent.serve.service import Overloaded, Stopped, TimedOut
 from ksent.serve.settings import MAX_TEXT_CHARS, MAX_TEXTS
 
 log = logging.getLogger("ksent.serve")
@@ -33,9 +34,9 @@ class SafeJSONResponse(JSONResponse):
 class ApiError(Exception):
     """An error with its HTTP status, code and message (what to fix)."""
 
-    def __init__(self, status: int, error: str, message: str):
+    def __init__(self, status: int, error: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        self.status, self.error, self.message, self.headers = status, error, message, headers
 
 
 def error_response(status: int, error: str, message: str, details: list | None = None, headers=None) -> JSONResponse:
@@ -138,7 +139,25 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 async def _api(request: Request, exc: ApiError) -> JSONResponse:
-    return error_response(exc.status, exc.error, exc.message)
+    return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
+
+
+async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+    msg = (
+        f"the server is full ({exc.pending} requests are being answered or waiting); retry after "
+        f"{exc.retry_after} s, or send several reviews per request"
+    )
+    return error_response(503, "overloaded", msg, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def _timed_out(request: Request, exc: TimedOut) -> JSONResponse:
+    msg = f"the model did not answer within {exc.seconds:g} s; retry later, or send fewer reviews per request"
+    return error_response(504, "timeout", msg)
+
+
+async def _stopped(request: Request, exc: Stopped) -> JSONResponse:
+    log.error("a request came while the model worker is not running")
+    return error_response(503, "model_stopped", "the model worker has stopped; the server needs a restart")
 
 
 async def _ksent(request: Request, exc: KsentError) -> JSONResponse:
@@ -156,4 +175,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(KsentError, _ksent)
+    app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(TimedOut, _timed_out)
+    app.add_exception_handler(Stopped, _stopped)
     app.add_exception_handler(Exception, _unexpected)

@@ -51,7 +51,7 @@ api = APIRouter(prefix="/v1", tags=["sentiment"])
 @api.post(
     "/predict",
     dependencies=[Depends(require_json)],
-    responses=_errors(400, 413, 415, 422),
+    responses=_errors(400, 401, 413, 415, 422, 503, 504),
     summary="Classify reviews",
 )
 async def predict(body: PredictRequest, service: Service) -> PredictResponse:
@@ -65,7 +65,7 @@ async def predict(body: PredictRequest, service: Service) -> PredictResponse:
     "/explain",
     dependencies=[Depends(require_json)],
     response_model=ExplainResponse,
-    responses=_errors(400, 413, 415, 422),
+    responses=_errors(400, 401, 413, 415, 422, 503, 504),
     summary="Explain one review",
 )
 async def explain(body: ExplainRequest, service: Service) -> JSONResponse:
@@ -81,7 +81,7 @@ async def explain(body: ExplainRequest, service: Service) -> JSONResponse:
     return SafeJSONResponse(explanation.to_dict())
 
 
-@api.get("/model", summary="The model being served")
+@api.get("/model", summary="The model being served", responses=_errors(401))
 async def model(request: Request, service: Service) -> ModelInfo:
     """Its config, validation (and test) metrics, ksent version, tokenizer provenance, vocabulary size,
     and the API's limits."""
@@ -100,7 +100,9 @@ def model_info(service: ModelService, settings: Settings) -> ModelInfo:
         metrics={split: _metrics(metrics.get(split)) for split in ("validation", "test")},
         tokenizer=getattr(clf, "tokenizer_", None),
         vocab_size=clf.features_.tokens.vocab_size,
-        limits=Limits(max_body_bytes=settings.max_body_bytes),
+        limits=Limits(
+            max_body_bytes=settings.max_body_bytes, max_queue=settings.max_queue, timeout_s=settings.timeout_s
+        ),
     )
 
 
@@ -120,9 +122,12 @@ def _metrics(report: dict | None) -> Metrics | None:
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz", summary="Liveness")
-async def healthz() -> Health:
-    """`{"status": "ok"}` once the model is loaded (the server answers nothing before)."""
+@health.get("/healthz", summary="Liveness", responses=_errors(503))
+async def healthz(service: Service) -> Health:
+    """`{"status": "ok"}` once the model is loaded (the server answers nothing before); 503 if its
+    worker has stopped (restart the server). Needs no API key."""
+    if not service.alive:
+        raise ApiError(503, "model_stopped", "the model worker has stopped; the server needs a restart")
     return Health()
 
 
@@ -133,6 +138,8 @@ pages = APIRouter(include_in_schema=False)
 # Served from memory, by fixed name: no request names a file to read.
 ASSETS = {
     "app.css": "text/css; charset=utf-8",
+    "fonts.css": "text/css; charset=utf-8",
+    "docs.css": "text/css; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
@@ -163,6 +170,26 @@ def static_bytes(name: str) -> bytes:
 @pages.get("/")
 async def index() -> Response:
     return Response(static_bytes("index.html"), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+# Swagger UI's files come from the installed fastapi-offline package (mounted by `create_app`).
+DOCS_ASSETS = "/static-offline-docs"
+
+
+@pages.get("/docs")
+async def docs(request: Request) -> Response:
+    """Swagger UI, loaded from this server only, with the page's Hangul font (fonts.css, docs.css)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    html = get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title="ksent API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    ).body
+    fonts = b'<link rel="stylesheet" href="/static/fonts.css"><link rel="stylesheet" href="/static/docs.css">'
+    return Response(html.replace(b"</head>", fonts + b"</head>", 1), media_type="text/html; charset=utf-8")
 
 
 @pages.get("/static/{name}")

@@ -118,6 +118,8 @@ class Limits(BaseModel):
     max_text_chars: int = MAX_TEXT_CHARS
     max_texts: int = MAX_TEXTS
     max_body_bytes: int
+    max_queue: int = Field(description="Requests admitted at once; one more is answered 503 with Retry-After.")
+    timeout_s: float = Field(description="Seconds a request may wait for the model (queue included); then 504.")
 
 
 class ModelInfo(BaseModel):

@@ -12,10 +12,16 @@ analyser and the LSTM both work per batch), so prediction jobs that wait in the 
 arrive within `batch_wait_ms` of the first, are joined into one call and the records split back.
 Each review is scored on its own row of the batch, so batching changes no result (beyond float
 rounding in the last bits). Explanations run alone: each is a few dozen model calls already.
+
+Why a bound: a queue without one turns a burst into minutes of latency for everybody and memory
+without limit. At most `max_queue` requests are in (queued or being answered); one more is refused
+at once (`Overloaded`: 503 with Retry-After), and a request that waits longer than `timeout_s` is
+answered 504 (`TimedOut`) and, if the model has not started it, never run.
 """
 
 import asyncio
 import logging
+import math
 import queue
 import threading
 import time
@@ -32,12 +38,33 @@ log = logging.getLogger("ksent.serve")
 _STOP = object()
 
 
+class Overloaded(Exception):
+    """`max_queue` requests are in already: this one is refused; retrying after `retry_after` s may pass."""
+
+    def __init__(self, pending: int, retry_after: int):
+        super().__init__(f"{pending} requests are being answered or waiting")
+        self.pending, self.retry_after = pending, retry_after
+
+
+class TimedOut(Exception):
+    """The model did not answer within the request's time limit."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+class Stopped(Exception):
+    """The model's worker thread is not running (it failed at start-up, or stopped)."""
+
+
 @dataclass
 class _Job:
     kind: str  # "predict" or "explain"
     payload: Any  # list[str] for predict, str for explain
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future = field(repr=False)
+    abandoned: bool = False  # set by the event loop (timed out, client gone): the worker skips it
 
 
 def load_classifier(settings: Settings):
@@ -52,11 +79,23 @@ def load_classifier(settings: Settings):
 class ModelService:
     """Owns the classifier and its worker thread; `await predict(texts)` / `await explain(text)`."""
 
-    def __init__(self, clf, name: str, batch_wait_ms: float = 2.0, max_batch_texts: int = 512):
+    def __init__(
+        self,
+        clf,
+        name: str,
+        batch_wait_ms: float = 2.0,
+        max_batch_texts: int = 512,
+        max_queue: int = 64,
+        timeout_s: float = 30.0,
+    ):
         self.clf = clf
         self.name = name
         self.batch_wait = max(batch_wait_ms, 0.0) / 1000
         self.max_batch_texts = max_batch_texts
+        self.max_queue, self.timeout = max_queue, timeout_s
+        self._pending = 0  # requests admitted and not yet answered or skipped by the worker
+        self._lock = threading.Lock()  # for _pending: the event loop adds, the worker takes away
+        self._job_seconds = 0.05  # a running mean of the model's time per request (for Retry-After)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ksent-model", daemon=True)
         self._boot: Callable[[], bool] | None = None  # run first on the worker thread (see `load`)
@@ -71,7 +110,9 @@ class ModelService:
         scoring 3.7x slower on the second thread than on the first).
         """
         name = settings.model.name if settings.model is not None else "bundled"
-        service = cls(None, name, settings.batch_wait_ms, settings.max_batch_texts)
+        service = cls(
+            None, name, settings.batch_wait_ms, settings.max_batch_texts, settings.max_queue, settings.timeout_s
+        )
         ready: queue.SimpleQueue = queue.SimpleQueue()
 
         def boot() -> bool:
@@ -126,25 +167,65 @@ class ModelService:
     async def explain(self, text: str):
         return await self._submit("explain", text)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
     async def _submit(self, kind: str, payload: Any):
         if not self._thread.is_alive():
-            raise RuntimeError("the model worker is not running")
+            raise Stopped("the model worker is not running")
+        with self._lock:
+            if self._pending >= self.max_queue:
+                wait = math.ceil(min(self.timeout, self._pending * self._job_seconds))
+                raise Overloaded(self._pending, max(1, wait))
+            self._pending += 1
         loop = asyncio.get_running_loop()
         job = _Job(kind, payload, loop, loop.create_future())
         self._jobs.put(job)
-        return await job.future
+        try:
+            # shield: a timeout or a client gone must not cancel the future the worker will resolve
+            return await asyncio.wait_for(asyncio.shield(job.future), self.timeout)
+        except TimeoutError:
+            raise TimedOut(self.timeout) from None
+        finally:
+            if not job.future.done():
+                job.abandoned = True
+
+    def _release(self, n: int) -> None:
+        with self._lock:
+            self._pending -= n
 
     # -- the worker thread --------------------------------------------------------------------
 
     def _run(self) -> None:
         if self._boot is not None and not self._boot():
             return
+        try:
+            self._serve()
+        except BaseException:  # not an Exception (SystemExit, ...): the thread ends; say so, fail what waits
+            log.critical("the model worker stopped", exc_info=True)
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    return
+                if job is not _STOP:
+                    self._hand([job], [None], Stopped("the model worker has stopped"))
+
+    def _serve(self) -> None:
         held = None  # a job taken from the queue that did not fit the last batch
         while True:
             job = held if held is not None else self._jobs.get()
             held = None
             if job is _STOP:
                 return
+            if job.abandoned:  # timed out or its client left while it waited: nobody to answer
+                self._release(1)
+                continue
             if job.kind == "explain":
                 self._finish([job], lambda text=job.payload: [self.clf.explain(text)])
                 continue
@@ -156,6 +237,9 @@ class ModelService:
                     nxt = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
                 except queue.Empty:
                     break
+                if nxt is not _STOP and nxt.abandoned:
+                    self._release(1)
+                    continue
                 if nxt is _STOP or nxt.kind != "predict" or n + len(nxt.payload) > self.max_batch_texts:
                     held = nxt
                     break
@@ -165,6 +249,7 @@ class ModelService:
 
     def _serve_predictions(self, batch: list[_Job]) -> None:
         if len(batch) > 1:
+            started = time.perf_counter()
             try:
                 results = self._predict(batch)
             except Exception:
@@ -172,7 +257,7 @@ class ModelService:
                 for job in batch:
                     self._finish([job], lambda j=job: self._predict([j]))
                 return
-            self._finish(batch, lambda: results)
+            self._finish(batch, lambda: results, time.perf_counter() - started)
         else:
             self._finish(batch, lambda: self._predict(batch))
 
@@ -184,22 +269,38 @@ class ModelService:
             i += len(job.payload)
         return out
 
-    def _finish(self, jobs: list[_Job], compute: Callable[[], list]) -> None:
+    def _finish(self, jobs: list[_Job], compute: Callable[[], list], seconds: float = 0.0) -> None:
+        """Run `compute` (the jobs' results, in order) and hand each job its result or the error."""
+        started = time.perf_counter() - seconds
         try:
             results, error = compute(), None
         except Exception as e:  # handed to the request that asked; the thread lives on
             if not isinstance(e, KsentError):
                 log.exception("model call failed")
             results, error = [None] * len(jobs), e
+        except BaseException:  # the thread ends (see _run): these requests learn it now, not at their time limit
+            self._hand(jobs, [None] * len(jobs), Stopped("the model worker has stopped"))
+            raise
+        per_job = (time.perf_counter() - started) / len(jobs)
+        self._job_seconds = 0.9 * self._job_seconds + 0.1 * per_job
+        self._hand(jobs, results, error)
+
+    def _hand(self, jobs: list[_Job], results: list, error: BaseException | None) -> None:
+        """Count the jobs done and hand each its result (or the error) on its event loop."""
+        self._release(len(jobs))
         for job, result in zip(jobs, results, strict=True):
+            if job.abandoned:
+                continue  # its request was answered already (504) or its client left
             try:
-                job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+                job.loop.call_soon_threadsafe(_resolve, job, result, error)
             except RuntimeError:
                 pass  # that request's event loop has closed: nobody is waiting
 
 
-def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
-    if future.done():  # cancelled: the client went away
+def _resolve(job: _Job, result: Any, error: BaseException | None) -> None:
+    """On the job's event loop, where `abandoned` is set: nobody awaits an abandoned job's future."""
+    future = job.future
+    if future.done() or job.abandoned:
         return
     if error is not None:
         future.set_exception(error)

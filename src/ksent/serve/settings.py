@@ -4,7 +4,7 @@ filled by `ksent serve` or from KSENT_SERVE_* environment variables).
 """
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ksent.errors import KsentError
@@ -17,6 +17,8 @@ MAX_TEXTS = 256  # reviews per /v1/predict request
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 ENV_PREFIX = "KSENT_SERVE_"
+# Fields read from a variable of their own name rather than KSENT_SERVE_<FIELD>.
+ENV_NAMES = {"api_key": "KSENT_API_KEY"}
 
 
 @dataclass(frozen=True)
@@ -30,28 +32,55 @@ class Settings:
     batch_wait_ms: float = 2.0
     max_batch_texts: int = 512
     max_body_bytes: int = MAX_BODY_BYTES
+    # Requests admitted at once (queued or being answered); one more gets 503 with Retry-After rather
+    # than a wait that grows without bound.
+    max_queue: int = 64
+    # Seconds a request may wait for the model, queue included; then 504 (and, if it has not started,
+    # the model never runs it).
+    timeout_s: float = 30.0
+    # The bearer token every /v1 request must send (Authorization: Bearer KEY); None: no key asked.
+    # repr=False: settings are printed and logged; the key never is.
+    api_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_queue < 1:
+            raise KsentError(f"max_queue must be at least 1, got {self.max_queue}")
+        if not self.timeout_s > 0:
+            raise KsentError(f"timeout_s must be more than 0 seconds, got {self.timeout_s}")
+        key = self.api_key
+        if key is not None and (not key or not key.isascii() or not key.isprintable() or " " in key):
+            # it travels in an HTTP header: visible ASCII, no spaces
+            raise KsentError(
+                "the API key is empty or not printable ASCII without spaces; make one with: openssl rand -hex 32"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Settings from KSENT_SERVE_MODEL, KSENT_SERVE_DEVICE, ... (unset: the defaults above)."""
+        """Settings from KSENT_SERVE_MODEL, KSENT_SERVE_DEVICE, ... and KSENT_API_KEY (unset: the defaults)."""
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
+            name = env_name(f.name)
+            raw = env.get(name)
             if raw is None or raw == "":
                 continue
             try:
                 values[f.name] = _PARSE[f.name](raw)
             except ValueError:
-                raise KsentError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {f.name}") from None
+                shown = "(hidden)" if f.name == "api_key" else repr(raw)
+                raise KsentError(f"{name}={shown} is not a valid {f.name}") from None
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
         """The environment that makes `from_env` return these settings (for server worker processes)."""
         return {
-            ENV_PREFIX + f.name.upper(): "" if getattr(self, f.name) is None else str(getattr(self, f.name))
-            for f in fields(self)
+            env_name(f.name): "" if getattr(self, f.name) is None else str(getattr(self, f.name)) for f in fields(self)
         }
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a settings field: KSENT_SERVE_<FIELD>, or its own (KSENT_API_KEY)."""
+    return ENV_NAMES.get(name, ENV_PREFIX + name.upper())
 
 
 def _flag(raw: str) -> bool:
@@ -71,4 +100,7 @@ _PARSE = {
     "batch_wait_ms": float,
     "max_batch_texts": int,
     "max_body_bytes": int,
+    "max_queue": int,
+    "timeout_s": float,
+    "api_key": str,
 }

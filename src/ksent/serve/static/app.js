@@ -26,6 +26,8 @@ const signed = (x, digits = 3) => (x > 0 ? "+" : x < 0 ? "−" : "") + Math.abs(
 const points = (x) => `${signed(100 * x, Math.abs(100 * x) < 1 ? 2 : 1)}%p`;
 let maxChars = 5000;
 let current = null; // the explanation on screen, for the direction tabs and redrawing
+// The server's API key, when it asks for one (401): kept for this tab only, sent as a bearer token.
+const KEY_ITEM = "ksent-api-key";
 let currentDirection = null;
 
 function el(tag, attrs = {}, ...children) {
@@ -48,17 +50,18 @@ function svg(tag, attrs = {}, text) {
 
 async function api(path, body) {
   let res;
+  const headers = {};
+  const key = sessionStorage.getItem(KEY_ITEM);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   try {
-    res = await fetch(path, body === undefined ? {} : {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
+    res = await fetch(path, body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
   } catch (e) {
     throw Object.assign(new Error("서버에 연결할 수 없습니다. 서버가 실행 중인지 확인하세요."), { status: 0 });
   }
   let data = null;
   try { data = await res.json(); } catch (e) { /* not JSON */ }
+  if (res.status === 401) askForKey();
   if (!res.ok) {
     const message = data && data.message ? data.message : `HTTP ${res.status}`;
     throw Object.assign(new Error(message), { status: res.status, code: data && data.error });
@@ -77,6 +80,10 @@ function hint(err) {
     case "too_many_texts": return "한 번에 256줄까지 분석할 수 있습니다. 나누어 분석하세요.";
     case "body_too_large": return "입력이 너무 큽니다. 나누어 분석하세요.";
     case "invalid_unicode": return `${where}올바르지 않은 문자가 들어 있습니다.`;
+    case "missing_api_key": return "이 서버는 API 키가 필요합니다. 위에 키를 입력하세요.";
+    case "wrong_api_key": return "API 키가 맞지 않습니다. 위에 다시 입력하세요.";
+    case "overloaded": return "서버가 바쁩니다. 잠시 후 다시 시도하세요.";
+    case "timeout": return "서버가 제시간에 답하지 못했습니다. 잠시 후 다시 시도하세요.";
     default: return err.status ? `요청을 처리할 수 없습니다 (HTTP ${err.status})` : "오류";
   }
 }
@@ -89,6 +96,22 @@ function showError(err) {
 }
 
 function clearError() { $("error").hidden = true; }
+
+function askForKey() {
+  $("key-card").hidden = false;
+  $("api-key").focus();
+}
+
+function saveKey() {
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_ITEM, key);
+  $("api-key").value = "";
+  $("key-card").hidden = true;
+  clearError();
+  loadModelInfo();
+  if ($("review").value.trim()) submit();
+}
 
 // --- one review ----------------------------------------------------------------------------------
 
@@ -405,6 +428,7 @@ async function loadModelInfo() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("form").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+  $("key-form").addEventListener("submit", (e) => { e.preventDefault(); saveKey(); });
   $("review").addEventListener("input", updateCounter);
   $("review").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
