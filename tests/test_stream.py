@@ -4,6 +4,7 @@ and no output file unless every row was scored."""
 import csv
 import io
 import json
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -197,21 +198,89 @@ def test_parquet_null_texts_name_their_row(trained, hangul_root):
     assert pq.read_table(hangul_root / "널 결과.parquet").column("n").to_pylist() == [1, 3]
 
 
-def test_a_crash_mid_file_leaves_no_output(trained, hangul_root):
+def _crash_on_commit(monkeypatch, at: int) -> None:
+    """Make the `at`-th chunk's commit fail: its rows are in the partial output, the manifest does
+    not count them (a crash between writing a chunk and recording it)."""
+    from ksent.stream.resume import Partial
+
+    real, calls = Partial.commit, []
+
+    def commit(self, written):
+        calls.append(1)
+        if len(calls) == at:
+            raise RuntimeError("killed")
+        return real(self, written)
+
+    monkeypatch.setattr(Partial, "commit", commit)
+
+
+@pytest.mark.parametrize("dst", ["tsv", "csv", "jsonl", "parquet"])
+def test_a_crash_keeps_what_was_scored_and_resume_ends_byte_equal(trained, hangul_root, monkeypatch, dst):
     clf, _ = trained
-    calls = []
+    folder = hangul_root / f"재개-{dst}"
+    folder.mkdir()
+    inp = _write(folder / "입력.tsv", _rows(), "tsv")  # 21 rows: five chunks of 5
+    ref, out = folder / f"한번에.{dst}", folder / f"중단.{dst}"
+    score_file(clf, inp, ref, chunk_rows=5, progress=False)
+    with monkeypatch.context() as m:
+        _crash_on_commit(m, 3)
+        with pytest.raises(RuntimeError):
+            score_file(clf, inp, out, chunk_rows=5, progress=False)
+    assert not out.exists()  # nothing under the real name until every row is scored
+    manifest = json.loads((folder / f".중단.{dst}.resume.json").read_text(encoding="utf-8"))
+    assert (manifest["progress"]["chunks"], manifest["progress"]["scored"]) == (2, 10)
+    scored = []
+    with monkeypatch.context() as m:
+        m.setattr(
+            clf, "predict_records", lambda texts: scored.append(len(texts)) or type(clf).predict_records(clf, texts)
+        )
+        s = score_file(clf, inp, out, chunk_rows=5, progress=False, resume=True)
+    assert scored == [5, 5, 1]  # chunks 3 to 5 only: the first two were not scored again
+    assert (s.scored, s.resumed) == (21, 10)
+    assert out.read_bytes() == ref.read_bytes()  # the third chunk, written but not recorded, was cut off
+    assert sorted(p.name for p in folder.iterdir()) == sorted([inp.name, ref.name, out.name])  # no state left
 
-    class Crashes:
-        def predict_records(self, texts):
-            calls.append(1)
-            if len(calls) == 2:
-                raise RuntimeError("killed")
-            return clf.predict_records(texts)
 
-    inp, out = _write(hangul_root / "중단.tsv", _rows(), "tsv"), hangul_root / "중단.parquet"
-    with pytest.raises(RuntimeError):
-        score_file(Crashes(), inp, out, chunk_rows=5, progress=False)
-    assert not out.exists() and not list(hangul_root.glob(".중단*"))
+def test_resume_refuses_another_input_model_or_options(trained, hangul_root, monkeypatch):
+    import ksent
+
+    clf, _ = trained
+    folder = hangul_root / "재개 거부"
+    folder.mkdir()
+    inp = _write(folder / "입력.tsv", _rows(), "tsv")
+    out = folder / "점수.jsonl"
+    with monkeypatch.context() as m:
+        _crash_on_commit(m, 2)
+        with pytest.raises(RuntimeError):
+            score_file(clf, inp, out, chunk_rows=5, progress=False)
+    state = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(KsentError, match=r"was made with chunk_rows=5; resume with the same options"):
+        score_file(clf, inp, out, chunk_rows=4, progress=False, resume=True)
+    with pytest.raises(KsentError, match=r"was made with prefix=''"):
+        score_file(clf, inp, out, chunk_rows=5, prefix="p_", progress=False, resume=True)
+    with pytest.raises(KsentError, match=r"used another model"):
+        score_file(ksent.load(), inp, out, chunk_rows=5, progress=False, resume=True)
+    with open(inp, "a", encoding="utf-8") as f:
+        f.write("99\t새로 온 리뷰\t출처1\n")
+    with pytest.raises(KsentError, match=r"입력\.tsv has changed since the unfinished run of .*점수\.jsonl began"):
+        score_file(clf, inp, out, chunk_rows=5, progress=False, resume=True)
+    assert sorted(p.name for p in folder.iterdir()) == state  # refused: the unfinished run is kept as it was
+    # without --resume the run starts over, and ends as a run that never stopped
+    score_file(clf, inp, out, chunk_rows=5, progress=False)
+    score_file(clf, inp, folder / "참고.jsonl", chunk_rows=5, progress=False)
+    assert out.read_bytes() == (folder / "참고.jsonl").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["입력.tsv", "점수.jsonl", "참고.jsonl"]
+    with pytest.raises(KsentError, match="resuming needs an input file and an output file"):
+        score_file(clf, io.BytesIO(b"text\n"), out, fmt="txt", progress=False, resume=True)
+
+
+def test_bad_input_leaves_nothing_to_resume(trained, hangul_root):
+    clf, _ = trained
+    inp = hangul_root / "나쁜 줄.jsonl"
+    inp.write_text('{"text": "좋다"}\n' * 6 + "not json\n", encoding="utf-8")
+    with pytest.raises(KsentError, match=r"나쁜 줄\.jsonl:7"):
+        score_file(clf, inp, hangul_root / "나쁜 줄 점수.csv", chunk_rows=2, progress=False)
+    assert not list(hangul_root.glob("*나쁜 줄 점수*"))  # the input needs fixing: no partial output kept
 
 
 def test_input_errors_say_what_to_fix(trained, hangul_root):
@@ -283,11 +352,56 @@ def test_cli_format_names_what_the_extension_does_not(trained, hangul_root, fmt)
     assert "--format" in str(r.exception) and r.stdout == ""
 
 
-def test_sigterm_mid_file_leaves_no_temp_file(trained, hangul_root):
+def _killed_mid_file(cmd: list[str], manifest, chunks: int, sig: int):
+    """Run `cmd`, send `sig` once its manifest records `chunks` chunks; return (returncode, stderr)."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads(manifest.read_text(encoding="utf-8"))["progress"]["chunks"] >= chunks:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("dst", ["tsv", "csv", "jsonl", "parquet"])
+def test_sigkill_mid_file_then_resume_equals_an_unstopped_run(trained, hangul_root, nsmc_dir, dst):
+    """The real thing: `ksent predict --file --out` killed with SIGKILL mid-file (no handler runs),
+    then `--resume`: the file equals an uninterrupted run's, byte for byte."""
     import signal
     import subprocess
     import sys
-    import time
+
+    from ksent.data import nsmc_path
+
+    clf, model = trained
+    folder = hangul_root / f"강제 종료 {dst}"
+    folder.mkdir()
+    inp = folder / "리뷰 1500.tsv"  # NSMC's own layout: id, document, label (so the new columns need a prefix)
+    with open(nsmc_path("test", nsmc_dir), encoding="utf-8") as f:
+        inp.write_text("".join(next(f) for _ in range(1501)), encoding="utf-8")
+    ref, out = folder / f"한번에.{dst}", folder / f"점수.{dst}"
+    score_file(clf, inp, ref, chunk_rows=100, prefix="pred_", progress=False)
+    cmd = [sys.executable, "-m", "ksent", "predict", "-m", str(model), "--file", str(inp), "--out", str(out)]
+    cmd += ["--chunk-rows", "100", "--prefix", "pred_"]
+    code, _ = _killed_mid_file(cmd, folder / f".점수.{dst}.resume.json", 3, signal.SIGKILL)
+    assert code == -signal.SIGKILL and not out.exists(), "the run ended before it was killed: nothing was tested"
+    done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "resuming" in done.stderr and "before resuming" in done.stderr
+    assert out.read_bytes() == ref.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([inp.name, ref.name, out.name])
+
+
+def test_sigterm_mid_file_keeps_the_run_for_resume(trained, hangul_root):
+    import signal
 
     _, model = trained
     folder = hangul_root / "종료"
@@ -296,11 +410,9 @@ def test_sigterm_mid_file_leaves_no_temp_file(trained, hangul_root):
     inp.write_text("정말 재밌어요 배우들 연기가 좋았다\n" * 200_000, encoding="utf-8")
     out = folder / "점수.jsonl"
     cmd = [sys.executable, "-m", "ksent", "predict", "-m", str(model), "--file", str(inp), "--out", str(out)]
-    proc = subprocess.Popen([*cmd, "--chunk-rows", "500"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(folder.glob(".점수.jsonl.*")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait until the temp output exists: the run is mid-file
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert sorted(p.name for p in folder.iterdir()) == [inp.name]
+    code, err = _killed_mid_file([*cmd, "--chunk-rows", "500"], folder / ".점수.jsonl.resume.json", 1, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM
+    assert "run the same command with --resume" in err
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [inp.name, ".점수.jsonl.partial", ".점수.jsonl.resume.json"]
+    )

@@ -1,7 +1,7 @@
 """Reading delimited text files, streamed: NSMC's TSV and any CSV, a row at a time with its line.
 
 The one reader of such files: `ksent.data` (labelled files for training and evaluation),
-`ksent.stream` (files to score, of any size) and `ksent.ray` (the header of the first file) use it.
+`ksent.stream` (files to score, of any size; `ksent.ray` checks its inputs' headers through it) use it.
 
   TSV  a tab between fields and no quoting, exactly as NSMC was written (a `"` is text)
   CSV  the usual quoting (a quoted field may hold commas and line breaks); any delimiter but a tab

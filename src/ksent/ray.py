@@ -14,20 +14,35 @@ multi-threaded `write_dataset` without `preserve_order`, which swaps batches ins
 (measured: 68,928 of 1,000,000 rows out of place). `parquet_sink` writes each block in order; the
 CLI (`ksent predict --engine ray`) sets `preserve_order` and uses it. The model folder must be
 readable at the same path on every node (the bundled model always is). See docs/scale.md.
+
+A lost worker costs time, not rows: a scoring actor whose process dies (killed, out of memory, its
+node gone) is restarted, model and all, and the batches it held are scored again, each row once in
+the output. At most `RESTARTS` times per actor and per batch (`max_restarts`, `max_task_retries`;
+3, or `KSENT_RAY_RESTARTS`): Ray Data's own default is forever, which turns a batch that kills its
+process every time into a job that never ends. A batch that raises (a `KsentError`: a null text)
+is never retried, as scoring it again would fail again: Ray Data retries only system errors unless
+its `DataContext` says otherwise (`actor_task_retry_on_errors`, `retried_map_errors`: leave them
+off). `score_files` stops with ksent's own message, not Ray's wrapping of it, and checks what it can
+before any actor starts: the text column, and the new columns' names against every local file's
+header, with the local engine's words.
 """
 
 import glob
+import inspect
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
-from ksent import atomic, delimited
+from ksent import atomic
 from ksent.errors import KsentError
 from ksent.runtime import available_cpus, fault_handlers_kept
 from ksent.stream import FORMATS, NEW_COLUMNS, file_format, text_column
+from ksent.stream.readers import open_input
 
 BLOCK_BYTES = int(os.environ.get("KSENT_RAY_BLOCK_BYTES", 4 << 20))
+RESTARTS = int(os.environ.get("KSENT_RAY_RESTARTS", 3))  # per actor and per batch: see the module's docstring
 
 
 def _ray():
@@ -55,10 +70,7 @@ class Scorer:
         import numpy as np
         import pyarrow as pa
 
-        if self.text_col not in batch.column_names:
-            raise KsentError(f"no column named {self.text_col!r} in {batch.column_names}; name it with text_col")
-        if clash := [c for c in self.names if c in batch.column_names]:
-            raise KsentError(f"the data already has column(s) {clash}; pass a prefix (e.g. 'pred_')")
+        _check_columns(batch.column_names, self.text_col, self.names)
         texts = batch.column(self.text_col).to_pylist()
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
@@ -80,6 +92,13 @@ class Scorer:
         return batch
 
 
+def _check_columns(names: list[str], text_col: str, new: list[str]) -> None:
+    if text_col not in names:
+        raise KsentError(f"no column named {text_col!r} in {names}; name it with text_col")
+    if clash := [c for c in new if c in names]:
+        raise KsentError(f"the data already has column(s) {clash}; pass a prefix (e.g. 'pred_')")
+
+
 def predict(
     dataset,
     model: str | Path | None = None,
@@ -88,29 +107,46 @@ def predict(
     batch_size: int = 4096,
     concurrency: int = 1,
     num_cpus: int = 1,
+    max_restarts: int = RESTARTS,
 ):
     """`dataset` (a `ray.data.Dataset`) with `label`, `p_positive` and `n_tokens` columns added.
 
     `model`: a model folder every node can read (default: the bundled model). `concurrency`
-    actors, each with `num_cpus` CPUs (its analyser and torch threads). Lazy, like every Ray
-    Data transform: nothing runs until the result is consumed or written.
+    actors, each with `num_cpus` CPUs (its analyser and torch threads). An actor whose process
+    dies is restarted and its batches scored again, at most `max_restarts` times (-1: forever).
+    Lazy, like every Ray Data transform: nothing runs until the result is consumed or written;
+    the columns are checked now when Ray already knows the schema, else in the first batch.
     """
     ray = _ray()
     if concurrency < 1 or num_cpus < 1 or batch_size < 1:
         raise KsentError("concurrency, num_cpus and batch_size must each be at least 1")
-    return dataset.map_batches(
-        Scorer,
-        fn_constructor_kwargs={
-            "model": None if model is None else str(Path(model).resolve()),
-            "text_col": text_col,
-            "prefix": prefix,
-            "threads": num_cpus,
-        },
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=concurrency),
-        num_cpus=num_cpus,
-    )
+    if max_restarts < -1:
+        raise KsentError(f"max_restarts must be -1 (forever) or more, got {max_restarts}")
+    if (schema := dataset.schema(fetch_if_missing=False)) is not None:  # known without reading anything
+        _check_columns(list(schema.names), text_col, [prefix + c for c in NEW_COLUMNS])
+    restarts = {}
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(dataset.map_batches).parameters.values()):
+        # A dead actor's process is started again and the batches it held re-run there. A batch's own
+        # error (a KsentError) is no system error: Ray Data does not retry it. Ray 2.60 deprecates these
+        # `**ray_remote_args` (its named parameters have no restarts) and 2.64 removes them; Ray's own
+        # default is then left: restarts and retries without end.
+        restarts = {"max_restarts": max_restarts, "max_task_retries": max_restarts}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return dataset.map_batches(
+            Scorer,
+            fn_constructor_kwargs={
+                "model": None if model is None else str(Path(model).resolve()),
+                "text_col": text_col,
+                "prefix": prefix,
+                "threads": num_cpus,
+            },
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            num_cpus=num_cpus,
+            **restarts,
+        )
 
 
 def parquet_sink(path: str, compression: str = "zstd"):
@@ -138,20 +174,43 @@ def _paths(pattern: str) -> list[str] | str:
     return paths
 
 
-def read(pattern: str, fmt: str | None = None, text_col: str | None = None):
+def read(pattern: str, fmt: str | None = None, text_col: str | None = None, prefix: str | None = None):
     """(`ray.data.Dataset` over the files `pattern` names — a local glob, or a remote file/folder —,
-    the text column). Without `text_col`, the first of text/document/review in a local file's header."""
+    the text column). Without `text_col`, the first of text/document/review in a local file's header.
+
+    Local files are checked on the driver first, as the local engine checks them and with its
+    messages: a readable header naming the text column and, given `prefix`, none of the names
+    the new columns will take."""
+    return _read(*_inputs(pattern, fmt, text_col, prefix))
+
+
+def _inputs(
+    pattern: str, fmt: str | None, text_col: str | None, prefix: str | None
+) -> tuple[list[str] | str, str, list[str] | None, str]:
+    """(paths, format, the first file's columns (None for a remote input), text column), each
+    local file's header read and checked here, on the driver, before Ray starts anything."""
+    paths = _paths(pattern)
+    first = Path(paths[0] if isinstance(paths, list) else pattern.rstrip("/"))
+    fmt = file_format(first, fmt) if fmt or first.suffix.lower() in FORMATS else "parquet"
+    header = None
+    for path in map(Path, paths if isinstance(paths, list) else []):
+        names, col = _columns(path, fmt, text_col)
+        if header is None:
+            header, text_col = names, col  # every other file must name the first file's text column
+        if prefix is not None and (clash := [prefix + c for c in NEW_COLUMNS if prefix + c in names]):
+            # the local engine's words (ksent.stream.score), so both engines say the same
+            raise KsentError(
+                f"{path} already has column(s) {clash}; pass --prefix (e.g. --prefix pred_) to name the new ones"
+            )
+    return paths, fmt, header, text_col or "text"
+
+
+def _read(paths: list[str] | str, fmt: str, header: list[str] | None, text_col: str):
     ray = _ray()
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    paths = _paths(pattern)
     free = {"num_cpus": 0}  # the model actors hold the CPUs; reading must not wait for them
-    first = Path(paths[0] if isinstance(paths, list) else pattern.rstrip("/"))
-    fmt = file_format(first, fmt) if fmt or first.suffix.lower() in FORMATS else "parquet"
-    header = _header(first, fmt) if isinstance(paths, list) else None
-    if text_col is None:
-        text_col = "text" if header is None or fmt == "txt" else header[text_column(header, None, first)]
     # every column of a text file stays text, as the local engine writes it ("007" stays "007")
     strings = pacsv.ConvertOptions(column_types={c: pa.string() for c in header or [text_col]})
     if fmt == "parquet":
@@ -168,15 +227,14 @@ def read(pattern: str, fmt: str | None = None, text_col: str | None = None):
     return (ds if text_col == "text" else ds.rename_columns({"text": text_col})), text_col
 
 
-def _header(path: Path, fmt: str) -> list[str] | None:
-    """Column names of a local file, read on the driver (None for formats without a header line)."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).schema_arrow.names
-    if fmt not in ("tsv", "csv"):
-        return None
-    return delimited.read_header(path, delimited.TAB if fmt == "tsv" else ",")
+def _columns(path: Path, fmt: str, text_col: str | None) -> tuple[list[str], str]:
+    """(column names, text column) of a local file, read on the driver by the local engine's reader
+    (header only), so that a missing text column or a bad header stops with its message."""
+    if fmt == "txt":
+        return [text_col or "text"], text_col or "text"  # Ray's read_text names the one column "text"
+    with open_input(path, fmt, text_col, chunk_rows=1) as rows:
+        header = rows.header
+    return header, header[text_column(header, text_col, path)]
 
 
 def score_files(
@@ -206,6 +264,7 @@ def score_files(
         )
     if local and os.path.exists(out):
         raise KsentError(f"{out} exists; the Ray engine writes a new folder: remove it or choose another --out")
+    inputs = _inputs(pattern, fmt, text_col, prefix)  # before Ray's start-up (seconds): a wrong column stops now
     # ray.init replaces the process's fault handlers: a JVM already running here (Okt) needs its own back
     with fault_handlers_kept():
         if not ray.is_initialized() and os.environ.get("RAY_ADDRESS"):
@@ -218,7 +277,7 @@ def score_files(
     ctx.execution_options.preserve_order = True
     # Blocks of at most a few MiB: a file read as one big block would go to one actor, however many wait.
     ctx.target_max_block_size = min(ctx.target_max_block_size or BLOCK_BYTES, BLOCK_BYTES)
-    ds, text_col = read(pattern, fmt, text_col)
+    ds, text_col = _read(*inputs)
     ds = predict(ds, model, text_col, prefix, batch_size, concurrency, num_cpus)
     target = tempfile.mkdtemp(dir=Path(out).resolve().parent, prefix=f".{Path(out).name}.") if local else out
     try:
@@ -240,12 +299,37 @@ def score_files(
     return out
 
 
+# How Python prints a chained exception; Ray's RayTaskError carries the worker's traceback as this text.
+_CHAINED = "The above exception was the direct cause of the following exception:"
+_KSENT = f"{KsentError.__module__}.{KsentError.__qualname__}: "
+
+
 def _cause(e: BaseException) -> str:
-    """The innermost message of a Ray error chain (a KsentError from a batch, usually)."""
-    while True:
-        inner = getattr(e, "cause", None) or e.__cause__
-        if inner is None or inner is e:
-            break
-        e = inner
-    text = str(e).strip().splitlines()
-    return text[-1] if text else type(e).__name__
+    """The message to show for a failed Ray job: ksent's own when a batch raised a KsentError.
+
+    Ray Data wraps an exception raised in a batch in a UserCodeException (its message: "UDF
+    failed to process a data block" and advice on retries), and Ray ships that to the driver
+    inside a RayTaskError without its `__cause__` (pickling drops it): the KsentError survives
+    only as text, in the worker's traceback that the RayTaskError prints. Another error in a
+    batch: its last line there ("ValueError: ..."); anything else: the first line of the
+    innermost error (Ray appends its advice on the lines after)."""
+    from ray.exceptions import RayTaskError
+
+    chain: list[BaseException] = []
+    while e is not None and all(e is not c for c in chain):
+        chain.append(e)
+        e = getattr(e, "cause", None) or e.__cause__
+    for link in reversed(chain):  # a KsentError that travelled as itself (raise_original_map_exception)
+        if isinstance(link, KsentError) and not isinstance(link, RayTaskError):
+            return str(link).strip().split("\n")[0]
+    for link in chain:
+        if not isinstance(link, RayTaskError):
+            continue
+        # the last line of each of the worker's chained exceptions, the batch's own first
+        last = [b.strip().splitlines()[-1] for b in str(link).split(_CHAINED) if b.strip()]
+        if raised := [line.removeprefix(_KSENT) for line in last if line.startswith(_KSENT)]:
+            return raised[-1]  # the KsentError the batch raised, after any it was raised from
+        if last:
+            return last[0]
+    text = str(chain[-1]).strip().splitlines()
+    return text[0] if text else type(chain[-1]).__name__

@@ -4,6 +4,8 @@ scores and writing the input's columns followed by the new ones."""
 import csv
 import io
 import json
+import os
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -13,16 +15,14 @@ from ksent.stream.readers import Chunk
 
 
 class Writer:
-    """Writes (input columns + `new` columns) to the binary file `f`; `source` names the input in errors."""
+    """Writes (input columns + `new` columns) to the binary file `f`; `source` names the input in errors.
+    `fresh=False`: `f` already holds the rows of an earlier, stopped run (no header again)."""
 
-    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str):
+    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str, fresh: bool = True):
         self.f, self.columns, self.new, self.source = f, header + new, new, source
 
     def write(self, chunk: Chunk, labels: np.ndarray, p: np.ndarray, n: np.ndarray) -> None:
         raise NotImplementedError
-
-    def close(self) -> None:
-        """Finish the file (Parquet's footer); the caller closes `f`."""
 
     @staticmethod
     def rows(chunk: Chunk, labels, p, n) -> list[list]:
@@ -34,9 +34,10 @@ class Writer:
 class _LineWriter(Writer):
     """A text format of one header line, then one line per row (`_lines` writes them)."""
 
-    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str):
-        super().__init__(f, header, new, source)
-        self._lines([self.columns])
+    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str, fresh: bool = True):
+        super().__init__(f, header, new, source, fresh)
+        if fresh:
+            self._lines([self.columns])
 
     def write(self, chunk: Chunk, labels, p, n) -> None:
         self._lines(self.rows(chunk, labels, p, n))
@@ -79,12 +80,19 @@ class JsonlWriter(Writer):
 
 
 class ParquetWriter(Writer):
-    """One row group per chunk, zstd; the schema is fixed by the first chunk (int8 label, float32
-    P(positive), int32 token count)."""
+    """One Parquet file per chunk (zstd) in the folder `f` names, joined into one file, a row group per
+    chunk, by `join`. Files per chunk so that a run stopped between chunks resumes from the last one
+    written (a Parquet file cannot be appended to: its footer comes last). The schema is fixed by the
+    first chunk (int8 label, float32 P(positive), int32 token count) and read back from it on resuming."""
 
-    def __init__(self, f: BinaryIO, header: list[str], new: list[str], source: str):
-        super().__init__(f, header, new, source)
-        self.schema, self.parquet = None, None
+    def __init__(self, f: Path, header: list[str], new: list[str], source: str, fresh: bool = True):
+        super().__init__(f, header, new, source, fresh)
+        self.folder, self.schema = Path(f), None
+        self.parts = sorted(self.folder.glob("*.parquet"))
+        if self.parts:
+            import pyarrow.parquet as pq
+
+            self.schema = pq.read_schema(self.parts[0])
 
     def write(self, chunk: Chunk, labels, p, n) -> None:
         import pyarrow as pa
@@ -99,22 +107,31 @@ class ParquetWriter(Writer):
             new = (np.asarray(labels, dtype=np.int8), np.asarray(p, dtype=np.float32), np.asarray(n, dtype=np.int32))
             for name, values in zip(self.new, new, strict=True):
                 table = table.append_column(name, pa.array(values))
-            if self.parquet is None:
+            if self.schema is None:
                 # a column that is null in the whole first chunk would fix the type to null: make it text
                 fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
                 self.schema = pa.schema(fields)
-                self.parquet = pq.ParquetWriter(self.f, self.schema, compression="zstd")
             table = table.cast(self.schema, safe=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError) as e:
             raise KsentError(
                 f"{self.source}: the rows of lines {chunk.lines[0]}–{chunk.lines[-1]} do not fit one Parquet type per "
                 f"column ({e}); write JSON Lines instead (--out FILE.jsonl)"
             ) from None
-        self.parquet.write_table(table)
+        part = self.folder / f"{len(self.parts):08d}.parquet"
+        tmp = part.with_suffix(".tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, part)  # a part under its name is whole
+        self.parts.append(part)
 
-    def close(self) -> None:
-        if self.parquet is not None:
-            self.parquet.close()
+    def join(self, f: BinaryIO) -> None:
+        """Write the parts, in order, into `f` as one Parquet file."""
+        import pyarrow.parquet as pq
+
+        if not self.parts:
+            return
+        with pq.ParquetWriter(f, self.schema, compression="zstd") as out:
+            for part in self.parts:
+                out.write_table(pq.read_table(part, schema=self.schema))
 
 
 WRITERS: dict[str, type[Writer]] = {"tsv": TsvWriter, "csv": CsvWriter, "jsonl": JsonlWriter, "parquet": ParquetWriter}
