@@ -55,9 +55,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: Path | None, port: int, python: str = sys.executable) -> subprocess.Popen:
-    """`ksent serve` on `port`, run by `python` (another install's interpreter: its own ksent)."""
-    cmd = [python, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu"]
+def start_server(
+    model: Path | None, port: int, python: str = sys.executable, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """`ksent serve` on `port` (with `extra` options), run by `python` (another install's interpreter:
+    its own ksent)."""
+    cmd = [python, "-m", "ksent", "serve", "--port", str(port), "--device", "cpu", *extra]
     cmd += ["--model", str(model)] if model is not None else []
     # stderr (uvicorn's access log: a line per request) into a file: a pipe nobody reads fills up
     # after some thousand requests and then blocks the server mid-run

@@ -427,3 +427,18 @@ def test_runtime_benchmark_smoke(nsmc_dir, hangul_root):
     assert res["venv_mb"]["core"] > res["venv_mb"]["bare"] > 0 and set(res["cold_s"]) == {"runtime", "train"}
     assert all(run["errors"] == 0 and run["requests"] > 0 for runs in res["serve"].values() for run in runs)
     assert "| runtime: pip install ksent |" in r.stdout
+
+
+def test_soak_benchmark_smoke(nsmc_dir, hangul_root):
+    out = hangul_root / "오래 부하.json"
+    bench("soak.py", "--smoke", "--out", str(out), nsmc_dir=nsmc_dir)
+    res = json.loads(out.read_text(encoding="utf-8"))
+    soak, burst = res["soak"], res["burst"]
+    assert res["model"] == "bundled" and res["max_queue"] == 4 and soak["clients"] == 2
+    assert soak["requests"] > 0 and soak["errors"] == 0 and soak["statuses"] == {"200": soak["requests"]}
+    assert sum(soak["by_kind"].values()) == soak["requests"] and all(soak["by_kind"].values())
+    assert soak["rss_mb"]["after_warmup"] > 50 and soak["rss_mb"]["max"] >= soak["rss_mb"]["last"]
+    # the burst: 4 x the queue, every request answered (200, or 503 with Retry-After), none lost or hung
+    assert burst["requests"] == 16 and burst["answered"] == 16 and burst["lost"] == burst["hung"] == 0
+    refused = burst["statuses"].get("503", 0)
+    assert burst["refused_with_retry_after"] == burst["refused_overloaded"] == refused
