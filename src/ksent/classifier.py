@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ksent import artifacts, distill
+from ksent.checkpoint import Checkpoint, digest, identity
 from ksent.config import Config, resolve
 from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training, fingerprint
 from ksent.errors import KsentError
@@ -189,8 +190,20 @@ class SentimentClassifier(Predicting):
 
     # -- fit / predict ------------------------------------------------------------------------
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "SentimentClassifier":
-        """Train on raw reviews and 0/1 labels; rows are filtered as the seed filters them."""
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        checkpoint: str | Path | None = None,
+        resume: bool = False,
+    ) -> "SentimentClassifier":
+        """Train on raw reviews and 0/1 labels; rows are filtered as the seed filters them.
+
+        `checkpoint`: a folder to save every finished epoch to (and a distilled config's teacher
+        answers), left in place for the caller to remove once the model is saved
+        (`ksent.checkpoint.remove`). With `resume`, training continues from the checkpoint there if
+        it is of this run (same config, rows, teacher and device; refused otherwise), and starts from
+        the beginning if there is none; on CPU it ends with the same weights as a run never stopped."""
         texts = check_texts(texts)
         y = np.asarray(labels)
         if len(y) != len(texts):
@@ -198,9 +211,12 @@ class SentimentClassifier(Predicting):
         if not np.isin(y, (0, 1)).all():
             raise KsentError(f"labels must be 0 or 1, found {sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}")
         data = Labelled(Path("<fit>"), texts, y.astype(int).tolist(), list(range(1, len(texts) + 1)))
-        return self.fit_labelled(data)
+        return self.fit_labelled(data, checkpoint, resume)
 
-    def fit_labelled(self, data: Labelled) -> "SentimentClassifier":
+    def fit_labelled(
+        self, data: Labelled, checkpoint: str | Path | None = None, resume: bool = False
+    ) -> "SentimentClassifier":
+        """`fit` on rows read from a labelled file (`ksent.data.read_labelled`)."""
         for name in ("config_", "features_", "model_", "metrics_", "validation_"):  # a refit starts clean
             self.__dict__.pop(name, None)
         cfg = self._config()
@@ -216,6 +232,13 @@ class SentimentClassifier(Predicting):
         if learns_from_teacher:  # checked before any work: a wrong teacher fails in seconds
             teacher = _load_teacher(self.teacher, self.device, self.workers, self.progress)
             distill.check_teacher(teacher, data, cfg)
+        saved = None
+        if checkpoint is not None:  # so is another run's checkpoint
+            taught_by = None if teacher is None else digest(teacher.model_.state_dict())
+            run = identity(cfg, data, str(resolve_device(self.device)), taught_by)
+            saved = Checkpoint.open(checkpoint, run, resume, self.progress)
+        elif resume:
+            raise KsentError("resume=True needs checkpoint=FOLDER, the checkpoint to resume from")
         x, y, report, rows = self._fit_rows(data)
         lines = rows.lines
         if self.progress:
@@ -229,9 +252,16 @@ class SentimentClassifier(Predicting):
                 x = self.encode(texts)
                 return x, self.features_.n_tokens(x) > 0
 
-            x, y, targets, n_val, taught = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress)
+            answers = saved.answers(x, y) if saved is not None else None
+            if answers is None:
+                answers = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress)
+                if saved is not None:
+                    saved.save_answers(x, y, answers)
+            elif self.progress:
+                notice(f"the teacher's answers: from the checkpoint {saved.path}")
+            x, y, targets, n_val, taught = answers
         members = members_of(cfg, self.features_)
-        model, history = fit(cfg, x, y, members, self.device, self.progress, targets, n_val)
+        model, history = fit(cfg, x, y, members, self.device, self.progress, targets, n_val, saved)
         if taught:
             history["teacher"] = taught
         # The last n_val rows are the validation split: their scores under the kept weights go into

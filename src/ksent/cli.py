@@ -116,6 +116,15 @@ def train(
         ),
     ] = None,
     limit: Limit = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run from its checkpoint (.OUT.checkpoint beside --out, saved after every "
+            "epoch): with the same config, data, teacher and device it ends with the same model; another run's "
+            "checkpoint is refused. With none there, training starts from the beginning.",
+        ),
+    ] = False,
     device: Device = "auto",
     analyser_threads: AnalyserThreads = None,
     workers: OldWorkers = None,
@@ -124,8 +133,11 @@ def train(
     """Train a model and save it as a folder (model.safetensors, config.json, vocab.json, metrics.json).
 
     The folder also gets learning_curves.png, confusion_matrix.png, roc_curve.png and
-    score_histogram.png (on the validation split) and report.html, which shows them all.
+    score_histogram.png (on the validation split) and report.html, which shows them all. Every
+    finished epoch is checkpointed in .OUT.checkpoint beside it (removed once the model is saved),
+    from which --resume continues a run that was stopped.
     """
+    from ksent import checkpoint
     from ksent.classifier import SentimentClassifier
     from ksent.config import resolve
     from ksent.data import nsmc_path, read_labelled
@@ -139,8 +151,16 @@ def train(
     if limit:
         data = data.head(limit)
     clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=threads, teacher=teacher)
-    clf.fit_labelled(data)
+    saved = checkpoint.beside(out)
+    try:
+        clf.fit_labelled(data, checkpoint=saved, resume=resume)
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (main's handler)
+        if (saved / "checkpoint.json").is_file():
+            said = f"stopped: {saved} keeps the finished epochs; the same command with --resume continues"
+            print(said, file=sys.stderr)
+        raise
     clf.save(out, report=True)
+    checkpoint.remove(saved)  # only now: until the model folder is written, the checkpoint is the run
     t = clf.metrics_["training"]
     print(f"saved {out} (best epoch {t['best_epoch']}, validation accuracy {t['best_val_accuracy']:.4f})")
 
@@ -286,6 +306,15 @@ def predict(
             "label), p_positive, n_tokens (tokens the model read; 0 = nothing to read).",
         ),
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a run to the same --out that stopped (crash, Ctrl-C, a lost machine) from its last "
+            "complete chunk; the file ends byte for byte as an unstopped run's. Same --file (unchanged), model and "
+            "options, or it is refused.",
+        ),
+    ] = False,
     device: Device = "auto",
     int8: Int8 = False,
     analyser_threads: AnalyserThreads = None,
@@ -304,6 +333,10 @@ def predict(
         raise KsentError("--out writes the scores of a --file; put the reviews in a file, or leave --out off")
     if out is not None and as_json:
         raise KsentError("--json is for printed records; with --out the format comes from the file name (.jsonl)")
+    if resume and (file is None or out is None):
+        raise KsentError("--resume continues a --file scored into an --out file; give both")
+    if resume and engine == "ray":
+        raise KsentError("--resume is for the local engine; on Ray a lost worker's batches are retried by Ray")
     if engine == "ray":
         if analyser_threads is not None:
             raise KsentError("with --engine ray each actor's threads are its CPUs: use --cpus-per-actor")
@@ -361,6 +394,7 @@ def predict(
         chunk_rows=chunk_rows,
         progress=out is not None,  # printed records are the progress otherwise
         emit=None if out is not None else show,
+        resume=resume,
     )
 
 
@@ -436,6 +470,41 @@ def serve(
     ] = None,
     device: Device = "auto",
     int8: Int8 = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="KSENT_API_KEY",
+            help="Every /v1 request must send Authorization: Bearer KEY (the page asks for it). Prefer the "
+            "KSENT_API_KEY variable: a command line is visible to other users of the machine.",
+            show_default=False,
+        ),
+    ] = None,
+    no_api_key: Annotated[
+        bool,
+        typer.Option(
+            "--no-api-key",
+            help="Listen on a non-loopback --host without a key: anyone who reaches the port may use the API.",
+        ),
+    ] = False,
+    max_queue: Annotated[
+        int | None,
+        typer.Option(
+            "--max-queue",
+            help="Requests admitted at once per process (64); one more gets 503 with Retry-After.",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds a request may wait for the model, queue included (30); then 504.",
+            min=0.001,
+            show_default=False,
+        ),
+    ] = None,
     workers: OldWorkers = None,  # it counted server processes
 ) -> None:
     """Serve a model over HTTP: a JSON API and a web page in Korean.
@@ -464,6 +533,20 @@ def serve(
     # Read here (JSON and weights, no analyser), so that a missing or damaged model ends in one line
     # rather than in a worker's start-up traceback.
     settings = Settings.from_env()
+    if api_key is not None and no_api_key:
+        raise KsentError("--api-key and --no-api-key contradict each other: choose one")
+    settings = dataclasses.replace(
+        settings,
+        api_key=api_key if api_key is not None else settings.api_key,  # '' is refused, not 'no key'
+        max_queue=max_queue or settings.max_queue,
+        timeout_s=timeout or settings.timeout_s,
+    )
+    if not _loopback(host) and settings.api_key is None and not no_api_key:
+        raise KsentError(
+            f"--host {host} is reachable from other machines and no API key is set: anyone who reaches port "
+            f"{port} could use the API. Set one (KSENT_API_KEY=$(openssl rand -hex 32), or --api-key), or pass "
+            "--no-api-key to serve it open"
+        )
     int8 = int8 or settings.int8  # --int8, else KSENT_SERVE_INT8
     where, exported = locate(model, int8)
     if exported:
@@ -482,17 +565,44 @@ def serve(
     settings = dataclasses.replace(
         settings, model=model.resolve() if model else None, device=device, int8=int8, threads=threads
     )
-    os.environ.update(settings.to_env())  # each worker process builds its app from these
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {host}: anyone who can reach this port can use the API", file=sys.stderr)
+    os.environ.update(settings.to_env())  # each worker process builds its app from these (the key too)
+    if not _loopback(host) and settings.api_key is None:
+        print(
+            f"warning: listening on {host} without an API key: anyone who can reach this port can use the API",
+            file=sys.stderr,
+        )
     import copy
 
     # uvicorn logs requests to stdout by default; ksent keeps stdout for results, so logs go to stderr
     logging = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     logging["handlers"]["access"]["stream"] = "ext://sys.stderr"
     uvicorn.run(
-        "ksent.serve.app:app_from_env", factory=True, host=host, port=port, workers=processes, log_config=logging
+        "ksent.serve.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_config=logging,
+        # uvicorn kills a worker process that does not answer its ping within this many seconds. A worker
+        # importing torch and loading a model holds the GIL for seconds at a time; at uvicorn's default (5)
+        # a busy 2-core machine saw a loading worker killed and restarted ("Child process died").
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
+
+
+WORKER_HEALTHCHECK_S = 60
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 # --- ksent data ... ------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ one length: with `pack`, no padding is computed and the LSTM runs its fused path
 ensemble: `members` LSTMs trained one after the other on seeds seed, seed+1, ..., each keeping its
 own best epoch; with `syllable_members`, the last members read the review's characters instead of
 its tokens (a view the token members lack: their errors differ, so the mean gains).
+
+With a `checkpoint` (`ksent.checkpoint`; `ksent train` keeps one beside its output), each member's
+state is saved after every finished epoch, and a run resumed from it continues where that epoch left
+off: members already done are loaded, not trained again, and the model ends with the same bytes on
+CPU as a run never stopped.
 """
 
 import copy
@@ -26,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ksent.checkpoint import Checkpoint, Slot
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.features import FeatureSet
@@ -148,6 +154,7 @@ def fit(
     progress: bool = True,
     targets: np.ndarray | None = None,
     n_val: int | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[nn.Module, dict]:
     """Train on padded ids `x` (N, T) and 0/1 labels `y` (N,). Returns the best model and its history.
 
@@ -157,10 +164,12 @@ def fit(
     ensemble's `best_val_accuracy`. `targets` (N,), when given, replace the labels in the training
     loss (soft targets in [0, 1]: a teacher's answers, `ksent.distill`); validation and the kept epoch
     still go by `y`. `n_val` fixes how many last rows validate (default: `cfg.val_split` of them),
-    when rows were added before them.
+    when rows were added before them. With a `checkpoint` (`ksent.checkpoint.Checkpoint.open`), every
+    finished epoch is saved to it, and training resumes from what it holds (refused if `x`, `y` or
+    `targets` differ from the arrays it was trained on).
     """
     with denormals_flushed():
-        return _fit(cfg, x, y, list(members), device, progress, targets, n_val)
+        return _fit(cfg, x, y, list(members), device, progress, targets, n_val, checkpoint)
 
 
 @functools.cache
@@ -175,7 +184,7 @@ def bf16_runs(device_type: str) -> bool:
     return True
 
 
-def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> tuple[nn.Module, dict]:
+def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val, checkpoint) -> tuple[nn.Module, dict]:
     dev = resolve_device(device)
     if cfg.bf16 and not bf16_runs(dev.type):
         # The same recipe in float32 (slower, same result class) rather than no model on this machine.
@@ -187,15 +196,19 @@ def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val) -> 
     widest = max((m.spec.columns.stop for m in members if m.spec.columns is not None), default=0)
     if x.shape[1] < widest:
         raise KsentError(f"x has {x.shape[1]} columns; this model's members read {widest}")
+    if checkpoint is not None:
+        checkpoint.check_inputs(x, y, targets, n_val, precision["precision"])
+    slots = [checkpoint.member(k + 1) if checkpoint is not None else None for k in range(len(members))]
     if len(members) == 1:
-        model, history = _fit_one(cfg, members[0], _own(x, members[0]), y, n_train, dev, progress, "", targets)
+        own = _own(x, members[0])
+        model, history = _fit_one(cfg, members[0], own, y, n_train, dev, progress, "", targets, slots[0])
         return model, {**history, "n_train": n_train, "n_val": n_val, "device": str(dev), **precision}
     nets, histories = [], []
     for k, member in enumerate(members):
         reads = member.spec.reads
         tag = f"member {k + 1}/{len(members)} ({reads}): "
         own = _own(x, member)
-        net, history = _fit_one(cfg, member, own, y, n_train, dev, progress, tag, targets)
+        net, history = _fit_one(cfg, member, own, y, n_train, dev, progress, tag, targets, slots[k])
         nets.append(net)
         histories.append({**history, "reads": reads})
     model = Ensemble(nets).eval()
@@ -257,8 +270,10 @@ def _fit_one(
     progress: bool,
     tag: str,
     targets: np.ndarray | None = None,
+    slot: Slot | None = None,
 ) -> tuple[LSTMClassifier, dict]:
-    """One LSTM on its own columns `x`, by the recipe in `cfg`: the loop, top to bottom."""
+    """One LSTM on its own columns `x`, by the recipe in `cfg`: the loop, top to bottom. With a
+    checkpoint `slot`, it starts from the last epoch saved there and saves each epoch it finishes."""
     x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     t_tr = y_tr if targets is None else targets[:n_train]
     epochs = member.epochs
@@ -273,8 +288,20 @@ def _fit_one(
 
     history: list[dict] = []
     best_acc, best_state, best_epoch = -1.0, None, 0
-    best_loss, wait = float("inf"), 0
-    for epoch in range(1, epochs + 1):
+    best_loss, wait, start, resumed = float("inf"), 0, 1, None
+    # 0. resume: weights, optimizer, schedule and both RNGs as the last saved epoch left them
+    saved = slot.load(model, opt, schedule, rng) if slot is not None else None
+    if saved is not None:
+        loop, best_state = saved
+        history, best_acc, best_epoch = loop["history"], loop["best_acc"], loop["best_epoch"]
+        best_loss, wait = loop["best_loss"], loop["wait"]
+        resumed = len(history)
+        start = epochs + 1 if loop["finished"] else resumed + 1
+        if progress:
+            done = "done" if loop["finished"] else "to continue"
+            epochs_done = "epoch 1" if resumed == 1 else f"epochs 1-{resumed}"
+            console().print(f"{tag}{epochs_done} from the checkpoint ({done})", soft_wrap=True)
+    for epoch in range(start, epochs + 1):
         # 1. one pass over the shuffled training rows
         model.train()
         t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
@@ -304,7 +331,7 @@ def _fit_one(
             }
         )
         note = ""
-        # 3. checkpoint on validation accuracy
+        # 3. keep the weights of the best validation accuracy
         if val_acc > best_acc:
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(model.state_dict())
@@ -320,10 +347,21 @@ def _fit_one(
             best_loss, wait = val_loss, 0
         else:
             wait += 1
-            if wait >= cfg.patience:
-                if progress:
-                    console().print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
-                break
+        stop = wait >= cfg.patience
+        if stop and progress:
+            console().print(f"{tag}early stop: validation loss has not improved for {cfg.patience} epochs")
+        # 5. save the finished epoch: a run killed from here on resumes from it
+        if slot is not None:
+            loop = {
+                "history": history,
+                "best_acc": best_acc,
+                "best_epoch": best_epoch,
+                "best_loss": best_loss,
+                "wait": wait,
+            }
+            slot.save(epoch, model, opt, schedule, rng, best_state, stop or epoch == epochs, **loop)
+        if stop:
+            break
     model.load_state_dict(best_state)
     model.columns = member.spec.columns  # within its ensemble, it reads its block
     model.eval()
@@ -333,4 +371,5 @@ def _fit_one(
         "best_val_accuracy": best_acc,
         "seconds": sum(e["seconds"] for e in history),
         "seed": member.seed,
+        **({"resumed_after_epoch": resumed} if resumed is not None else {}),
     }
