@@ -121,6 +121,8 @@ def soak(port: int, pid: int, texts: list[str], clients: int, duration: float, w
             "last": round(after[-1], 1),
             "max": round(max(after), 1),
             "growth_pct": round(100 * (after[-1] - after[0]) / after[0], 2),
+            # (seconds, MB) every tenth of the run: where the growth happens, and whether it levels off
+            "series": [(round(t), round(m, 1)) for t, m in memory[:: max(1, len(memory) // 10)]],
         },
     }
 

@@ -115,6 +115,16 @@ def test_every_v1_route_needs_the_key(keyed):
         assert keyed.get(path).status_code == 200, path
 
 
+def test_the_key_holds_behind_a_proxy_prefix(keyed):
+    """Behind a proxy (uvicorn --root-path /ksent) the server sees /ksent/v1/...; Starlette routes on
+    the path without the prefix, and so does the key check."""
+    with TestClient(keyed.app, root_path="/ksent") as c:
+        r = c.post("/ksent/v1/predict", json={"texts": [REVIEW]})
+        assert r.status_code == 401 and r.json()["error"] == "missing_api_key"
+        assert c.post("/ksent/v1/predict", json={"texts": [REVIEW]}, headers=BEARER).status_code == 200
+        assert 'href="/ksent/static/docs.css"' in c.get("/ksent/docs").text
+
+
 def test_a_stranger_cannot_make_the_server_read_a_body(keyed):
     r = keyed.post("/v1/predict", content=b"x" * (9 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 401 and r.json()["error"] == "missing_api_key"  # not 413: the body was never read

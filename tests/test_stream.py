@@ -274,6 +274,32 @@ def test_resume_refuses_another_input_model_or_options(trained, hangul_root, mon
         score_file(clf, io.BytesIO(b"text\n"), out, fmt="txt", progress=False, resume=True)
 
 
+def test_one_run_per_output_at_a_time(trained, hangul_root, monkeypatch):
+    """A second run to the same --out while one is writing it would share (and break) its partial file."""
+    clf, _ = trained
+    inp = _write(hangul_root / "동시.tsv", _rows(), "tsv")
+    out = hangul_root / "동시 점수.csv"
+    second = []
+    real = clf.predict_records
+
+    def meanwhile(texts):  # the first run, mid-file, sees a second one start
+        if not second:
+            with pytest.raises(KsentError, match=r"another run is writing .*동시 점수\.csv right now"):
+                score_file(clf, inp, out, chunk_rows=5, progress=False)
+            second.append(1)
+        return real(texts)
+
+    monkeypatch.setattr(clf, "predict_records", meanwhile)
+    score_file(clf, inp, out, chunk_rows=5, progress=False)
+    monkeypatch.undo()
+    assert second and _read(out) == _read(score_file_ref(clf, inp, hangul_root / "동시 참고.csv"))
+
+
+def score_file_ref(clf, inp, out):
+    score_file(clf, inp, out, chunk_rows=5, progress=False)
+    return out
+
+
 def test_bad_input_leaves_nothing_to_resume(trained, hangul_root):
     clf, _ = trained
     inp = hangul_root / "나쁜 줄.jsonl"
@@ -413,6 +439,5 @@ def test_sigterm_mid_file_keeps_the_run_for_resume(trained, hangul_root):
     code, err = _killed_mid_file([*cmd, "--chunk-rows", "500"], folder / ".점수.jsonl.resume.json", 1, signal.SIGTERM)
     assert code == 128 + signal.SIGTERM
     assert "run the same command with --resume" in err
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [inp.name, ".점수.jsonl.partial", ".점수.jsonl.resume.json"]
-    )
+    kept = [inp.name, ".점수.jsonl.partial", ".점수.jsonl.resume.json", ".점수.jsonl.lock"]  # the lock: released
+    assert sorted(p.name for p in folder.iterdir()) == sorted(kept)

@@ -534,7 +534,9 @@ def serve(
     # rather than in a worker's start-up traceback.
     settings = Settings.from_env()
     if api_key is not None and no_api_key:
-        raise KsentError("--api-key and --no-api-key contradict each other: choose one")
+        raise KsentError(
+            "--no-api-key, but a key is set (--api-key, or the KSENT_API_KEY variable): drop one of the two"
+        )
     settings = dataclasses.replace(
         settings,
         api_key=api_key if api_key is not None else settings.api_key,  # '' is refused, not 'no key'

@@ -25,7 +25,7 @@ class KeyGuard:
         self.key = key.encode("utf-8")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED) or scope["method"] == "OPTIONS":
+        if scope["type"] != "http" or not _route_path(scope).startswith(PROTECTED) or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
@@ -40,3 +40,10 @@ class KeyGuard:
         if scope["method"] not in ("GET", "HEAD"):
             headers["Connection"] = "close"  # its body is never read: do not leave it in the stream
         await error_response(401, error, msg, headers=headers)(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the app routes on: behind a proxy (uvicorn --root-path /ksent) the server's path is
+    /ksent/v1/predict and Starlette strips the root before matching; the key check must too."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path

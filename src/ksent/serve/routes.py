@@ -181,15 +181,18 @@ async def docs(request: Request) -> Response:
     """Swagger UI, loaded from this server only, with the page's Hangul font (fonts.css, docs.css)."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
+    root = request.scope.get("root_path", "")  # behind a proxy: uvicorn --root-path /ksent
     html = get_swagger_ui_html(
-        openapi_url=request.app.openapi_url,
+        openapi_url=root + request.app.openapi_url,
         title="ksent API",
-        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-        swagger_favicon_url="/static/favicon.svg",
+        swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{root}/static/favicon.svg",
     ).body
-    fonts = b'<link rel="stylesheet" href="/static/fonts.css"><link rel="stylesheet" href="/static/docs.css">'
-    return Response(html.replace(b"</head>", fonts + b"</head>", 1), media_type="text/html; charset=utf-8")
+    fonts = (
+        f'<link rel="stylesheet" href="{root}/static/fonts.css"><link rel="stylesheet" href="{root}/static/docs.css">'
+    )
+    return Response(html.replace(b"</head>", fonts.encode() + b"</head>", 1), media_type="text/html; charset=utf-8")
 
 
 @pages.get("/static/{name}")

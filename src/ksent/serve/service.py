@@ -96,6 +96,8 @@ class ModelService:
         self._pending = 0  # requests admitted and not yet answered or skipped by the worker
         self._lock = threading.Lock()  # for _pending: the event loop adds, the worker takes away
         self._job_seconds = 0.05  # a running mean of the model's time per request (for Retry-After)
+        self._stopped = False  # the worker has ended: no job is taken any more (under _lock)
+        self._held: _Job | None = None  # a job taken from the queue that did not fit the last batch
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ksent-model", daemon=True)
         self._boot: Callable[[], bool] | None = None  # run first on the worker thread (see `load`)
@@ -176,9 +178,9 @@ class ModelService:
         return self._pending
 
     async def _submit(self, kind: str, payload: Any):
-        if not self._thread.is_alive():
-            raise Stopped("the model worker is not running")
         with self._lock:
+            if self._stopped or not self._thread.is_alive():
+                raise Stopped("the model worker is not running")
             if self._pending >= self.max_queue:
                 wait = math.ceil(min(self.timeout, self._pending * self._job_seconds))
                 raise Overloaded(self._pending, max(1, wait))
@@ -189,7 +191,7 @@ class ModelService:
         try:
             # shield: a timeout or a client gone must not cancel the future the worker will resolve
             return await asyncio.wait_for(asyncio.shield(job.future), self.timeout)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # two classes before Python 3.11
             raise TimedOut(self.timeout) from None
         finally:
             if not job.future.done():
@@ -208,19 +210,22 @@ class ModelService:
             self._serve()
         except BaseException:  # not an Exception (SystemExit, ...): the thread ends; say so, fail what waits
             log.critical("the model worker stopped", exc_info=True)
+            with self._lock:
+                self._stopped = True  # from now on _submit refuses: nothing more enters the queue
+            waiting = [self._held] if self._held is not None else []
             while True:
                 try:
-                    job = self._jobs.get_nowait()
+                    waiting.append(self._jobs.get_nowait())
                 except queue.Empty:
-                    return
+                    break
+            for job in waiting:
                 if job is not _STOP:
                     self._hand([job], [None], Stopped("the model worker has stopped"))
 
-    def _serve(self) -> None:
-        held = None  # a job taken from the queue that did not fit the last batch
+    def _serve(self) -> None:  # a job taken from the queue that did not fit the last batch
         while True:
-            job = held if held is not None else self._jobs.get()
-            held = None
+            job = self._held if self._held is not None else self._jobs.get()
+            self._held = None
             if job is _STOP:
                 return
             if job.abandoned:  # timed out or its client left while it waited: nobody to answer
@@ -241,7 +246,7 @@ class ModelService:
                     self._release(1)
                     continue
                 if nxt is _STOP or nxt.kind != "predict" or n + len(nxt.payload) > self.max_batch_texts:
-                    held = nxt
+                    self._held = nxt
                     break
                 batch.append(nxt)
                 n += len(nxt.payload)
@@ -257,6 +262,9 @@ class ModelService:
                 for job in batch:
                     self._finish([job], lambda j=job: self._predict([j]))
                 return
+            except BaseException:  # the thread ends (see _run): the whole batch learns it now
+                self._hand(batch, [None] * len(batch), Stopped("the model worker has stopped"))
+                raise
             self._finish(batch, lambda: results, time.perf_counter() - started)
         else:
             self._finish(batch, lambda: self._predict(batch))

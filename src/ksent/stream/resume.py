@@ -1,7 +1,7 @@
 """Resumable scoring: what `score_file` keeps beside `--out` while it runs, so that a run stopped by a
 crash, Ctrl-C or a lost machine continues from its last complete chunk (`resume=True`).
 
-Beside OUT, hidden:
+Beside OUT, hidden (and .OUT.lock, held while a run lasts: one run per output at a time):
   .OUT.partial         the rows written so far: the output file itself for tsv/csv/jsonl (cut back to
                        the last complete chunk on resuming), a folder of one file per chunk for Parquet
   .OUT.resume.json     the manifest: which input, model and options, and how far (chunks read, bytes
@@ -47,12 +47,13 @@ def file_identity(path: Path) -> dict:
 
 def model_identity(clf) -> str:
     """A hash of what makes the model's answers: its kind, config, validation metrics (unique to one
-    training run) and, for an export, whether its int8 graph runs."""
+    training run), its device and, for an export, whether its int8 graph runs."""
     described = {
         "kind": type(clf).__name__,
         "config": clf.config_.to_dict() if hasattr(clf, "config_") else None,
         "metrics": (getattr(clf, "metrics_", None) or {}).get("validation"),
         "int8": getattr(clf, "int8", None),
+        "device": str(getattr(clf, "device", None)),  # another device may round the 6th decimal otherwise
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -75,8 +76,10 @@ class Partial:
     def __init__(self, out: Path, out_fmt: str, identity: dict):
         self.out, self.out_fmt, self.identity = out, out_fmt, identity
         self.path, self.manifest = paths(out)
+        self.lock_path = out.with_name(f".{out.name}.lock")
         self.progress = Progress()
         self.f: BinaryIO | None = None
+        self._lock_file: BinaryIO | None = None
 
     @property
     def folder(self) -> bool:
@@ -85,7 +88,15 @@ class Partial:
     def start(self, resume: bool) -> str | None:
         """Open the partial output: continue a stopped run (`resume`) or begin anew. Returns a line for
         the user when there was something to say (what was resumed or discarded)."""
-        found = self._read_manifest()
+        self._lock()
+        try:
+            return self._start(resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, resume: bool) -> str | None:
+        found = self._read_manifest(resume)
         said = None
         if found is not None and resume:
             self._check(found)
@@ -139,35 +150,46 @@ class Partial:
             self.f.close()
             os.chmod(self.path, atomic.file_mode())
             os.replace(self.path, self.out)
-        self.discard()
+        self.discard()  # nothing left but OUT
 
     def discard(self) -> None:
-        """Remove the partial output and the manifest (a run that cannot be resumed)."""
-        self.close()
+        """Remove the partial output and the manifest (a run that cannot be resumed), then the lock."""
         self._remove_partial()
         self.manifest.unlink(missing_ok=True)
+        self.lock_path.unlink(missing_ok=True)  # still held: no other run took it meanwhile
+        self.close()
 
     def close(self) -> None:
+        """Close the partial output and let the output go (what is written stays, for --resume)."""
         if self.f is not None and not self.f.closed:
             self.f.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
 
     # --- the manifest -------------------------------------------------------------------------------
 
-    def _read_manifest(self) -> dict | None:
+    def _read_manifest(self, resume: bool) -> dict | None:
+        """The manifest of an unfinished run, if any. One that cannot be resumed (damaged, of another
+        format version, its partial output gone) stops `--resume` in one line; a fresh run replaces it."""
         if not self.manifest.is_file():
             return None
+        problem = None
         try:
             found = json.loads(self.manifest.read_text(encoding="utf-8"))
             found["progress"]["chunks"]  # noqa: B018 - the shape is checked here
         except (OSError, ValueError, KeyError, TypeError):
-            raise KsentError(
-                f"{self.manifest} is damaged; remove it (and {self.path.name}) to score {self.out} from the start"
-            ) from None
-        if found.get("version") != VERSION:
-            raise KsentError(f"{self.manifest} is from another ksent version; remove it to score {self.out} anew")
-        if found["progress"]["chunks"] and not self.path.exists():
-            raise KsentError(f"{self.manifest} names rows in {self.path.name}, which is gone; remove the manifest")
-        return found
+            found, problem = None, "is damaged"
+        else:
+            if found.get("version") != VERSION:
+                problem = "is from another ksent version"
+            elif found["progress"]["chunks"] and not self.path.exists():
+                problem = f"names rows in {self.path.name}, which is gone"
+        if problem is None:
+            return found
+        if resume:
+            raise KsentError(f"{self.manifest} {problem}: run without --resume to score {self.out} from the start")
+        return None  # replaced by this run's
 
     def _check(self, found: dict) -> None:
         """Refuse to continue a run made of another input, model or options."""
@@ -188,6 +210,28 @@ class Partial:
                 f"the unfinished run of {self.out} was made with {was}; resume with the same options, or run without "
                 "--resume"
             )
+
+    def _lock(self) -> None:
+        """One run per output at a time: a second run writing the same OUT would share its partial file
+        (and remove it, or rename the other's half-written file over OUT). An advisory lock on a file
+        beside OUT, held while the run lasts; the system releases it when the process ends, however."""
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.lock_path, "a+b")  # noqa: SIM115 - held until close()
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(self._lock_file.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise KsentError(
+                f"another run is writing {self.out} right now; wait for it, or write to another --out"
+            ) from None
 
     def _write_manifest(self) -> None:
         body = {"version": VERSION, "out": str(self.out), "identity": self.identity, "progress": asdict(self.progress)}

@@ -90,9 +90,7 @@ class ParquetWriter(Writer):
         self.folder, self.schema = Path(f), None
         self.parts = sorted(self.folder.glob("*.parquet"))
         if self.parts:
-            import pyarrow.parquet as pq
-
-            self.schema = pq.read_schema(self.parts[0])
+            self.schema = _read(self.parts[0], lambda pq: pq.read_schema(self.parts[0]))
 
     def write(self, chunk: Chunk, labels, p, n) -> None:
         import pyarrow as pa
@@ -119,7 +117,10 @@ class ParquetWriter(Writer):
             ) from None
         part = self.folder / f"{len(self.parts):08d}.parquet"
         tmp = part.with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the manifest counts it (the caller commits after this)
         os.replace(tmp, part)  # a part under its name is whole
         self.parts.append(part)
 
@@ -131,7 +132,20 @@ class ParquetWriter(Writer):
             return
         with pq.ParquetWriter(f, self.schema, compression="zstd") as out:
             for part in self.parts:
-                out.write_table(pq.read_table(part, schema=self.schema))
+                out.write_table(_read(part, lambda pq, part=part: pq.read_table(part, schema=self.schema)))
+
+
+def _read(part: Path, read):
+    """`read(pyarrow.parquet)` on a part written by an earlier run; a damaged one is one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return read(pq)
+    except (OSError, pa.ArrowException) as e:
+        raise KsentError(
+            f"{part} (a part of an unfinished run) cannot be read ({e}); run without --resume to score from the start"
+        ) from None
 
 
 WRITERS: dict[str, type[Writer]] = {"tsv": TsvWriter, "csv": CsvWriter, "jsonl": JsonlWriter, "parquet": ParquetWriter}

@@ -52,7 +52,7 @@ async function api(path, body) {
   let res;
   const headers = {};
   const key = sessionStorage.getItem(KEY_ITEM);
-  if (key) headers.Authorization = `Bearer ${key}`;
+  if (key && /^[\x21-\x7e]+$/.test(key)) headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   try {
     res = await fetch(path, body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
@@ -105,6 +105,10 @@ function askForKey() {
 function saveKey() {
   const key = $("api-key").value.trim();
   if (!key) return;
+  if (!/^[\x21-\x7e]+$/.test(key)) { // it travels in an HTTP header: visible ASCII only (no Hangul, no spaces)
+    showError(new Error("API 키에는 영문, 숫자, 기호만 쓸 수 있습니다 (한글이나 공백은 키가 아닙니다)."));
+    return;
+  }
   sessionStorage.setItem(KEY_ITEM, key);
   $("api-key").value = "";
   $("key-card").hidden = true;
