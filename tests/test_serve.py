@@ -311,7 +311,8 @@ def test_page_serves_a_hangul_font_browsers_accept(client):
     from ksent.plots import korean_font_files
     from ksent.serve.fonts import WEB_FONTS, tables
 
-    css = client.get("/static/app.css").text
+    css = client.get("/static/fonts.css").text  # the page's and /docs' font faces
+    assert 'href="/static/fonts.css"' in client.get("/").text
     urls = re.findall(r"url\((/static/[^)]+)\)", css)
     assert sorted(urls) == sorted(f"/static/{name}" for name in WEB_FONTS)
     originals = {f.name: tables(f.read_bytes()) for f in korean_font_files()}
