@@ -20,6 +20,20 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+# The same parser failure came back from another module (CI, 2026-12-03): hypothesis describes the
+# lambdas of schemathesis' JSON Schema strategies by parsing that module's source, mid-generation, and
+# CPython 3.11.7's parser raised "SystemError: AST constructor recursion depth mismatch" there. One
+# description here, at the top level, puts the module's parse in hypothesis' cache (keyed by its
+# source), so generation never parses it deep in the stack. Private names: a version without them
+# simply skips this.
+try:
+    from hypothesis.internal.reflection import get_pretty_function_description
+    from schemathesis.generation.jsonschema import strategy as _json_strategies
+
+    get_pretty_function_description(_json_strategies._TYPE_CHECKS["null"])
+except (ImportError, AttributeError, KeyError):
+    pass
+
 from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.predict import Prediction
