@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-# The same parser failure came back from another module (CI, 2026-12-03): hypothesis describes the
+# The same parser failure came back from other modules (CI, 2026-12-03): hypothesis describes the
 # lambdas of schemathesis' JSON Schema strategies by parsing that module's source, mid-generation, and
 # CPython 3.11.7's parser raised "SystemError: AST constructor recursion depth mismatch" there. One
 # description here, at the top level, puts the module's parse in hypothesis' cache (keyed by its
@@ -31,6 +31,9 @@ try:
     from schemathesis.generation.jsonschema import strategy as _json_strategies
 
     get_pretty_function_description(_json_strategies._TYPE_CHECKS["null"])
+    # and st.randoms(), which schemathesis draws mid-generation, imports this module on first use; its
+    # import compiles generated source (ast.parse): the same failure in CI. Imported here instead.
+    import hypothesis.strategies._internal.random  # noqa: F401
 except (ImportError, AttributeError, KeyError):
     pass
 
