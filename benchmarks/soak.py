@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from load import free_port, server_log, start_server, wait_healthy
+from machine import describe
 
 KINDS = (("predict", 0.6), ("predict8", 0.2), ("explain", 0.2))
 
@@ -207,6 +208,7 @@ def main() -> None:
     result = {
         "model": str(args.model) if args.model else "bundled",
         "cpus": os.cpu_count(),
+        "machine": describe(),  # the CPU model: a figure from one machine type does not hold on another
         "max_queue": args.max_queue,
         "soak": long,
         "burst": short,
