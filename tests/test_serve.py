@@ -275,6 +275,27 @@ def test_the_model_thread_serializes_and_micro_batches():
     assert fake.calls[-1] == ["zz"] and not fake.overlapped
 
 
+def test_a_torch_model_is_served_without_onednn_and_the_switch_is_put_back(trained):
+    """oneDNN's LSTM keeps state per shape run (the soak's memory growth); the server runs torch's
+    own LSTM, and puts torch's global switch back when it stops (it may live in a bigger process)."""
+    import asyncio
+
+    import torch
+
+    clf, folder = trained
+    before = torch.backends.mkldnn.enabled
+    service = ModelService.load(Settings(model=folder, device="cpu"))
+    seen, real = [], service.clf.predict_records
+    service.clf.predict_records = lambda texts: (seen.append(torch.backends.mkldnn.enabled), real(texts))[1]
+    try:
+        served = asyncio.run(service.predict(REVIEWS))
+    finally:
+        service.close()
+    assert seen == [False]
+    assert torch.backends.mkldnn.enabled == before
+    assert [p.score for p in served] == pytest.approx([p.score for p in clf.predict_records(REVIEWS)], abs=1e-6)
+
+
 class _Picky(_SlowFake):
     def predict_records(self, texts):
         if "boom" in texts:
