@@ -80,6 +80,21 @@ def test_bundled_model_exports_and_answers_the_same(reviews, tmp_path):
     np.testing.assert_allclose(ksent.load(out).predict_proba(reviews)[:, 1], torch_p, rtol=0, atol=1e-5)
 
 
+def test_an_export_of_format_1_still_loads(models, reviews, tmp_path):
+    """Format 1 kept learnt subword models as JSON objects; format 2 keeps the tokenizer's own text
+    (a cold start skips re-encoding it). Both answer alike."""
+    clf, folder = models["fast"]
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    assert isinstance(vocab["features"][0]["subword"], str)  # format 2
+    old = tmp_path / "형식 1"
+    shutil.copytree(folder, old)
+    (old / "vocab.json").write_text(json.dumps({"features": clf.features_.state()}), encoding="utf-8")
+    meta = json.loads((old / "config.json").read_text(encoding="utf-8"))
+    (old / "config.json").write_text(json.dumps({**meta, "format_version": 1}), encoding="utf-8")
+    assert isinstance(json.loads((old / "vocab.json").read_text())["features"][0]["subword"], dict)
+    np.testing.assert_array_equal(ksent.load(old).predict_proba(reviews), ksent.load(folder).predict_proba(reviews))
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_explain_on_an_export_equals_explain_on_torch(models, reviews, kind):
     """The export's weights, stepped in numpy, give torch's explanation: every gate, cell and hidden
@@ -192,7 +207,7 @@ def test_damaged_exports_are_refused_with_one_line(models, tmp_path, monkeypatch
     newer = _damaged(folder, tmp_path, "새 형식")
     meta = json.loads((newer / "config.json").read_text(encoding="utf-8"))
     (newer / "config.json").write_text(json.dumps({**meta, "format_version": 99}), encoding="utf-8")
-    cases.append((newer, "is export format 99; this ksent reads 1"))
+    cases.append((newer, "is export format 99; this ksent reads 1, 2"))
     truncated = _damaged(folder, tmp_path, "잘린 그래프")
     data = (truncated / "model.onnx").read_bytes()
     (truncated / "model.onnx").write_bytes(data[: len(data) // 2])
@@ -297,7 +312,7 @@ def test_the_bundled_export_is_the_export_of_the_bundled_model(reviews):
 
     shipped = json.loads((BUNDLED_EXPORT / "vocab.json").read_text(encoding="utf-8"))
     folder = ksent.load(BUNDLED, device="cpu")
-    assert shipped["features"] == folder.features_.state()
+    assert shipped["features"] == folder.features_.state(readable=False)
     meta = json.loads((BUNDLED_EXPORT / "config.json").read_text(encoding="utf-8"))
     assert meta["config"] == folder.config_.to_dict() and meta["files"] == ["model.onnx", "model.int8.onnx"]
     got = ksent.load(BUNDLED_EXPORT).predict_proba(reviews)[:, 1]

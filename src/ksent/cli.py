@@ -323,7 +323,6 @@ def predict(
     """Label (0 negative / 1 positive), its name and P(positive) for each review; or score a whole file."""
     import ksent
     from ksent.predict import format_prediction
-    from ksent.stream import score_file
 
     if engine not in ("local", "ray"):
         raise KsentError(f"--engine must be local or ray, got {engine!r}")
@@ -379,6 +378,8 @@ def predict(
         return
     if file is None and sys.stdin.isatty():
         raise KsentError("no reviews given: pass TEXT arguments, --file FILE, or pipe reviews on stdin")
+    from ksent.stream import score_file  # here: reviews given as arguments start ~15 ms sooner without it
+
     source = sys.stdin.buffer if file is None else file
     if file is None and fmt is None:
         fmt = "txt"

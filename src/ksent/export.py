@@ -26,7 +26,7 @@ from ksent import atomic
 from ksent.errors import KsentError
 
 FORMAT = "ksent-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: vocab.json keeps learnt subword models as the tokenizer's own text
 OPSET = 18  # Reduce* take their axes as an input from 18 on
 TORCH_TO_ONNX_GATES = (0, 3, 1, 2)  # PyTorch stacks the gates i, f, g, o; ONNX's LSTM wants i, o, f, c
 
@@ -211,7 +211,7 @@ def export(model: str | Path | None, out: str | Path, int8: bool = False) -> Pat
             finally:
                 root.setLevel(level)
             files.append("model.int8.onnx")
-        atomic.write_json(tmp / "vocab.json", {"features": clf.features_.state()})
+        atomic.write_json(tmp / "vocab.json", {"features": clf.features_.state(readable=False)})
         atomic.write_json(tmp / "metrics.json", clf.metrics_)
         meta = {
             "format": FORMAT,

@@ -25,7 +25,7 @@ from ksent.text.tokenizers import warn_if_tokenizer_differs
 
 FORMAT = "ksent-export"
 BUNDLED_EXPORT = Path(__file__).with_name("bundled_onnx")  # the bundled model, exported (float32 and int8)
-READS = (1,)
+READS = (1, 2)  # 1: learnt subword models as JSON objects
 BATCH = 256
 LOGIT = ["logit"]  # the one output predictions fetch (the float32 graph also answers with its weights)
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX's LSTM stacks the gates i, o, f, c; PyTorch's (and explain's) i, f, g, o
@@ -92,6 +92,10 @@ class ExportedClassifier(Predicting):
         if name not in meta.get("files", []):
             raise KsentError(f"{path} has no {name}" + (": export with --int8" if int8 else "; export again"))
         options = ort.SessionOptions()
+        # basic (constant folding and the like) is all an LSTM and a head gain from: the extended
+        # fusions are for transformers; on the bundled export they gave the same logits at the same
+        # speed, and cost ~20 ms of every cold start
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if threads:
             options.intra_op_num_threads = threads
         try:

@@ -132,9 +132,10 @@ class FeatureSet:
             out.update(b.featurizer.packages())
         return out
 
-    def state(self) -> list[dict]:
-        """Each block's own state, in order (vocab.json's "features")."""
-        return [{"kind": b.featurizer.kind, **b.featurizer.state()} for b in self.blocks]
+    def state(self, readable: bool = True) -> list[dict]:
+        """Each block's own state, in order (vocab.json's "features"); `readable=False`: learnt models
+        as the text their library reads (an export's, quicker to load), not as JSON objects."""
+        return [{"kind": b.featurizer.kind, **b.featurizer.state(readable)} for b in self.blocks]
 
     def load_state(self, states: list, source: str) -> "FeatureSet":
         kinds = [s.get("kind") if isinstance(s, dict) else None for s in states]

@@ -46,11 +46,12 @@ class Pieces(Featurizer):
     def packages(self) -> dict[str, str]:
         return provenance("subword")["packages"]
 
-    def state(self) -> dict:
-        return {"words": self._fitted().words, "subword": json.loads(self.subword or "null")}
+    def state(self, readable: bool = True) -> dict:
+        subword = json.loads(self.subword or "null") if readable else self.subword
+        return {"words": self._fitted().words, "subword": subword}
 
     def load_state(self, state: dict, source: str) -> None:
         super().load_state(state, source)
         if not state.get("subword"):
             raise KsentError(f"{source} has no pieces, but the config has piece members")
-        self.subword = json.dumps(state["subword"], ensure_ascii=False)
+        self.subword = self._learnt(state["subword"])

@@ -121,14 +121,14 @@ class Tokens(Featurizer):
     def packages(self) -> dict[str, str]:
         return provenance(self.tokenizer)["packages"]
 
-    def state(self) -> dict:
+    def state(self, readable: bool = True) -> dict:
         vocab = self._fitted()
-        learnt = {"subword": json.loads(self.subword)} if self.subword else {}  # readable JSON, not a string
+        learnt = {"subword": json.loads(self.subword) if readable else self.subword} if self.subword else {}
         return {"words": vocab.words, "oov": vocab.oov, **learnt}
 
     def load_state(self, state: dict, source: str) -> None:
         self.oov = bool(state.get("oov", self.oov))
         super().load_state(state, source)  # the vocabulary, with that OOV rule
-        self.subword = json.dumps(state["subword"], ensure_ascii=False) if "subword" in state else None
+        self.subword = self._learnt(state["subword"]) if "subword" in state else None
         if self.tokenizer == "subword" and self.subword is None:
             raise KsentError(f"{source} has no subword model, but the config's tokenizer is 'subword'")
