@@ -26,11 +26,13 @@ from ksent.serve.service import ModelService
 from ksent.serve.settings import Settings
 
 
-def get_service(request: Request) -> ModelService:
+# The dependencies are coroutines though they never await: FastAPI runs a plain function in its
+# thread pool, two thread hops per request that cost more than the model on a small machine.
+async def get_service(request: Request) -> ModelService:
     return request.app.state.service
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):

@@ -303,13 +303,15 @@ class ModelService:
     def _hand(self, jobs: list[_Job], results: list, error: BaseException | None) -> None:
         """Count the jobs done and hand each its result (or the error) on its event loop."""
         self._release(len(jobs))
+        answers: dict[asyncio.AbstractEventLoop, list] = {}  # one wake-up per event loop, not per job
         for job, result in zip(jobs, results, strict=True):
-            if job.abandoned:
-                continue  # its request was answered already (504) or its client left
+            if not job.abandoned:  # else its request was answered already (504) or its client left
+                answers.setdefault(job.loop, []).append((job, result))
+        for loop, answered in answers.items():
             try:
-                job.loop.call_soon_threadsafe(_resolve, job, result, error)
+                loop.call_soon_threadsafe(_resolve_all, answered, error)
             except RuntimeError:
-                pass  # that request's event loop has closed: nobody is waiting
+                pass  # that event loop has closed: nobody is waiting
 
 
 @contextlib.contextmanager
@@ -332,12 +334,13 @@ def _without_onednn() -> Iterator[None]:
         torch.backends.mkldnn.enabled = before
 
 
-def _resolve(job: _Job, result: Any, error: BaseException | None) -> None:
-    """On the job's event loop, where `abandoned` is set: nobody awaits an abandoned job's future."""
-    future = job.future
-    if future.done() or job.abandoned:
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _resolve_all(answered: list[tuple[_Job, Any]], error: BaseException | None) -> None:
+    """On the jobs' event loop, where `abandoned` is set: nobody awaits an abandoned job's future."""
+    for job, result in answered:
+        future = job.future
+        if future.done() or job.abandoned:
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
