@@ -332,11 +332,12 @@ def test_page_is_korean_and_self_contained(client):
     html = r.text
     assert '<html lang="ko">' in html and "분석하기" in html
     assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert '<base href="/">' in html  # every link is relative to it: the page works under a proxy's prefix
     refs = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert refs and all(ref.startswith("/") for ref in refs), refs
+    assert refs and not [ref for ref in refs if "//" in ref or ref.startswith("/") and ref != "/"], refs
     for ref in refs:
-        if ref.startswith("/static/"):
-            asset = client.get(ref)
+        if ref.startswith("static/"):
+            asset = client.get("/" + ref)
             assert asset.status_code == 200, ref
             # nothing fetched from elsewhere (the SVG namespace is a name, not a download)
             urls = set(re.findall(r"https?://[^\s\"')]+", asset.text)) - {"http://www.w3.org/2000/svg"}
@@ -350,8 +351,8 @@ def test_page_serves_a_hangul_font_browsers_accept(client):
     from ksent.serve.fonts import WEB_FONTS, tables
 
     css = client.get("/static/fonts.css").text  # the page's and /docs' font faces
-    assert 'href="/static/fonts.css"' in client.get("/").text
-    urls = re.findall(r"url\((/static/[^)]+)\)", css)
+    assert 'href="static/fonts.css"' in client.get("/").text
+    urls = ["/static/" + url for url in re.findall(r"url\(([^)]+)\)", css)]  # beside the CSS file
     assert sorted(urls) == sorted(f"/static/{name}" for name in WEB_FONTS)
     originals = {f.name: tables(f.read_bytes()) for f in korean_font_files()}
     for url in urls:

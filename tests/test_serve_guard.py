@@ -123,6 +123,11 @@ def test_the_key_holds_behind_a_proxy_prefix(keyed):
         assert r.status_code == 401 and r.json()["error"] == "missing_api_key"
         assert c.post("/ksent/v1/predict", json={"texts": [REVIEW]}, headers=BEARER).status_code == 200
         assert 'href="/ksent/static/docs.css"' in c.get("/ksent/docs").text
+        page = c.get("/ksent/")  # the page and what it loads and calls resolve under the prefix
+        assert page.status_code == 200 and '<base href="/ksent/">' in page.text
+        for ref in re.findall(r'(?:src|href)="(static/[^"]+)"', page.text):
+            assert c.get("/ksent/" + ref).status_code == 200, ref
+        assert c.get("/ksent/v1/model", headers=BEARER).status_code == 200  # app.js calls "v1/…"
 
 
 def test_a_stranger_cannot_make_the_server_read_a_body(keyed):

@@ -1,5 +1,6 @@
 """The endpoints: the JSON API under /v1, /healthz, and the web page with its assets."""
 
+import html
 import math
 from importlib.resources import files
 from typing import Annotated
@@ -147,7 +148,7 @@ ASSETS = {
 }
 # The page loads nothing from elsewhere (it works offline); the policy makes the browser hold it to that.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'self'; form-action 'none'; "
     "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -170,8 +171,12 @@ def static_bytes(name: str) -> bytes:
 
 
 @pages.get("/")
-async def index() -> Response:
-    return Response(static_bytes("index.html"), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+async def index(request: Request) -> Response:
+    # The page's links and API calls are relative to its <base>: the server's root, or the prefix a
+    # proxy serves it under (uvicorn --root-path /ksent), with or without a trailing slash.
+    root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+    page = static_bytes("index.html").replace(b'<base href="/">', f'<base href="{root}/">'.encode(), 1)
+    return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
 # Swagger UI's files come from the installed fastapi-offline package (mounted by `create_app`).

@@ -302,7 +302,7 @@ function renderDirections(ex) {
 }
 
 async function analyseOne(text) {
-  const [pred, ex] = await Promise.allSettled([api("/v1/predict", { texts: [text] }), api("/v1/explain", { text })]);
+  const [pred, ex] = await Promise.allSettled([api("v1/predict", { texts: [text] }), api("v1/explain", { text })]);
   if (pred.status === "rejected") throw pred.reason;
   renderVerdict(pred.value.predictions[0]);
   $("single").hidden = false; // shown before drawing: the chart takes the width it is given
@@ -325,7 +325,7 @@ async function analyseOne(text) {
 // --- several reviews -----------------------------------------------------------------------------
 
 async function analyseMany(texts) {
-  const data = await api("/v1/predict", { texts });
+  const data = await api("v1/predict", { texts });
   const body = $("table").tBodies[0];
   body.replaceChildren();
   let positive = 0;
@@ -410,7 +410,7 @@ function updateCounter() {
 
 async function loadModelInfo() {
   try {
-    const m = await api("/v1/model");
+    const m = await api("v1/model");
     maxChars = m.limits.max_text_chars;
     const bits = [`모델 ${m.name}`, `설정 ${m.config.name}`];
     if (m.tokenizer && m.tokenizer.packages) {
