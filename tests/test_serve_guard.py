@@ -176,6 +176,17 @@ def test_serve_refuses_an_open_address_without_a_key(monkeypatch, capsys):
         assert "model folder not found" in err and KEY not in err
 
 
+@pytest.mark.parametrize("prefix", ["ksent", "/a//b", "/k?x=1", "/k#top"])
+def test_serve_refuses_a_root_path_that_is_not_a_url_path(prefix, monkeypatch, capsys):
+    from ksent.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ksent", "serve", "--root-path", prefix, "--model", "/nonexistent/모델"])
+    with pytest.raises(SystemExit) as e:
+        main()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert e.value.code == 2 and "--root-path is a URL path such as /ksent" in line and repr(prefix) in line
+
+
 # --- load ------------------------------------------------------------------------------------------
 
 
@@ -293,7 +304,9 @@ def _call(url: str, body: bytes | None = None, headers: dict | None = None) -> t
         return e.code, e.read()
 
 
-def test_several_processes_answer_with_the_key_and_never_log_it(trained, tmp_path):
+def test_several_processes_answer_with_the_key_under_a_prefix_and_never_log_it(trained, tmp_path):
+    """Two worker processes, the key from the environment, and --root-path as a proxy that strips the
+    prefix needs it (requests arrive without /ksent; the page's links carry it)."""
     import json
     import os
 
@@ -302,6 +315,7 @@ def test_several_processes_answer_with_the_key_and_never_log_it(trained, tmp_pat
     log_path = tmp_path / "server.log"
     env = {**os.environ, "KSENT_API_KEY": KEY}
     cmd = [sys.executable, "-m", "ksent", "serve", "--model", str(folder), "--port", str(port), "--processes", "2"]
+    cmd += ["--root-path", "/ksent/"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*cmd, "--device", "cpu"], stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -320,6 +334,10 @@ def test_several_processes_answer_with_the_key_and_never_log_it(trained, tmp_pat
         assert status == 401 and json.loads(answer)["error"] == "missing_api_key"
         assert _call(url + "/v1/predict", body, {"Authorization": "Bearer not-it"})[0] == 401
         assert _call(url + "/healthz")[0] == 200
+        status, page = _call(url + "/")
+        assert status == 200 and b'<base href="/ksent/">' in page
+        assert _call(url + "/static/app.js")[0] == 200
+        assert b"/ksent/static-offline-docs/swagger-ui-bundle.js" in _call(url + "/docs")[1]
     finally:
         proc.terminate()
         try:
@@ -331,4 +349,5 @@ def test_several_processes_answer_with_the_key_and_never_log_it(trained, tmp_pat
     servers = set(re.findall(r"Started server process \[(\d+)\]", log))
     assert len(servers) == 2 and "died" not in log, log  # two worker processes, neither killed while loading
     assert KEY not in log
-    assert log.count('"POST /v1/predict HTTP/1.1" 200') == 32 and log.count('"POST /v1/predict HTTP/1.1" 401') == 2
+    logged = '"POST /ksent/v1/predict HTTP/1.1" '  # uvicorn logs the path with the proxy's prefix
+    assert log.count(logged + "200") == 32 and log.count(logged + "401") == 2

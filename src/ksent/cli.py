@@ -506,6 +506,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    root_path: Annotated[
+        str,
+        typer.Option(
+            "--root-path",
+            help="The path prefix a reverse proxy serves ksent under (e.g. /ksent; the proxy forwards requests "
+            "without it): the page, its assets, its API calls and /docs then resolve under it.",
+        ),
+    ] = "",
     workers: OldWorkers = None,  # it counted server processes
 ) -> None:
     """Serve a model over HTTP: a JSON API and a web page in Korean.
@@ -519,6 +527,8 @@ def serve(
     import os
 
     processes = _renamed("--processes", processes, workers) or 1
+    if root_path and (not root_path.startswith("/") or "//" in root_path or any(c in root_path for c in '?#"<>')):
+        raise KsentError(f"--root-path is a URL path such as /ksent, got {root_path!r}")
 
     try:
         import uvicorn
@@ -586,6 +596,7 @@ def serve(
         port=port,
         workers=processes,
         log_config=logging,
+        root_path=root_path.rstrip("/"),
         # uvicorn kills a worker process that does not answer its ping within this many seconds. A worker
         # importing torch and loading a model holds the GIL for seconds at a time; at uvicorn's default (5)
         # a busy 2-core machine saw a loading worker killed and restarted ("Child process died").
