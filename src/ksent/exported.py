@@ -94,7 +94,7 @@ class ExportedClassifier(Predicting):
         options = ort.SessionOptions()
         # basic (constant folding and the like) is all an LSTM and a head gain from: the extended
         # fusions are for transformers; on the bundled export they gave the same logits at the same
-        # speed, and cost ~20 ms of every cold start
+        # speed, and only lengthened every cold start
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if threads:
             options.intra_op_num_threads = threads

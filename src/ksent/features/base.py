@@ -135,7 +135,7 @@ class Featurizer:
     @staticmethod
     def _learnt(value) -> str:
         """A learnt subword model from vocab.json as the text the tokenizer reads: exports keep that
-        text (read as is: ~30 ms sooner at a cold start), model folders a JSON object (written back)."""
+        text (read as is: a quicker cold start), model folders a JSON object (written back)."""
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
     def _pad_docs(self, docs: Sequence[Sequence[str]]) -> np.ndarray:

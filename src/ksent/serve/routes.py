@@ -1,7 +1,7 @@
 """The endpoints: the JSON API under /v1, /healthz, and the web page with its assets."""
 
-import html
 import math
+from html import escape
 from importlib.resources import files
 from typing import Annotated
 
@@ -174,7 +174,7 @@ def static_bytes(name: str) -> bytes:
 async def index(request: Request) -> Response:
     # The page's links and API calls are relative to its <base>: the server's root, or the prefix a
     # proxy serves it under (uvicorn --root-path /ksent), with or without a trailing slash.
-    root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+    root = escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
     page = static_bytes("index.html").replace(b'<base href="/">', f'<base href="{root}/">'.encode(), 1)
     return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 

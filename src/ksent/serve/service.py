@@ -316,13 +316,13 @@ class ModelService:
 
 @contextlib.contextmanager
 def _without_onednn() -> Iterator[None]:
-    """PyTorch's own LSTM instead of oneDNN's while the server runs (where torch is imported).
+    """PyTorch's own LSTM instead of oneDNN's while the server's worker runs a torch model.
 
-    oneDNN's fused LSTM keeps compiled state for every (rows, length) shape it has run, ~0.3 MB each
-    and up to 1,024 shapes: a server meets new shapes for hours and its memory grows with them
-    (measured: +6 % in a 10-minute soak; 250 MB more once every shape a server can run is seen).
-    PyTorch's LSTM keeps nothing per shape, at ~0.5 ms more per micro-batch. The switch is global
-    in torch, so it is put back when the worker ends (tests run servers inside a bigger process).
+    oneDNN's fused LSTM keeps compiled state for every (rows, length) shape it has run, up to 1,024
+    shapes: a server meets new shapes for hours and its memory grows with them (docs/benchmarks.md
+    #soak: +5.98 % in 10 minutes on oneDNN, +3.23 % without). PyTorch's LSTM keeps nothing per shape,
+    at a slightly slower call. The switch is global in torch, so it is put back when the worker ends
+    (tests run servers inside a bigger process).
     """
     import torch
 
