@@ -8,9 +8,10 @@
 `train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
 pays for tokenizing), trains ONE member with the given seed and overrides, and saves its
 validation and test logits with its timings to OUT/NAME.npz. The member reads the tokens, or with
-`--reads syllables|pieces` (`--syllables`: the same as `--reads syllables`) that block of a model
-prepared with one such member, as `ksent.train.members_of` makes it: the feature set's columns,
-the block's own epochs (`syllable_epochs`, when set, for syllables). `combine` averages the logits of
+`--reads syllables|pieces|jamo` (`--syllables`: the same as `--reads syllables`) that block of a
+model prepared with one such member, as `ksent.train.members_of` makes it: the feature set's
+columns, the block's own epochs (`syllable_epochs`, when set, for syllables; a view's `epochs`
+option, e.g. `--set 'views={"jamo": {"epochs": 6}}'`). `combine` averages the logits of
 the given members and prints validation and test accuracy of the mean, and of each member alone.
 `table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
 over its seeds of validation and test accuracy, each as a difference from the first group too (an
@@ -37,18 +38,19 @@ from ksent import atomic  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import Config, resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.features import BUILT_IN, FEATURIZERS  # noqa: E402
 from ksent.metrics import classification_report  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
 from ksent.train import Member, fit, members_of  # noqa: E402
 
-READS = {"tokens": "members", "syllables": "syllable_members", "pieces": "piece_members"}  # a kind's config field
-
 
 def prepared(cfg: Config, reads: str, seed: int) -> Config:
     """`cfg` as a model with one token member and, unless `reads` is "tokens", one member of that
-    kind: what `train` prepares the rows with, so that its block is fitted as that model's is."""
-    counts = {field: int(kind in ("tokens", reads)) for kind, field in READS.items()}
-    return dataclasses.replace(cfg, **counts, views={}, seed=seed).validate()
+    kind: what `train` prepares the rows with, so that its block is fitted as that model's is. A view
+    (`jamo`) keeps its section of the config's `views`, if it has one, for its options."""
+    counts = {field: int(kind in ("tokens", reads)) for kind, field in BUILT_IN.items()}
+    views = {} if reads in BUILT_IN else {reads: {**cfg.views.get(reads, {}), "members": 1}}
+    return dataclasses.replace(cfg, **counts, views=views, seed=seed).validate()
 
 
 def the_member(cfg: Config, features, reads: str) -> Member:
@@ -157,7 +159,7 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--config", default="best")
     t.add_argument("--set", dest="overrides", action="append", default=[])
-    t.add_argument("--reads", choices=tuple(READS), default="tokens", help="The block the member reads.")
+    t.add_argument("--reads", choices=tuple(FEATURIZERS), default="tokens", help="The block the member reads.")
     t.add_argument("--syllables", action="store_true", help="The same as --reads syllables.")
     t.add_argument("--out", type=Path, default=Path("runs/exp"))
     t.add_argument("--data-dir", type=Path, default=None)

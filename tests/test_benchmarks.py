@@ -294,6 +294,25 @@ def test_bundle_benchmark_smoke(trained, nsmc_dir, hangul_root):
     assert ExportedClassifier(Path(res["export"]), int8=True).int8
 
 
+def test_the_behaviour_suite_is_big_enough_to_compare_and_none_of_it_is_nsmc(nsmc_dir):
+    """Issue #23: at least 50 hand-written reviews per category, both labels in each, none of them an
+    NSMC review (compared without whitespace: a model must not have trained on the suite)."""
+    import re
+
+    import behaviour
+
+    suite = behaviour.load()
+    per = {c: [r["label"] for r in suite if r["category"] == c] for c in dict.fromkeys(r["category"] for r in suite)}
+    assert len(per) == 10 and all(len(labels) >= 50 and 0.4 <= np.mean(labels) <= 0.6 for labels in per.values())
+    squeeze = re.compile(r"\s+")
+    texts = [squeeze.sub("", r["text"]) for r in suite]
+    assert len(set(texts)) == len(texts)  # no review twice
+    nsmc = set()
+    for part in ("train", "test"):
+        nsmc.update(squeeze.sub("", t) for t in read_labelled(nsmc_path(part, nsmc_dir)).texts)
+    assert [r["text"] for r, t in zip(suite, texts, strict=True) if t in nsmc] == []
+
+
 def test_behaviour_benchmark_smoke(trained, nsmc_dir, hangul_root):
     import ksent
 

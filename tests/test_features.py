@@ -1,9 +1,10 @@
 """The featurizers: the token reader for one review (`Tokens.units`, `Tokens.fates`) agrees with its
-corpus path (`Tokens.read`, `Tokens.encode`); syllables and their spans agree; the feature set owns
+corpus path (`Tokens.read`, `Tokens.encode`); syllables, jamo and their spans agree; the feature set owns
 the layout; a featurizer registered from outside the package trains, saves, loads and explains."""
 
 import dataclasses
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.features import FeatureSet, Featurizer, Run, Tokens, register
+from ksent.features.syllables import syllables
 from ksent.features.tokens import STATUS
 from ksent.text import SEED_STOPWORDS, Token, Vocab, clean_hangul, remove_stopwords, tokenize
 
@@ -210,7 +212,6 @@ def test_subword_ids_straight_from_the_tokenizer_are_the_pieces_looked_up(nsmc_d
 @pytest.mark.parametrize("text", ["영화 10점!! 재밌었다", "  꿀잼\t최고 ", "GOOD 배우\n", "", "!!!"])
 def test_syllables_and_their_offsets_agree(text, clean):
     from ksent.features import Syllables
-    from ksent.features.syllables import syllables
 
     units = Syllables(Config(clean=clean)).units(text)
     assert [u.form for u in units] == syllables(text, clean)
@@ -218,6 +219,41 @@ def test_syllables_and_their_offsets_agree(text, clean):
         assert u.form == ("▁" if text[u.start].isspace() else text[u.start]) and u.end == u.start + 1
     if not clean:
         assert "".join(syllables(text, clean)) == re.sub(r"\s", "▁", text)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+@pytest.mark.parametrize("text", ["영화 10점!! 재밌었다", "  꿀잼\t최고 ", "GOOD 배우\n", "", "!!!", "ㅋㅋ 값짐 👍"])
+def test_jamo_and_their_offsets_agree(text, clean):
+    from ksent.features.jamo import Jamo, jamo
+
+    units = Jamo(Config(clean=clean)).units(text)
+    assert [u.form for u in units] == jamo(text, clean)
+    for u in units:  # each letter points at the character it came from, in the user's text
+        assert u.end == u.start + 1 and u.form in unicodedata.normalize("NFD", text[u.start]) + "▁"
+    # the letters compose back into the syllables a syllable member reads
+    assert unicodedata.normalize("NFC", "".join(jamo(text, clean))) == "".join(syllables(text, clean))
+
+
+def test_jamo_hand_worked():
+    from ksent.features.jamo import jamo
+
+    # initial and final consonants are different letters (ᄀ U+1100 vs ᆨ U+11A8), so 각 is not ambiguous
+    assert jamo("각", clean=False) == ["\u1100", "\u1161", "\u11a8"]
+    assert jamo("값 10!", clean=False) == ["ᄀ", "ᅡ", "ᆹ", "▁", "1", "0", "!"]
+    assert jamo("값 10!") == ["ᄀ", "ᅡ", "ᆹ", "▁"]  # the seed's cleaning keeps Hangul and spaces only
+    # a typo shares all but one letter with the word: what a syllable member cannot see
+    right, typo = jamo("재밌다", clean=False), jamo("재밋다", clean=False)
+    assert len(right) == len(typo) and sum(a != b for a, b in zip(right, typo, strict=True)) == 1
+
+
+def test_a_view_refuses_options_it_does_not_have():
+    with pytest.raises(KsentError, match=r"the 'jamo' view has no option 'maxlen' \(its options: members, max_len"):
+        FeatureSet.from_config(Config(views={"jamo": {"maxlen": 200}}))
+    for bad in (0, -3, 2.5, True, "200"):
+        with pytest.raises(KsentError, match="the 'jamo' view's max_len must be a whole number >= 1"):
+            FeatureSet.from_config(Config(views={"jamo": {"max_len": bad}}))
+    reader = FeatureSet.from_config(Config(views={"jamo": {"max_len": 200, "epochs": 2}})).blocks[1].featurizer
+    assert reader.width == 200 and reader.epochs(Config()) == 2
 
 
 # --- the feature set and a featurizer from outside the package ----------------------------------
@@ -318,3 +354,34 @@ def test_a_featurizer_registered_from_a_test_trains_saves_loads_predicts_and_exp
     assert first.evidence == pytest.approx((ex.p_positive - p_without) * (1 if ex.label else -1), abs=1e-6)
     with pytest.raises(KsentError, match="member 1 reads test_words, not tokens"):
         again.explain(text, member=1)
+
+
+def test_a_jamo_member_trains_saves_loads_and_its_letters_go_with_a_token_in_explain(nsmc_dir, hangul_root):
+    """The jamo view shipped with ksent, named in `views` as any registered featurizer is."""
+    import json
+
+    import ksent
+    from ksent.features.jamo import Jamo, jamo
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    cfg = Config(epochs=1, hidden=8, embed_dim=8, views={"jamo": {"members": 1, "max_len": 40}})
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(train)
+    reader = clf.features_.blocks[1].featurizer
+    assert isinstance(reader, Jamo) and clf.features_.kinds() == ["tokens", "jamo"]
+    assert clf.model_.members()[1].embedding.num_embeddings == reader.vocab_size  # Hangul letters: dozens, not 11k
+    assert 60 < reader.vocab_size < 400
+    x = clf.encode(["재밌다", "ㅋ" * 100])
+    letters = reader.vocab.encode(jamo("재밌다"))  # ᄌ ᅢ ᄆ ᅵ ᆻ ᄃ ᅡ, pre-padded as the config pads
+    assert x.shape == (2, 30 + 40) and len(letters) == 7 and x[0, 30:].tolist() == [0] * 33 + letters
+    assert (x[1, 30:] != 0).all()  # 100 letters cut to 40
+
+    out = clf.save(hangul_root / "자모 모델")
+    sections = json.loads((out / "vocab.json").read_text(encoding="utf-8"))["features"]
+    assert [s["kind"] for s in sections] == ["tokens", "jamo"] and sections[1]["words"] == reader.vocab.words
+    again = ksent.load(out, device="cpu")
+    texts = ["정말 재밌는 영화 최고", "시간 아깝다 최악", ""]
+    np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
+    ex = again.explain("배우들 연기가 정말 좋았다")  # evidence: each token deleted with the letters under it
+    assert ex.fed and all(t.evidence is not None for t in ex.fed)
+    with pytest.raises(KsentError, match="member 1 reads jamo, not tokens: its gates are per letter"):
+        again.explain("배우들 연기가 정말 좋았다", member=1)

@@ -38,7 +38,7 @@ METHOD = (
     "and the rest re-padded); > 0 supports the prediction, < 0 argues against it"
 )
 HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabulary id (truncation came after)
-UNIT = {"syllables": "character", "pieces": "piece"}  # what a member of another kind steps over
+UNIT = {"syllables": "character", "pieces": "piece", "jamo": "letter"}  # what a member of another kind steps over
 
 
 def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:

@@ -41,6 +41,9 @@ def register(cls: type[Featurizer]) -> type[Featurizer]:
 for _cls in (Tokens, Syllables, Pieces):
     register(_cls)
 
+# Views shipped with ksent, each registering itself as any outside featurizer would (named in `views`).
+from ksent.features import jamo  # noqa: E402, F401
+
 
 @dataclass
 class Block:

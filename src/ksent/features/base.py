@@ -49,9 +49,19 @@ class Featurizer:
 
     kind: ClassVar[str] = ""
     oov = True  # unseen units read as <OOV> (id 1)
+    # the options a config's section may set (besides "members"), each a whole number >= 1
+    OPTIONS: ClassVar[tuple[str, ...]] = ("max_len", "epochs", "min_count")
 
     def __init__(self, cfg: Config, options: Mapping | None = None):
         self.options = dict(options or {})
+        for key, value in self.options.items():
+            if key not in self.OPTIONS:
+                raise KsentError(
+                    f"config {cfg.name!r}: the {self.kind!r} view has no option {key!r} "
+                    f"(its options: members, {', '.join(self.OPTIONS)})"
+                )
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise KsentError(f"config {cfg.name!r}: the {self.kind!r} view's {key} must be a whole number >= 1")
         self.width = int(self.options.get("max_len", cfg.max_len))
         self.padding, self.truncating = cfg.padding, cfg.truncating
         self.min_count = int(self.options.get("min_count", cfg.min_count))
