@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 from ksent import atomic  # noqa: E402
@@ -39,9 +40,9 @@ from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import Config, resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
 from ksent.features import BUILT_IN, FEATURIZERS  # noqa: E402
-from ksent.metrics import classification_report  # noqa: E402
+from ksent.metrics import classification_report, paired_comparison  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
-from ksent.train import Member, fit, members_of  # noqa: E402
+from ksent.train import Member, fit, members_of, split  # noqa: E402
 
 
 def prepared(cfg: Config, reads: str, seed: int) -> Config:
@@ -95,30 +96,73 @@ def train(args) -> None:
         "test_model_reviews_per_s": round(len(x_test) / model_s),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta)
+
+
+def linear(args) -> None:
+    """The linear baseline (benchmarks/baseline.py) as a member: trained on exactly the training rows a
+    member of this config trains on (the same kept rows, the same validation rows held out), its
+    logit (the decision function) saved as a member's."""
+    cfg = prepared(resolve(args.config, args.overrides), "tokens", args.seed)
+    train_rows = read_labelled(nsmc_path("train", args.data_dir))
+    test_rows = read_labelled(nsmc_path("test", args.data_dir))
+    clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=args.out / "tokens")
+    t0 = time.perf_counter()
+    x, y, _, rows = clf._fit_rows(train_rows)  # the kept rows, in the order the members split them
+    prep_s = time.perf_counter() - t0
+    n_train, _ = split(len(x), cfg.val_split)
+    pipe = linear_pipeline()
+    t0 = time.perf_counter()
+    pipe.fit(rows.texts[:n_train], y[:n_train])
+    train_s = time.perf_counter() - t0
+    val = pipe.decision_function(rows.texts[n_train:]).astype(np.float32)
+    t0 = time.perf_counter()
+    test = pipe.decision_function(test_rows.texts).astype(np.float32)
+    test_s = time.perf_counter() - t0
+    meta = {
+        "config": cfg.to_dict(),
+        "member": {"reads": "linear (char 1-4-gram TF-IDF + logistic regression, C=4)"},
+        "cpu": cpu_name(),
+        "prepare_seconds": round(prep_s, 1),
+        "train_seconds": round(train_s, 1),
+        "epoch_seconds": [],
+        "test_model_reviews_per_s": round(len(test) / test_s),
+        "parameters": int(pipe[-1].coef_.size + 1),
+    }
+    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta)
+
+
+def save(out: Path, name: str, val, y_val, test, y_test, meta: dict) -> None:
     buf = io.BytesIO()  # written whole, then renamed into place: a crash leaves no half file
-    np.savez(buf, val=val, y_val=y[n_train:], test=test, y_test=np.asarray(test_rows.labels), meta=json.dumps(meta))
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(args.out / f"{args.name}.npz", buf.getvalue())
-    print(json.dumps({"name": args.name, **meta, "val": acc(val, y[n_train:]), "test": acc(test, test_rows.labels)}))
+    np.savez(buf, val=val, y_val=y_val, test=test, y_test=np.asarray(y_test), meta=json.dumps(meta))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(out / f"{name}.npz", buf.getvalue())
+    print(json.dumps({"name": name, **meta, "val": acc(val, y_val), "test": acc(test, y_test)}, ensure_ascii=False))
 
 
 def acc(logits: np.ndarray, y) -> float:
     return round(classification_report(y, p_positive(logits))["accuracy"], 5)
 
 
-def ensemble_accuracy(files: list[Path]) -> tuple[float, float]:
-    """Validation and test accuracy of the members' mean logit (members of one split only)."""
-    runs = [np.load(p) for p in files]
-    for r in runs[1:]:
-        if not (np.array_equal(r["y_val"], runs[0]["y_val"]) and np.array_equal(r["y_test"], runs[0]["y_test"])):
+def mean_logits(files: list) -> dict[str, np.ndarray]:
+    """The members' mean logit on the validation and test rows, with their labels (members of one
+    split only). A file argument "a.npz+b.npz" is a sub-ensemble: averaged first, then weighed as one."""
+    parts = [mean_logits(str(f).split("+")) if "+" in str(f) else dict(np.load(f)) for f in files]
+    for r in parts[1:]:
+        if not (np.array_equal(r["y_val"], parts[0]["y_val"]) and np.array_equal(r["y_test"], parts[0]["y_test"])):
             raise SystemExit("these members were not scored on the same validation and test rows")
-    val = np.mean([r["val"] for r in runs], axis=0)
-    test = np.mean([r["test"] for r in runs], axis=0)
-    return acc(val, runs[0]["y_val"]), acc(test, runs[0]["y_test"])
+    out = {k: np.mean([r[k] for r in parts], axis=0) for k in ("val", "test")}
+    return {**out, "y_val": parts[0]["y_val"], "y_test": parts[0]["y_test"]}
+
+
+def ensemble_accuracy(files: list) -> tuple[float, float]:
+    """Validation and test accuracy of the members' mean logit."""
+    m = mean_logits(files)
+    return acc(m["val"], m["y_val"]), acc(m["test"], m["y_test"])
 
 
 def combine(args) -> None:
-    for p in args.files:
+    for p in dict.fromkeys(f for arg in args.files + (args.against or []) for f in arg.split("+")):
         r = np.load(p)
         meta = json.loads(str(r["meta"]))
         print(
@@ -127,6 +171,16 @@ def combine(args) -> None:
         )
     val, test = ensemble_accuracy(args.files)
     print(f"{'mean of ' + str(len(args.files)):28s} val {val:.5f}  test {test:.5f}")
+    if args.against:  # a paired comparison, row by row, on each split
+        a, b = mean_logits(args.files), mean_logits(args.against)
+        for split_name in ("val", "test"):
+            y = a[f"y_{split_name}"]
+            cmp = paired_comparison(y, a[split_name] >= 0, b[split_name] >= 0)
+            print(
+                f"{'vs ' + ' '.join(args.against):28s} {split_name:4s} {cmp['a_minus_b']:+.2f} points "
+                f"(95 % CI {cmp['ci95'][0]:+.2f} to {cmp['ci95'][1]:+.2f}; only these right {cmp['only_a_right']}, "
+                f"only those {cmp['only_b_right']}; McNemar p = {cmp['mcnemar_p']:.3g})"
+            )
 
 
 def table(args) -> None:
@@ -164,11 +218,19 @@ def main() -> None:
     t.add_argument("--out", type=Path, default=Path("runs/exp"))
     t.add_argument("--data-dir", type=Path, default=None)
     c = sub.add_parser("combine")
-    c.add_argument("files", nargs="+")
+    c.add_argument("files", nargs="+", help="Members (NAME.npz), or sub-ensembles a.npz+b.npz weighed as one.")
+    c.add_argument("--against", nargs="+", help="Another ensemble: a paired comparison with it on each split.")
+    li = sub.add_parser("linear")
+    li.add_argument("--name", required=True)
+    li.add_argument("--seed", type=int, default=42)
+    li.add_argument("--config", default="best")
+    li.add_argument("--set", dest="overrides", action="append", default=[])
+    li.add_argument("--out", type=Path, default=Path("runs/exp"))
+    li.add_argument("--data-dir", type=Path, default=None)
     tb = sub.add_parser("table")
     tb.add_argument("files", nargs="+", help="Runs NAME-sSEED.npz; the first group is the reference.")
     args = ap.parse_args()
-    {"train": train, "combine": combine, "table": table}[args.cmd](args)
+    {"train": train, "linear": linear, "combine": combine, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,11 @@ def test_members_combine_averages_logits(tmp_path):
     np.savez(b, val=np.array([-1.0, 2.0, -2.0, -2.0]), y_val=y, test=np.array([2.0, 2.0, -2.0, 1.0]), y_test=y)
     assert members.acc(np.load(a)["val"], y) == 0.75
     assert members.ensemble_accuracy([a, b]) == (1.0, 1.0)
+    # "a+b" is one sub-ensemble, weighing as much as d: d (all wrong) outvotes it, not a and b apart
+    d = tmp_path / "d.npz"
+    np.savez(d, val=np.array([-0.7, -0.7, 0.7, 0.7]), y_val=y, test=np.array([-0.7, -0.7, 0.7, 0.7]), y_test=y)
+    assert members.ensemble_accuracy([a, b, d]) == (1.0, 1.0)
+    assert members.ensemble_accuracy([f"{a}+{b}", d]) == (0.5, 0.5)
     np.savez(c, val=np.zeros(4), y_val=y[::-1], test=np.zeros(4), y_test=y)
     with pytest.raises(SystemExit, match="same validation and test rows"):
         members.ensemble_accuracy([a, c])
@@ -87,25 +92,35 @@ def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, 
     assert rows[1][4:] == ["0.7500 ± 0.0000", "-25.00", "0.7500 ± 0.0000", "-12.50 |"]
 
 
-def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
-    """members.py --syllables prepares as ksent does for a syllable member and trains on those columns."""
-    from ksent.config import Config
-    from ksent.data import nsmc_path
-    from ksent.features import FeatureSet
-
+@pytest.fixture(scope="module")
+def small_nsmc(nsmc_dir, hangul_root) -> Path:
+    """The first 1,500 train and 300 test rows of NSMC, as a data folder."""
     data = hangul_root / "작은 NSMC"
-    data.mkdir()
+    data.mkdir(exist_ok=True)
     for split, n in (("train", 1500), ("test", 300)):
         lines = nsmc_path(split, nsmc_dir).read_text(encoding="utf-8").splitlines(keepends=True)[: n + 1]
         (data / f"ratings_{split}.txt").write_text("".join(lines), encoding="utf-8")
+    return data
+
+
+def members_py(*args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "members.py"), *args], capture_output=True, text=True, timeout=600
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def test_members_train_a_syllable_member(small_nsmc, hangul_root):
+    """members.py --syllables prepares as ksent does for a syllable member and trains on those columns."""
+    from ksent.config import Config
+    from ksent.features import FeatureSet
+
+    data = small_nsmc
     out = hangul_root / "실험"
     sets = ["epochs=2", "syllable_epochs=1", "hidden=8", "embed_dim=8", "syllable_max_len=40"]
-    r = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "members.py"), "train", "--name", "음절", "--syllables",
-         "--data-dir", str(data), "--out", str(out), *(a for s in sets for a in ("--set", s))],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
+    r = members_py("train", "--name", "음절", "--syllables", "--data-dir", str(data), "--out", str(out),
+                   *(a for s in sets for a in ("--set", s)))  # fmt: skip
     run = np.load(out / "음절.npz")
     meta = json.loads(str(run["meta"]))
     cfg = Config.from_dict(meta["config"])
@@ -117,6 +132,45 @@ def test_members_train_a_syllable_member(nsmc_dir, hangul_root):
     assert columns.stop - columns.start == 40 and len(meta["epoch_seconds"]) == 1  # its block's width and epochs
     assert len(run["test"]) == 300 and len(run["val"]) == len(run["y_val"]) > 0
     assert json.loads(r.stdout.splitlines()[-1])["name"] == "음절"  # stdout: the result line
+
+
+def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(small_nsmc, hangul_root):
+    """A view's member (jamo) and the linear baseline as a member: the same validation rows as a token
+    member's, so that `combine` can average them and compare ensembles row by row."""
+    from baseline import linear_pipeline
+
+    from ksent.classifier import SentimentClassifier
+    from ksent.config import resolve
+    from ksent.train import split
+
+    out = hangul_root / "자모 실험"
+    tiny = ("--set", "epochs=1", "--set", "hidden=8", "--set", "embed_dim=8")
+    common = ("--data-dir", str(small_nsmc), "--out", str(out))
+    members_py("train", "--name", "토큰", *tiny, *common)
+    members_py("train", "--name", "자모", "--reads", "jamo", *tiny, "--set", 'views={"jamo": {"max_len": 50}}', *common)
+    members_py("linear", "--name", "선형", *common)
+    tok, jamo, lin = (np.load(out / f"{n}.npz") for n in ("토큰", "자모", "선형"))
+    assert (
+        json.loads(str(jamo["meta"]))["member"]["columns"][1] - json.loads(str(jamo["meta"]))["member"]["columns"][0]
+        == 50
+    )
+    for run in (jamo, lin):
+        np.testing.assert_array_equal(run["y_val"], tok["y_val"])
+        np.testing.assert_array_equal(run["y_test"], tok["y_test"])
+    # the linear member is the baseline pipeline fitted on the members' training rows, its logit saved
+    clf = SentimentClassifier(resolve("best", ["members=1", "syllable_members=0"]), device="cpu")
+    x, y, _, rows = clf._fit_rows(read_labelled(small_nsmc / "ratings_train.txt"))
+    n_train, n_val = split(len(x), 0.1)
+    pipe = linear_pipeline().fit(rows.texts[:n_train], y[:n_train])
+    np.testing.assert_allclose(lin["val"], pipe.decision_function(rows.texts[n_train:]), rtol=1e-5, atol=1e-5)
+    assert len(lin["val"]) == n_val and len(lin["test"]) == 300
+
+    r = members_py(
+        "combine", f"{out / '토큰.npz'}+{out / '자모.npz'}", str(out / "선형.npz"), "--against", str(out / "토큰.npz")
+    )
+    lines = r.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["토큰", "자모", "선형"] and lines[3].startswith("mean of 2")
+    assert "val" in lines[4] and "test" in lines[5] and all("McNemar p = " in line for line in lines[4:6])
 
 
 def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained, nsmc_dir):
