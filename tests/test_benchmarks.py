@@ -137,6 +137,7 @@ def test_members_train_a_syllable_member(small_nsmc, hangul_root):
 def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(small_nsmc, hangul_root):
     """A view's member (jamo) and the linear baseline as a member: the same validation rows as a token
     member's, so that `combine` can average them and compare ensembles row by row."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     from baseline import linear_pipeline
 
     from ksent.classifier import SentimentClassifier
