@@ -4,6 +4,8 @@
     python benchmarks/members.py train --name h192-s42 --seed 42 --set hidden=192 --out runs/exp
     python benchmarks/members.py combine runs/exp/m128-s42.npz runs/exp/h192-s42.npz
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
+    python benchmarks/members.py linear --name lin-s42 --out runs/exp
+    python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz --against runs/exp/tok-s42.npz
 
 `train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
 pays for tokenizing), trains ONE member with the given seed and overrides, and saves its
@@ -12,7 +14,10 @@ validation and test logits with its timings to OUT/NAME.npz. The member reads th
 model prepared with one such member, as `ksent.train.members_of` makes it: the feature set's
 columns, the block's own epochs (`syllable_epochs`, when set, for syllables; a view's `epochs`
 option, e.g. `--set 'views={"jamo": {"epochs": 6}}'`). `combine` averages the logits of
-the given members and prints validation and test accuracy of the mean, and of each member alone.
+the given members and prints validation and test accuracy of the mean, and of each member alone,
+the mean's behavioural-suite pass rates per category (runs that saved the suite's logits), and with
+`--against` a paired comparison (McNemar, bootstrap interval) with another ensemble. `linear` saves
+the linear baseline as a member, fitted on the members' training rows.
 `table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
 over its seeds of validation and test accuracy, each as a difference from the first group too (an
 ablation table: the first group is the reference), with parameters and training time.
@@ -32,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import behaviour  # noqa: E402
 from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
@@ -43,6 +49,8 @@ from ksent.features import BUILT_IN, FEATURIZERS  # noqa: E402
 from ksent.metrics import classification_report, paired_comparison  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
 from ksent.train import Member, fit, members_of, split  # noqa: E402
+
+SUITE_TEXTS = [r["text"] for r in behaviour.load()]
 
 
 def prepared(cfg: Config, reads: str, seed: int) -> Config:
@@ -78,6 +86,7 @@ def train(args) -> None:
     t0 = time.perf_counter()
     test = evaluate_logits(model, x_test)
     model_s = time.perf_counter() - t0
+    suite = evaluate_logits(model, clf.encode(SUITE_TEXTS))
     columns = member.spec.columns
     meta = {
         "config": cfg.to_dict(),
@@ -96,7 +105,7 @@ def train(args) -> None:
         "test_model_reviews_per_s": round(len(x_test) / model_s),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta)
+    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta, suite)
 
 
 def linear(args) -> None:
@@ -116,6 +125,7 @@ def linear(args) -> None:
     pipe.fit(rows.texts[:n_train], y[:n_train])
     train_s = time.perf_counter() - t0
     val = pipe.decision_function(rows.texts[n_train:]).astype(np.float32)
+    suite = pipe.decision_function(SUITE_TEXTS).astype(np.float32)
     t0 = time.perf_counter()
     test = pipe.decision_function(test_rows.texts).astype(np.float32)
     test_s = time.perf_counter() - t0
@@ -129,12 +139,13 @@ def linear(args) -> None:
         "test_model_reviews_per_s": round(len(test) / test_s),
         "parameters": int(pipe[-1].coef_.size + 1),
     }
-    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta)
+    save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta, suite)
 
 
-def save(out: Path, name: str, val, y_val, test, y_test, meta: dict) -> None:
+def save(out: Path, name: str, val, y_val, test, y_test, meta: dict, suite) -> None:
+    """One member's logits on the validation rows, the test rows and the behavioural suite."""
     buf = io.BytesIO()  # written whole, then renamed into place: a crash leaves no half file
-    np.savez(buf, val=val, y_val=y_val, test=test, y_test=np.asarray(y_test), meta=json.dumps(meta))
+    np.savez(buf, val=val, y_val=y_val, test=test, y_test=np.asarray(y_test), suite=suite, meta=json.dumps(meta))
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_bytes(out / f"{name}.npz", buf.getvalue())
     print(json.dumps({"name": name, **meta, "val": acc(val, y_val), "test": acc(test, y_test)}, ensure_ascii=False))
@@ -151,7 +162,8 @@ def mean_logits(files: list) -> dict[str, np.ndarray]:
     for r in parts[1:]:
         if not (np.array_equal(r["y_val"], parts[0]["y_val"]) and np.array_equal(r["y_test"], parts[0]["y_test"])):
             raise SystemExit("these members were not scored on the same validation and test rows")
-    out = {k: np.mean([r[k] for r in parts], axis=0) for k in ("val", "test")}
+    keys = ("val", "test", "suite") if all("suite" in r for r in parts) else ("val", "test")  # older runs: no suite
+    out = {k: np.mean([r[k] for r in parts], axis=0) for k in keys}
     return {**out, "y_val": parts[0]["y_val"], "y_test": parts[0]["y_test"]}
 
 
@@ -171,6 +183,10 @@ def combine(args) -> None:
         )
     val, test = ensemble_accuracy(args.files)
     print(f"{'mean of ' + str(len(args.files)):28s} val {val:.5f}  test {test:.5f}")
+    mean = mean_logits(args.files)
+    if "suite" in mean:  # the behavioural suite, per category (benchmarks/behaviour.tsv)
+        rates = behaviour.pass_rates(lambda _: 1 / (1 + np.exp(-mean["suite"])))["pass_rate"]
+        print(f"{'behaviour':28s} " + "  ".join(f"{c} {r:.2f}" for c, r in rates.items()))
     if args.against:  # a paired comparison, row by row, on each split
         a, b = mean_logits(args.files), mean_logits(args.against)
         for split_name in ("val", "test"):

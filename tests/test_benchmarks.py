@@ -155,6 +155,8 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
         json.loads(str(jamo["meta"]))["member"]["columns"][1] - json.loads(str(jamo["meta"]))["member"]["columns"][0]
         == 50
     )
+    for run in (tok, jamo, lin):
+        assert len(run["suite"]) == len(behaviour_texts())  # each member's logits on the behavioural suite
     for run in (jamo, lin):
         np.testing.assert_array_equal(run["y_val"], tok["y_val"])
         np.testing.assert_array_equal(run["y_test"], tok["y_test"])
@@ -171,7 +173,8 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
     )
     lines = r.stdout.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["토큰", "자모", "선형"] and lines[3].startswith("mean of 2")
-    assert "val" in lines[4] and "test" in lines[5] and all("McNemar p = " in line for line in lines[4:6])
+    assert lines[4].startswith("behaviour") and "double negation" in lines[4]  # the mean's suite, per category
+    assert "val" in lines[5] and "test" in lines[6] and all("McNemar p = " in line for line in lines[5:7])
 
 
 def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained, nsmc_dir):
