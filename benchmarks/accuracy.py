@@ -10,7 +10,9 @@ Each seed trains from scratch into OUT/seed-N (OUT itself with one seed). Reads 
 --data-dir or $KSENT_DATA_DIR; uses a fresh token cache so tokenization time is cold. Per run:
 validation and test accuracy, parameters, size on disk, wall time to train (tokenization
 included), end-to-end inference rate on the test reviews, and the behavioural suite's pass rates
-(benchmarks/behaviour.tsv); an ensemble also reports each member alone. Prints a JSON summary
+(benchmarks/behaviour.tsv), and a paired comparison with the baseline on the same test reviews
+(`vs_baseline`: the difference in points with a bootstrap 95 % interval, McNemar's p); an ensemble
+also reports each member alone. Prints a JSON summary
 and writes it to OUT/benchmark.json. --baseline-only runs just the baseline. A config that learns
 from a teacher (`distilled`) takes --teacher, a folder ({seed} is replaced by each run's seed); its
 wall time to train includes the teacher's answers, not the teacher's own training. --limit N reads
@@ -36,13 +38,14 @@ from machine import cpu_name  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
-from ksent.metrics import classification_report  # noqa: E402
+from ksent.metrics import classification_report, paired_comparison  # noqa: E402
 from ksent.models import Ensemble  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
 
 
-def linear_baseline(train, test) -> dict:
-    """The one-minute alternative of issue #9 (benchmarks/baseline.py), trained and scored here."""
+def linear_baseline(train, test) -> tuple[dict, np.ndarray]:
+    """The one-minute alternative of issue #9 (benchmarks/baseline.py), trained and scored here; its
+    summary and P(positive) of each test review."""
     pipe = linear_pipeline()
     t0 = time.perf_counter()
     pipe.fit(train.texts, train.labels)  # every training row, as published
@@ -56,14 +59,15 @@ def linear_baseline(train, test) -> dict:
         "fit_seconds": round(fit_s, 1),
         "predict_reviews_per_s": round(len(test) / predict_s),
         "behaviour": behaviour.pass_rates(lambda texts: pipe.predict_proba(texts)[:, 1]),
-    }
+    }, p
 
 
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.iterdir() if p.name in ("model.safetensors", "vocab.json", "config.json"))
 
 
-def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> dict:
+def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> tuple[dict, np.ndarray]:
+    """Train, save and score one config: its summary and P(positive) of each test review."""
     with tempfile.TemporaryDirectory() as cache:
         clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=Path(cache), teacher=teacher)
         t0 = time.perf_counter()
@@ -109,7 +113,7 @@ def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> dict:
             }
             for net, h in zip(clf.model_.members(), t["members"], strict=True)
         ]
-    return summary
+    return summary, probs
 
 
 def main() -> None:
@@ -126,15 +130,19 @@ def main() -> None:
 
     train = read_labelled(nsmc_path("train", args.data_dir)).head(args.limit)
     test = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit)
-    runs = []
+    runs, probs = [], []
     if not args.baseline_only:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
         for seed in seeds:
             cfg = resolve(args.config, args.overrides + ([f"seed={seed}"] if seed is not None else []))
             out = args.out / f"seed-{seed}" if len(seeds) > 1 else args.out
             teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
-            runs.append(one_run(cfg, train, test, out, teacher))
-    baseline = linear_baseline(train, test)
+            run, p = one_run(cfg, train, test, out, teacher)
+            runs.append(run)
+            probs.append(p)
+    baseline, p_baseline = linear_baseline(train, test)
+    for run, p in zip(runs, probs, strict=True):  # row by row, on the same test reviews (McNemar, bootstrap)
+        run["vs_baseline"] = paired_comparison(test.labels, p >= 0.5, p_baseline >= 0.5)
     summary = {
         "runs": runs,
         "baseline": baseline,

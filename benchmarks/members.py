@@ -5,7 +5,8 @@
     python benchmarks/members.py combine runs/exp/m128-s42.npz runs/exp/h192-s42.npz
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
     python benchmarks/members.py linear --name lin-s42 --out runs/exp
-    python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz --against runs/exp/tok-s42.npz
+    python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz \
+        --against runs/exp/tok-s42.npz
 
 `train` prepares NSMC as `--config best` does (one token cache under OUT, so only the first run
 pays for tokenizing), trains ONE member with the given seed and overrides, and saves its

@@ -261,7 +261,7 @@ def check_behaviour(res: dict, predicted: list[int] | None = None) -> None:
     import behaviour
 
     suite = behaviour.load()
-    assert res["n"] == len(suite) == 160
+    assert res["n"] == len(suite) == 540  # 54 per category
     categories = {r["category"] for r in suite}
     assert set(res["pass_rate"]) == categories | {"overall"}
     for c in categories:
@@ -309,6 +309,11 @@ def test_accuracy_benchmark_smoke(nsmc_dir, hangul_root):
     (tn, fp), (fn, tp) = base["test"]["confusion_matrix"]
     assert base["test"]["n"] == tn + fp + fn + tp == n and base["test"]["accuracy"] == (tn + tp) / n
     check_behaviour(base["behaviour"])
+    # the paired comparison is of these two models' answers on the same test rows
+    vs = run["vs_baseline"]
+    assert vs["n"] == n and vs["accuracy_a"] == run["test_accuracy"] and vs["accuracy_b"] == base["test"]["accuracy"]
+    assert vs["a_minus_b"] == pytest.approx((vs["only_a_right"] - vs["only_b_right"]) / n * 100)
+    assert vs["ci95"][0] <= vs["a_minus_b"] <= vs["ci95"][1] and 0 <= vs["mcnemar_p"] <= 1
 
 
 def behaviour_texts() -> list[str]:
