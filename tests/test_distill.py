@@ -32,6 +32,48 @@ def test_perturbed_copies_drop_or_crop_words_reproducibly():
     assert perturb("한단어", rng) is None and perturb("", rng) is None
 
 
+def test_mask_swap_ngram_copies_are_reproducible_and_swap_only_content_morphemes(nsmc_dir):
+    from ksent import distill
+
+    texts = read_labelled(nsmc_path("train", nsmc_dir)).head(600).texts
+    copies = perturbed(texts, 2, seed=7, recipe="mask_swap_ngram")
+    assert copies == perturbed(texts, 2, seed=7, recipe="mask_swap_ngram") and copies != perturbed(
+        texts, 2, seed=8, recipe="mask_swap_ngram"
+    )
+    assert len(copies) > 600
+    for t in texts[:40]:  # a copy is never its own review
+        assert t.strip() not in perturbed([t], 3, seed=1, recipe="mask_swap_ngram")
+    docs = distill.analysed(texts)
+    pools = distill.swap_pools(docs)
+    assert set(pools) <= distill.SWAP_TAGS and {"NNG", "VA"} <= set(pools)  # never particles or endings
+    for forms, p in pools.values():
+        assert len(forms) == len(set(forms)) and p.sum() == pytest.approx(1.0)
+
+    # swapping alone (no masking, no n-grams): every word kept in place, and a word changes only if it
+    # has a content morpheme; its particles and endings are re-joined by Kiwi (즐겁 + 었어요 -> 즐거웠어요)
+    def join(morphemes):
+        return distill.kiwi(1).join(list(morphemes))
+
+    rng = np.random.default_rng(0)
+    words = distill.analysed(["영화가 정말 재밌었어요 ㅋㅋ 10점!"])[0]
+    assert [w.text for w in words] == ["영화가", "정말", "재밌었어요", "ㅋㅋ", "10점!"]
+    ok = {"영화가", "정말", "재밌었어요", "ㅋㅋ", "10점!"}
+    for _ in range(30):
+        out = [distill.swapped(w, pools, rng, join) for w in words]
+        assert out[3] == "ㅋㅋ" and all(o and " " not in o for o in out)
+        assert out[0].endswith("가") or out[0].endswith("이") or out[0] == "영화가"  # the particle stays
+        ok |= set(out)
+    assert len(ok) > 8  # some words did change
+    assert distill.swapped(distill.Word("ㅋㅋ", [("ㅋㅋ", "SW")]), pools, rng, join) == "ㅋㅋ"
+    # at most half the words are masked, and a copy keeps its words in order (or one n-gram of them)
+    for c in copies[:300]:
+        assert c.strip() == c and "  " not in c
+    with pytest.raises(KsentError, match="augment_recipe must be one of drop_crop, mask_swap_ngram"):
+        perturbed(texts, 1, seed=0, recipe="masks")
+    with pytest.raises(KsentError, match="augment_recipe must be one of drop_crop, mask_swap_ngram"):
+        resolve("distilled", ["augment_recipe=masks"])
+
+
 class FakeTeacher:
     """Answers P(positive) = 0.9 for every review that mentions 좋 and 0.2 otherwise."""
 
@@ -84,6 +126,12 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     _, _, targets, _, _ = teach(cfg, encode, teacher, texts, x, y, progress=False)
     assert teacher.asked == perturbed(texts[:27], 1, seed=3)
     np.testing.assert_array_equal(targets[:n_train], y[:n_train])
+    # the config's recipe makes the copies the teacher answers
+    cfg = Config(distill=0.0, augment=3, augment_recipe="mask_swap_ngram", val_split=0.1, max_len=4, seed=3)
+    teacher = FakeTeacher()
+    _, _, _, _, info = teach(cfg, encode, teacher, texts, x, y, progress=False)
+    assert teacher.asked == perturbed(texts[:27], 3, seed=3, recipe="mask_swap_ngram") != perturbed(texts[:27], 3, 3)
+    assert info["augmented_rows"] == len(teacher.asked) > 0
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

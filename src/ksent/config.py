@@ -14,6 +14,7 @@ from ksent.text.clean import SEED_STOPWORDS
 
 ARCHITECTURES = ("lstm",)
 READOUTS = ("last", "mean", "max", "max_mean")
+AUGMENT_RECIPES = ("drop_crop", "mask_swap_ngram")  # ksent.distill: how a perturbed copy is made
 READOUT_PARTS = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
 
 
@@ -77,6 +78,7 @@ class Config:
     # learning from a teacher model trained on the same file (ksent.distill; both need one at training)
     distill: float = 0.0  # the teacher's P(positive) weighs this much in each training target (0: labels only)
     augment: int = 0  # perturbed copies of each training review, labelled by the teacher alone
+    augment_recipe: str = "drop_crop"  # how a copy is made: "drop_crop" | "mask_swap_ngram" (ksent.distill)
 
     def validate(self) -> "Config":
         checks = [
@@ -124,6 +126,10 @@ class Config:
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
             (0.0 <= self.distill <= 1.0 and self.augment >= 0, "distill must be in [0, 1] and augment >= 0"),
+            (
+                self.augment_recipe in AUGMENT_RECIPES,
+                f"augment_recipe must be one of {', '.join(AUGMENT_RECIPES)}",
+            ),
         ]
         for ok, msg in checks:
             if not ok:

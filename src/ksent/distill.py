@@ -3,23 +3,35 @@ stronger one, both trained on the same file.
 
 With `distill` = w, each training row's target is (1 - w) * label + w * P_teacher(positive): the
 teacher's doubt ("good acting, dull story": 0.3) says more than a 0 or 1. With `augment` = k, each
-training review also gives k perturbed copies (a fifth of its words dropped, or a contiguous half to
-nine tenths of it kept) whose only label is the teacher's probability: more text, answered by a model
-that reads it well. The validation rows are never shown to the teacher and keep their own labels, so
-the epoch kept and the accuracy reported are the student's. docs/benchmarks.md has the runs.
+training review also gives k perturbed copies whose only label is the teacher's probability: more
+text, answered by a model that reads it well. How a copy is made (`augment_recipe`):
+- "drop_crop": a fifth of its words dropped, or a contiguous half to nine tenths of it kept;
+- "mask_swap_ngram" (Tang et al. 2019, arXiv 1903.12136, as dsindex/iclassifier applies it to NSMC):
+  each word masked (dropped: the student has no mask token) with p = 0.1, at most half of them; else,
+  with p = 0.1, one of its content morphemes (nouns, verb and adjective stems, adverbs, roots:
+  never particles, endings, auxiliary verbs or bound nouns) swapped for another of the same Kiwi tag,
+  drawn by frequency from the training texts, and the word re-joined by Kiwi (즐겁 + 었어요 ->
+  즐거웠어요); then, with p = 0.25, only an n-gram of n <= 5 of its words kept.
+The validation rows are never shown to the teacher and keep their own labels, so the epoch kept and
+the accuracy reported are the student's. docs/benchmarks.md has the runs.
 """
 
+import functools
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ksent.config import Config
+from ksent.config import AUGMENT_RECIPES, Config
 from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
 from ksent.progress import notice
+from ksent.text.tokenizers import kiwi
 from ksent.train import split
 
 WORD_DROP = 0.2  # a perturbed copy drops each word with this probability ...
@@ -41,13 +53,114 @@ def perturb(text: str, rng: np.random.Generator) -> str | None:
     return None if out == " ".join(words) else out
 
 
-def perturbed(texts: Sequence[str], copies: int, seed: int) -> list[str]:
-    """`copies` rounds of `perturb` over `texts` (the unchanged ones left out), reproducible from `seed`."""
+# mask_swap_ngram: Tang et al.'s probabilities; content morphemes by Kiwi tag (Sejong tag set)
+P_MASK, P_SWAP, P_NGRAM, MAX_N = 0.1, 0.1, 0.25, 5
+SWAP_TAGS = frozenset({"NNG", "NNP", "VV", "VA", "MAG", "XR"})  # not J* particles, E* endings, VX, NNB
+SWAP_MIN_COUNT = 3  # a replacement is a morpheme seen this often in the training texts (no typos)
+
+
+@dataclass
+class Word:
+    """One whitespace word of a review and its Kiwi morphemes ((form, tag), in order)."""
+
+    text: str
+    morphemes: list[tuple[str, str]]
+
+
+def analysed(texts: Sequence[str], workers: int | None = None) -> list[list[Word]]:
+    """Each text as its whitespace words with their morphemes (Kiwi; a morpheme belongs to the word
+    its first character is in)."""
+    out = []
+    for text, tokens in zip(texts, kiwi(workers or 1).tokenize(list(texts)), strict=True):
+        words = [Word(m.group(), []) for m in re.finditer(r"\S+", text)]
+        ends = np.array([m.end() for m in re.finditer(r"\S+", text)])
+        for t in tokens:
+            k = int(np.searchsorted(ends, t.start, side="right"))
+            if k < len(words):
+                words[k].morphemes.append((t.form, t.tag))
+        out.append(words)
+    return out
+
+
+def swap_pools(docs: Sequence[Sequence[Word]]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per content tag, the morphemes seen at least SWAP_MIN_COUNT times and their sampling
+    probabilities (proportional to their counts)."""
+    counts: dict[str, Counter] = {tag: Counter() for tag in SWAP_TAGS}
+    for words in docs:
+        for w in words:
+            for form, tag in w.morphemes:
+                if tag in SWAP_TAGS:
+                    counts[tag][form] += 1
+    pools = {}
+    for tag, c in counts.items():
+        kept = sorted(f for f, n in c.items() if n >= SWAP_MIN_COUNT)
+        if len(kept) >= 2:
+            weights = np.array([c[f] for f in kept], dtype=np.float64)
+            pools[tag] = (kept, weights / weights.sum())
+    return pools
+
+
+def swapped(word: Word, pools: dict, rng: np.random.Generator, join: Callable) -> str:
+    """`word` with one of its content morphemes replaced by another of the same tag, re-joined; the
+    word itself when it has none, or when the joined form would not be one word."""
+    slots = [k for k, (_, tag) in enumerate(word.morphemes) if tag in pools]
+    if not slots:
+        return word.text
+    k = slots[rng.integers(len(slots))]
+    form, tag = word.morphemes[k]
+    forms, p = pools[tag]
+    new = forms[rng.choice(len(forms), p=p)]
+    if new == form:
+        return word.text
+    joined = join(tuple(word.morphemes[:k] + [(new, tag)] + word.morphemes[k + 1 :]))
+    return joined if joined and not any(c.isspace() for c in joined) else word.text
+
+
+def mask_swap_ngram(words: Sequence[Word], pools: dict, rng: np.random.Generator, join: Callable) -> str | None:
+    """One copy by Tang et al.'s recipe (module docstring); None when it equals the review."""
+    if not words:
+        return None
+    out, masked = [], 0
+    for w in words:
+        r = rng.random()
+        if r < P_MASK and masked < len(words) // 2:
+            masked += 1
+        elif r < P_MASK + P_SWAP:
+            out.append(swapped(w, pools, rng, join))
+        else:
+            out.append(w.text)
+    if out and rng.random() < P_NGRAM:
+        n = int(rng.integers(1, min(MAX_N, len(out)) + 1))
+        start = int(rng.integers(0, len(out) - n + 1))
+        out = out[start : start + n]
+    text = " ".join(out)
+    return None if not text or text == " ".join(w.text for w in words) else text
+
+
+def perturbed(
+    texts: Sequence[str], copies: int, seed: int, recipe: str = "drop_crop", workers: int | None = None
+) -> list[str]:
+    """`copies` rounds of perturbing `texts` by `recipe` (the unchanged ones left out), reproducible
+    from `seed`. "mask_swap_ngram" analyses the texts with Kiwi once (`workers` threads)."""
     rng = np.random.default_rng(seed)
     out = []
+    if recipe == "drop_crop":
+        for _ in range(copies):
+            out.extend(t for t in (perturb(text, rng) for text in texts) if t is not None)
+        return out
+    if recipe != "mask_swap_ngram":
+        raise KsentError(f"augment_recipe must be one of {', '.join(AUGMENT_RECIPES)}, got {recipe!r}")
+    docs = analysed(texts, workers)
+    pools, join = swap_pools(docs), functools.lru_cache(maxsize=200_000)(_joiner())
     for _ in range(copies):
-        out.extend(t for t in (perturb(text, rng) for text in texts) if t is not None)
+        out.extend(t for t in (mask_swap_ngram(words, pools, rng, join) for words in docs) if t is not None)
     return out
+
+
+def _joiner() -> Callable:
+    """Morphemes ((form, tag), ...) -> their surface text, by Kiwi (a tuple argument: cacheable)."""
+    k = kiwi(1)
+    return lambda morphemes: k.join(list(morphemes))
 
 
 class Teacher(Protocol):
@@ -127,7 +240,9 @@ def teach(
         targets[:n_train] = (1 - cfg.distill) * y[:n_train] + cfg.distill * p
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
     if cfg.augment:
-        copies = perturbed(texts[:n_train], cfg.augment, cfg.seed)
+        info["augment_recipe"] = cfg.augment_recipe
+    if cfg.augment:
+        copies = perturbed(texts[:n_train], cfg.augment, cfg.seed, cfg.augment_recipe)
         xa, fed = encode(copies)  # a copy with no token the student knows teaches nothing
         pa = teacher.predict_proba(copies)[:, 1].astype(np.float32)
         xa, pa = xa[fed], pa[fed]
