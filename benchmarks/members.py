@@ -121,7 +121,7 @@ def linear(args) -> None:
     x, y, _, rows = clf._fit_rows(train_rows)  # the kept rows, in the order the members split them
     prep_s = time.perf_counter() - t0
     n_train, _ = split(len(x), cfg.val_split)
-    pipe = linear_pipeline()
+    pipe = linear_pipeline(args.binary, args.min_df)
     t0 = time.perf_counter()
     pipe.fit(rows.texts[:n_train], y[:n_train])
     train_s = time.perf_counter() - t0
@@ -132,7 +132,13 @@ def linear(args) -> None:
     test_s = time.perf_counter() - t0
     meta = {
         "config": cfg.to_dict(),
-        "member": {"reads": "linear (char 1-4-gram TF-IDF + logistic regression, C=4)"},
+        "member": {
+            "reads": "linear (char 1-4-gram TF-IDF + logistic regression, C=4)",
+            "binary": args.binary,
+            "min_df": args.min_df,
+            "features": len(pipe[0].vocabulary_),
+            "ngrams_per_review": np.percentile(np.diff(pipe[0].transform(rows.texts).indptr), [50, 99, 100]).tolist(),
+        },
         "cpu": cpu_name(),
         "prepare_seconds": round(prep_s, 1),
         "train_seconds": round(train_s, 1),
@@ -242,6 +248,8 @@ def main() -> None:
     li.add_argument("--seed", type=int, default=42)
     li.add_argument("--config", default="best")
     li.add_argument("--set", dest="overrides", action="append", default=[])
+    li.add_argument("--binary", action="store_true", help="Count each n-gram once per review (TF 1).")
+    li.add_argument("--min-df", type=int, default=1, help="Leave out n-grams in fewer training reviews.")
     li.add_argument("--out", type=Path, default=Path("runs/exp"))
     li.add_argument("--data-dir", type=Path, default=None)
     tb = sub.add_parser("table")
