@@ -385,3 +385,79 @@ def test_a_jamo_member_trains_saves_loads_and_its_letters_go_with_a_token_in_exp
     assert ex.fed and all(t.evidence is not None for t in ex.fed)
     with pytest.raises(KsentError, match="member 1 reads jamo, not tokens: its gates are per letter"):
         again.explain("배우들 연기가 정말 좋았다", member=1)
+
+
+# --- character n-grams and the linear member that reads them --------------------------------------
+
+CHARGRAM_TEXTS = ["꿀잼", "정말  재밌는 영화!! 최고 ㅋㅋ", "A b", "10점 만점에 1점.", " 앞뒤\t공백 ", "", "👍👍 최고"]
+
+
+@pytest.mark.parametrize("text", CHARGRAM_TEXTS)
+def test_chargrams_are_scikit_learns_char_wb_ngrams_each_with_its_span(text):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from ksent.features.chargrams import ngrams
+
+    units = ngrams(text)
+    assert [u.form for u in units] == TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4)).build_analyzer()(text)
+    for u in units:  # each n-gram's span is its characters in the review, without the padding spaces
+        assert text[u.start : u.end].lower() == u.form.strip()
+
+
+def test_a_chargrams_block_lists_each_known_ngram_once():
+    reader = FeatureSet.from_config(Config(views={"chargrams": {"max_len": 12, "min_count": 2}})).blocks[1].featurizer
+    with pytest.raises(KsentError, match=r"the 'chargrams' view has no option 'epochs' \(its options: members, max_"):
+        FeatureSet.from_config(Config(views={"chargrams": {"epochs": 3}}))
+    x = reader.fit(["좋아 좋아", "좋다", "별로"])
+    # kept: n-grams in two reviews or more, each counted once per review (" " is in all three)
+    assert reader.vocab.words == [" ", "좋", " 좋"] and reader.network == "linear" and not reader.oov
+    assert x.tolist() == [[1, 2, 3] + [0] * 9, [1, 2, 3] + [0] * 9, [1] + [0] * 11]
+    # explain deletes the n-grams under a token: the rest stay, each once
+    assert reader.variants("좋아 좋아", [Token("좋아", 0, 2)]).tolist()[1] == [1, 2, 3] + [0] * 9
+    assert reader.variants("별로 좋아", [Token("좋아", 3, 5)]).tolist() == [[1, 2, 3] + [0] * 9, [1] + [0] * 11, [1, 2, 3] + [0] * 9]
+
+
+def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(nsmc_dir):
+    """Fitted by ksent.train (its idf from the training rows, L-BFGS), a linear member answers as
+    scikit-learn's LogisticRegression(C=4) on TfidfVectorizer(char_wb, 1-4, binary) over the same
+    n-grams does: the same objective, solved."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from ksent.models.inference import predict_proba_ids
+    from ksent.train import fit, members_of
+
+    data = read_labelled(nsmc_path("train", nsmc_dir)).head(3000)
+    texts, y = list(data.texts), np.asarray(data.labels)
+    cfg = Config(views={"chargrams": {"members": 1}})
+    features = FeatureSet.from_config(cfg)
+    x = features.fit(texts)
+    reader = features.blocks[1].featurizer
+    assert (x[:, features.columns("chargrams")] != 0).sum(axis=1).max() < reader.width  # nothing cut
+    model, history = fit(cfg, x, y, members_of(cfg, features)[1:], device="cpu", progress=False)
+    n = history["n_train"]
+    vocabulary = {w: i for i, w in enumerate(reader.vocab.words)}
+    tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), binary=True, vocabulary=vocabulary)
+    lr = LogisticRegression(C=4, tol=1e-8, max_iter=10_000).fit(tfidf.fit_transform(texts[:n]), y[:n])
+    want = lr.predict_proba(tfidf.transform(texts))[:, 1]
+    np.testing.assert_allclose(predict_proba_ids(model, x), want, rtol=0, atol=2e-3)
+    assert history["best_val_accuracy"] == pytest.approx(((want[n:] >= 0.5) == (y[n:] == 1)).mean(), abs=0.002)
+
+
+def test_a_model_with_a_linear_member_trains_saves_loads_and_explains(nsmc_dir, hangul_root):
+    import ksent
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    cfg = Config(epochs=1, hidden=8, embed_dim=8, views={"chargrams": {"members": 1}})
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(train)
+    assert clf.features_.kinds() == ["tokens", "chargrams"]
+    linear = clf.model_.members()[1]
+    assert linear.weight.shape == (clf.features_.blocks[1].featurizer.vocab_size,) and linear.idf[0] == 0
+    assert clf.metrics_["training"]["members"][1]["epochs"][0]["lbfgs_steps"] > 0
+    again = ksent.load(clf.save(hangul_root / "선형 모델"), device="cpu")
+    texts = ["정말 재밌는 영화 최고", "시간 아깝다 최악", ""]
+    np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
+    ex = again.explain("배우들 연기가 정말 좋았다")  # evidence: each token deleted with the n-grams under it
+    assert ex.fed and all(t.evidence is not None for t in ex.fed)
+    with pytest.raises(KsentError, match="member 1 is a linear model over character n-grams: it has no gates"):
+        again.explain("배우들 연기가 정말 좋았다", member=1)

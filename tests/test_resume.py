@@ -322,3 +322,26 @@ def test_a_resumed_student_reuses_the_teachers_answers(nsmc_dir, hangul_root, mo
         next(other.model_.parameters())[0, 0] += 0.01  # any change in its weights
     with pytest.raises(KsentError, match=r"is the checkpoint of another run \(teacher: another model\)"):
         ksent.SentimentClassifier(student, device="cpu", teacher=other).fit_labelled(rows, checkpoint=path, resume=True)
+
+
+def test_a_linear_member_is_saved_once_fitted_and_loaded_on_resume(tmp_path, monkeypatch):
+    """A linear member (one L-BFGS fit, no epochs) is checkpointed as finished: a run stopped in the
+    LSTM member after it resumes without fitting it again, to the weights of a run never stopped."""
+    cfg = resolve("best", ["hidden=8", "embed_dim=8", "bf16=false", "epochs=2"])
+    linear = NetSpec(30, reads="chargrams", network="linear")
+    members = [train.Member(linear, 1, 42), train.Member(NetSpec.from_config(cfg, 30), 2, 43)]
+    x, y = _signal_task()
+    whole, fresh = _fit(cfg, x, y, members, None)
+    assert fresh["members"][0]["best_val_accuracy"] > 0.9  # the signal id is one weight away
+    path = tmp_path / "선형 체크포인트"
+    with monkeypatch.context() as m:
+        _stop_after(m, 2, 1)
+        with pytest.raises(Stopped):
+            _fit(cfg, x, y, members, path)
+    assert _parts(path) == ["checkpoint.json", "inputs.json", "member-1.epoch-1", "member-2.epoch-1"]
+    fits = []
+    monkeypatch.setattr(torch.optim.LBFGS, "step", lambda *a, **k: fits.append(1))
+    model, history = _fit(cfg, x, y, members, path, resume=True)
+    assert not fits and _same_weights(model, whole)
+    assert _figures(history) == _figures(fresh)
+    assert [h.get("resumed_after_epoch") for h in history["members"]] == [1, 1]

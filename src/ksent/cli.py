@@ -88,7 +88,7 @@ def _root(
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (replaced atomically).")],
     config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast, distilled) or a JSON config file.")
+        str, typer.Option("--config", "-c", help="Preset (seed, default, best, teacher, fast, distilled) or a JSON config file.")
     ] = "default",
     data_dir: DataDir = None,
     train_file: Annotated[
@@ -648,7 +648,7 @@ def data_stats(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, fast, distilled) or a JSON config file.")
+        str, typer.Option("--config", "-c", help="Preset (seed, default, best, teacher, fast, distilled) or a JSON config file.")
     ] = "default",
     tokenizer: Annotated[
         str | None,

@@ -222,6 +222,13 @@ PRESETS = {
         val_split=0.1,
     ),
 }
+# The strongest model ksent trains, to teach the shipped one (`ksent train --config distilled --teacher
+# runs/teacher`): two of `best`'s token members, its syllable member, a piece member and a linear
+# member over character n-grams (ksent.models.linear), their logits averaged. Each view errs
+# differently from the others (docs/benchmarks.md#views-amd has the ablation that chose them).
+PRESETS["teacher"] = dataclasses.replace(
+    PRESETS["best"], name="teacher", members=2, piece_members=1, views={"chargrams": {"members": 1}}
+)
 # No analyser: BPE pieces learnt from the training texts, read left to right by one LSTM trained as
 # `best`'s are. Several times faster to prepare and to predict than any Kiwi config, for some
 # accuracy (docs/benchmarks.md: 16,000 pieces and one direction were chosen on the validation split).

@@ -75,15 +75,36 @@ class _Graph:
         return outs[0] if n_out == 1 else outs
 
 
+def _own_columns(g: _Graph, ids: str, columns: slice | None) -> str:
+    if columns is None:
+        return ids
+    i64 = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
+    return g.op("Slice", [ids, g.const("start", i64([columns.start])), g.const("stop", i64([columns.stop])),
+                          g.const("axis", i64([1]))])  # fmt: skip
+
+
+def _linear(g: _Graph, columns: slice | None, weights: dict[str, np.ndarray], ids: str, k: int) -> str:
+    """A linear member (`ksent.models.linear`), member `k` -> its logit (B,): each n-gram's weight times
+    its idf, over the row's idf norm, plus the bias. Weights exposed as `weights.{k}.{weight,idf,bias}`."""
+    ids = _own_columns(g, ids, columns)
+    axis = g.const("axis", np.array([1], dtype=np.int64))
+    w = g.op("Gather", [g.weight("weight", weights["weight"], f"weights.{k}.weight"), ids])  # (B, T)
+    v = g.op("Gather", [g.weight("idf", weights["idf"], f"weights.{k}.idf"), ids])  # (B, T): padding 0
+    norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [v, v]), axis], keepdims=1)])
+    norm = g.op("Max", [norm, g.const("tiny", np.array(1e-12, dtype=np.float32))])
+    total = g.op("ReduceSum", [g.op("Mul", [w, g.op("Div", [v, norm])]), axis], keepdims=0)
+    return g.op("Add", [total, g.weight("bias", weights["bias"], f"weights.{k}.bias")])  # (B,)
+
+
 def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarray], ids: str, k: int) -> str:
     """One LSTM classifier (`spec`: its `NetSpec`; `weights`: its state, float32), member `k` of the
     model -> its logit (B,). Its weights are also outputs named `weights.{k}.*` (`_Graph.exposed`)."""
     from onnx import TensorProto
 
+    if spec.network == "linear":
+        return _linear(g, columns, weights, ids, k)
     i64, i32, f32 = (lambda v, t=t: np.array(v, dtype=t) for t in (np.int64, np.int32, np.float32))
-    if columns is not None:
-        ids = g.op("Slice", [ids, g.const("start", i64([columns.start])), g.const("stop", i64([columns.stop])),
-                             g.const("axis", i64([1]))])  # fmt: skip
+    ids = _own_columns(g, ids, columns)
     real = g.op("Not", [g.op("Equal", [ids, g.const("pad", i64(0))])])  # (B, T): padding is id 0
     count = g.op("ReduceSum", [g.op("Cast", [real], to=TensorProto.INT32), g.const("axis", i64([1]))], keepdims=0)
     # a packed model reads each review's own tokens (an all-padding row one step, as in PyTorch); the

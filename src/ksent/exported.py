@@ -185,8 +185,13 @@ class ExportedClassifier(Predicting):
 def _open_member(spec: dict, k: int, arrays: dict[str, np.ndarray]):
     """Member `k` of an export as explain's arrays, from the graph's `weights.{k}.*` outputs (ONNX's
     LSTM layout: W (D, 4H, in), R (D, 4H, H), B (D, 8H) = input and recurrent biases)."""
-    from ksent.explain import LSTMWeights, OpenMember
+    from ksent.explain import LSTMWeights, OpenLinear, OpenMember
 
+    columns = spec.get("columns")
+    columns = None if columns is None else slice(*columns)
+    if spec.get("network", "lstm") == "linear":
+        w, idf, b = (arrays[f"weights.{k}.{name}"] for name in ("weight", "idf", "bias"))
+        return OpenLinear(reads=spec["reads"], columns=columns, weight=w, idf=idf, bias=float(b[0]))
     h = spec["hidden"]
 
     def torch_gates(w: np.ndarray) -> np.ndarray:
@@ -201,11 +206,10 @@ def _open_member(spec: dict, k: int, arrays: dict[str, np.ndarray]):
         cells.append(
             [(torch_gates(w[d]), torch_gates(r[d]), torch_gates(b[d, : 4 * h] + b[d, 4 * h :])) for d in range(len(w))]
         )
-    columns = spec.get("columns")
     return OpenMember(
         reads=spec["reads"],
         pack=spec["pack"],
-        columns=None if columns is None else slice(*columns),
+        columns=columns,
         readout=spec["readout"],
         embedding=get("embedding"),
         lstm=LSTMWeights(cells),

@@ -35,7 +35,7 @@ from ksent.checkpoint import Checkpoint, Slot
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.features import FeatureSet
-from ksent.models import Ensemble, LSTMClassifier, NetSpec, build_model
+from ksent.models import Ensemble, LinearClassifier, LSTMClassifier, NetSpec, build_model, linear
 from ksent.models.inference import evaluate_logits, resolve_device
 from ksent.progress import bar, console
 
@@ -57,7 +57,9 @@ def members_of(cfg: Config, features: FeatureSet) -> list[Member]:
     one = len(blocks) == 1
     return [
         Member(
-            NetSpec.from_config(cfg, b.featurizer.vocab_size, b.featurizer.kind, None if one else b.columns),
+            NetSpec.from_config(
+                cfg, b.featurizer.vocab_size, b.featurizer.kind, None if one else b.columns, b.featurizer.network
+            ),
             b.featurizer.epochs(cfg),
             cfg.seed + k,
         )
@@ -273,7 +275,10 @@ def _fit_one(
     slot: Slot | None = None,
 ) -> tuple[LSTMClassifier, dict]:
     """One LSTM on its own columns `x`, by the recipe in `cfg`: the loop, top to bottom. With a
-    checkpoint `slot`, it starts from the last epoch saved there and saves each epoch it finishes."""
+    checkpoint `slot`, it starts from the last epoch saved there and saves each epoch it finishes.
+    A linear member is fitted by `_fit_linear` instead."""
+    if member.spec.network == "linear":
+        return _fit_linear(member, x, y, n_train, dev, progress, tag, targets, slot)
     x_tr, y_tr, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     t_tr = y_tr if targets is None else targets[:n_train]
     epochs = member.epochs
@@ -372,4 +377,93 @@ def _fit_one(
         "seconds": sum(e["seconds"] for e in history),
         "seed": member.seed,
         **({"resumed_after_epoch": resumed} if resumed is not None else {}),
+    }
+
+
+LBFGS_STEPS = 500  # at most; L-BFGS stops earlier once the loss no longer changes
+
+
+def _fit_linear(
+    member: Member,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_train: int,
+    dev: torch.device,
+    progress: bool,
+    tag: str,
+    targets: np.ndarray | None = None,
+    slot: Slot | None = None,
+) -> tuple[LinearClassifier, dict]:
+    """A linear member (`ksent.models.linear`) on its own columns `x`: its idf from the training rows,
+    then scikit-learn's logistic regression objective (divided by C * n: the mean log loss plus
+    |w|^2 / (2 C n)) minimised by full-batch L-BFGS, once, to convergence: deterministic, no epochs,
+    learning rate or seed. Its history holds that one fit as epoch 1."""
+    t0 = time.perf_counter()
+    model = build_model([member.spec]).to(dev)
+    model.columns = None
+    saved = slot.load(model, None, None, None) if slot is not None else None  # saved finished: weights only
+    if saved is not None:
+        loop, best_state = saved
+        model.load_state_dict(best_state)
+        if progress:
+            console().print(f"{tag}fitted already, from the checkpoint", soft_wrap=True)
+        history = loop["history"]
+    else:
+        model.set_idf(x[:n_train])
+        t_tr = torch.from_numpy((y if targets is None else targets)[:n_train]).float().to(dev)
+        # the training rows as (row, id, TF-IDF value) triples: padding left out, a third of the work
+        ids = torch.from_numpy(x[:n_train]).to(dev)
+        real = ids != 0
+        rows, ids, values = real.nonzero()[:, 0], ids[real], model.values(ids)[real]
+        scale = 1.0 / (linear.C * n_train)
+        opt = torch.optim.LBFGS(
+            model.parameters(), max_iter=LBFGS_STEPS, history_size=20, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-6, tolerance_change=1e-10,
+        )  # fmt: skip
+
+        def objective() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            logits = torch.zeros(n_train, device=dev).index_add(0, rows, model.weight[ids] * values) + model.bias
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, t_tr)
+            loss = loss + 0.5 * scale * model.weight.square().sum()
+            loss.backward()
+            return loss
+
+        with bar(f"{tag}L-BFGS", 1, progress) as advance:
+            opt.step(objective)
+            advance(1)
+        model.eval()
+        train_loss, train_acc = _loss_acc(evaluate_logits(model, x[:n_train], dev), y[:n_train])
+        val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
+        steps = int(opt.state[opt._params[0]]["n_iter"])
+        seconds = time.perf_counter() - t0
+        history = [
+            {
+                "epoch": 1,
+                "loss": train_loss,
+                "accuracy": train_acc,
+                "val_loss": val_loss,
+                "val_accuracy": val_acc,
+                "seconds": seconds,
+                "lbfgs_steps": steps,
+            }
+        ]
+        if progress:
+            console().print(
+                f"{tag}linear, {steps} L-BFGS steps: loss {train_loss:.4f} acc {train_acc:.4f} "
+                f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} [{seconds:.1f}s]",
+                soft_wrap=True,
+            )
+        if slot is not None:
+            loop = {"history": history, "best_acc": val_acc, "best_epoch": 1, "best_loss": val_loss, "wait": 0}
+            slot.save(1, model, None, None, None, model.state_dict(), True, **loop)
+    model.columns = member.spec.columns
+    model.eval()
+    return model, {
+        "epochs": history,
+        "best_epoch": 1,
+        "best_val_accuracy": history[0]["val_accuracy"],
+        "seconds": history[0]["seconds"],
+        "seed": member.seed,
+        **({"resumed_after_epoch": 1} if saved is not None else {}),
     }

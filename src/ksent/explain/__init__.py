@@ -2,7 +2,8 @@
 
 - `steps`: `lstm_steps`, the LSTM's equations run one step at a time in numpy with a trained LSTM's
   weights, keeping every intermediate (`LSTMTrace`); the equations are in its docstring.
-- `member`: `OpenModel` / `OpenMember`, a model as numpy arrays (from torch, or from an export).
+- `member`: `OpenModel` / `OpenMember` / `OpenLinear`, a model as numpy arrays (from torch, or from
+  an export).
 - `review`: `explain_review(model, features, cfg, text, member=0)`, one review through the model
   pipeline's own tokens and rules, leave-one-out evidence from the whole model, and one member's
   LSTM step by step with its own readout and head.
@@ -14,7 +15,7 @@ stacked, bidirectional, pooled and ensembled models explain alike, on torch or e
 """
 
 from ksent.explain.explanation import Explanation, Token
-from ksent.explain.member import OpenMember, OpenModel
+from ksent.explain.member import OpenLinear, OpenMember, OpenModel
 from ksent.explain.review import METHOD, explain_review
 from ksent.explain.steps import DIRECTIONS, SIGNALS, LSTMTrace, LSTMWeights, lstm_steps
 from ksent.explain.views import plot, table
@@ -26,6 +27,7 @@ __all__ = [
     "Explanation",
     "LSTMTrace",
     "LSTMWeights",
+    "OpenLinear",
     "OpenMember",
     "OpenModel",
     "Token",

@@ -1,12 +1,14 @@
 """A model opened up as numpy arrays: what explain steps through, whether the model runs on torch
 or was exported to ONNX (`ksent export`), so explain needs no torch.
 
-`OpenMember` is one LSTM classifier of a model (its embedding, LSTM weights, readout and head);
-`OpenModel` is the whole model's P(positive) and its members.
+`OpenMember` is one LSTM classifier of a model (its embedding, LSTM weights, readout and head),
+`OpenLinear` a linear member (its n-gram weights: no gates); `OpenModel` is the whole model's
+P(positive) and its members.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from ksent.explain.steps import LSTMTrace, LSTMWeights, lstm_steps
 class OpenMember:
     """One LSTM classifier as numpy arrays: ids -> embedding -> LSTM -> readout -> head."""
 
+    network: ClassVar[str] = "lstm"
     reads: str  # the featurizer kind it reads: "tokens", "syllables", "pieces"
     pack: bool  # reads only the real tokens (post-padded), not the padding
     columns: slice | None  # its block of the model's ids; None: all of them
@@ -77,10 +80,45 @@ class OpenMember:
 
 
 @dataclass
+class OpenLinear:
+    """A linear member (`ksent.models.linear`) as numpy arrays: a weight and an idf per n-gram id.
+    Nothing runs in steps, so explain shows no gates for it; its weights are what it decided by."""
+
+    network: ClassVar[str] = "linear"
+    pack: ClassVar[bool] = False
+    reads: str
+    columns: slice | None
+    weight: np.ndarray  # (V,)
+    idf: np.ndarray  # (V,): 0 for padding
+    bias: float
+
+    @classmethod
+    def from_net(cls, net) -> "OpenLinear":
+        def arr(t) -> np.ndarray:
+            return t.detach().float().cpu().numpy()
+
+        return cls(net.reads, net.columns, arr(net.weight), arr(net.idf), float(net.bias.detach()[0]))
+
+    def own_columns(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self.columns is None else ids[:, self.columns]
+
+    def logit(self, ids: np.ndarray) -> np.ndarray:
+        """Its logits (B,) for its own ids (B, T), as its forward pass computes them."""
+        v = self.idf[ids]
+        v = v / np.maximum(np.sqrt((v * v).sum(axis=1, keepdims=True)), 1e-12)
+        return (self.weight[ids] * v).sum(axis=1) + self.bias
+
+
+def open_member(net) -> "OpenMember | OpenLinear":
+    """A torch member of `ksent.models` as arrays, by its network."""
+    return OpenLinear.from_net(net) if net.spec.network == "linear" else OpenMember.from_net(net)
+
+
+@dataclass
 class OpenModel:
     """A whole model for explain: its members as arrays, and its P(positive) for padded ids (N, W)."""
 
-    members: list[OpenMember]
+    members: list[OpenMember | OpenLinear]
     p_positive: Callable[[np.ndarray], np.ndarray]
 
     @classmethod
@@ -88,4 +126,4 @@ class OpenModel:
         """A torch model of `ksent.models` (an `LSTMClassifier` or an `Ensemble`)."""
         from ksent.models.inference import predict_proba_ids
 
-        return cls([OpenMember.from_net(net) for net in model.members()], lambda x: predict_proba_ids(model, x))
+        return cls([open_member(net) for net in model.members()], lambda x: predict_proba_ids(model, x))

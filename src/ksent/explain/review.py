@@ -38,7 +38,8 @@ METHOD = (
     "and the rest re-padded); > 0 supports the prediction, < 0 argues against it"
 )
 HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabulary id (truncation came after)
-UNIT = {"syllables": "character", "pieces": "piece", "jamo": "letter"}  # what a member of another kind steps over
+# what a member of another kind steps over (or weighs)
+UNIT = {"syllables": "character", "pieces": "piece", "jamo": "letter", "chargrams": "character n-gram"}
 
 
 def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:
@@ -56,13 +57,18 @@ def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: 
     members = model.members
     if not 0 <= member < len(members):
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
-    if members[member].reads != "tokens":
-        token_members = [k for k, net in enumerate(members) if net.reads == "tokens"]
-        unit = UNIT.get(members[member].reads, members[member].reads + " unit")
+    chosen = members[member]
+    if chosen.network != "lstm" or chosen.reads != "tokens":
+        token_members = [k for k, net in enumerate(members) if net.network == "lstm" and net.reads == "tokens"]
+        unit = UNIT.get(chosen.reads, chosen.reads + " unit")
+        what = (
+            f"is a {chosen.network} model over {unit}s: it has no gates"
+            if chosen.network != "lstm"
+            else f"reads {chosen.reads}, not tokens: its gates are per {unit}"
+        )
         raise KsentError(
-            f"member {member} reads {members[member].reads}, not tokens: its gates are per {unit} and "
-            f"explain shows gates per token; choose member {token_members[0]} to {token_members[-1]} "
-            "(the evidence is the whole model's, this member's included)"
+            f"member {member} {what} and explain shows gates per token; choose member {token_members[0]} "
+            f"to {token_members[-1]} (the evidence is the whole model's, this member's included)"
         )
     reader = features.tokens
 

@@ -48,6 +48,7 @@ class Featurizer:
     """
 
     kind: ClassVar[str] = ""
+    network: ClassVar[str] = "lstm"  # the kind of member that reads this block (ksent.models.NETWORKS)
     oov = True  # unseen units read as <OOV> (id 1)
     # the options a config's section may set (besides "members"), each a whole number >= 1
     OPTIONS: ClassVar[tuple[str, ...]] = ("max_len", "epochs", "min_count")

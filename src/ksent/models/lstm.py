@@ -28,8 +28,9 @@ from ksent.config import READOUTS, Config, feature_units
 
 @dataclass(frozen=True)
 class NetSpec:
-    """What one LSTM classifier is built from: its sizes, its variant, and what it reads
-    (`reads`: a featurizer kind; `columns`: its block of the model's ids, None for all of them)."""
+    """What one member is built from: its sizes, its variant, and what it reads (`reads`: a featurizer
+    kind; `columns`: its block of the model's ids, None for all of them); an LSTM classifier unless
+    `network` names another (the one its featurizer's block is read by)."""
 
     vocab_size: int
     embed_dim: int = 100
@@ -43,9 +44,12 @@ class NetSpec:
     readout: str = "last"
     reads: str = "tokens"
     columns: slice | None = None
+    network: str = "lstm"  # which network it builds (ksent.models.NETWORKS); "linear" uses vocab_size only
 
     @classmethod
-    def from_config(cls, cfg: Config, vocab_size: int, reads: str = "tokens", columns: slice | None = None):
+    def from_config(
+        cls, cfg: Config, vocab_size: int, reads: str = "tokens", columns: slice | None = None, network: str = "lstm"
+    ):
         """The network part of a run config, for a member over `vocab_size` ids."""
         return cls(
             vocab_size,
@@ -60,6 +64,7 @@ class NetSpec:
             cfg.readout,
             reads,
             columns,
+            network,
         )
 
 
