@@ -10,7 +10,10 @@ from typing import Annotated
 
 import typer
 
+from ksent.config import PRESETS
 from ksent.errors import KsentError
+
+PRESET_HELP = f"Preset ({', '.join(PRESETS)}) or a JSON config file."
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Korean review sentiment with an LSTM.")
 
@@ -87,9 +90,7 @@ def _root(
 @app.command()
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (replaced atomically).")],
-    config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, teacher, fast, distilled) or a JSON config file.")
-    ] = "default",
+    config: Annotated[str, typer.Option("--config", "-c", help=PRESET_HELP)] = "default",
     data_dir: DataDir = None,
     train_file: Annotated[
         Path | None, typer.Option("--train", help="Train on this labelled TSV/CSV instead of NSMC's ratings_train.txt.")
@@ -647,9 +648,7 @@ def data_stats(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    config: Annotated[
-        str, typer.Option("--config", "-c", help="Preset (seed, default, best, teacher, fast, distilled) or a JSON config file.")
-    ] = "default",
+    config: Annotated[str, typer.Option("--config", "-c", help=PRESET_HELP)] = "default",
     tokenizer: Annotated[
         str | None,
         typer.Option("--tokenizer", help="kiwi, okt or subword (default: the config's).", show_default=False),
