@@ -396,10 +396,11 @@ CHARGRAM_TEXTS = ["꿀잼", "정말  재밌는 영화!! 최고 ㅋㅋ", "A b", "
 def test_chargrams_are_scikit_learns_char_wb_ngrams_each_with_its_span(text):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from ksent.features.chargrams import ngrams
+    from ksent.features.chargrams import forms, ngrams, unique
 
     units = ngrams(text)
     assert [u.form for u in units] == TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4)).build_analyzer()(text)
+    assert forms(text) == unique(u.form for u in units)  # the block's fast path reads the same n-grams
     for u in units:  # each n-gram's span is its characters in the review, without the padding spaces
         assert text[u.start : u.end].lower() == u.form.strip()
 

@@ -51,6 +51,20 @@ def ngrams(text: str) -> list[Token]:
     return out
 
 
+def forms(text: str) -> list[str]:
+    """The n-grams of `ngrams(text)`, each once, without their spans: what a block holds, made about
+    three times as fast (a teacher reads every perturbed copy a student learns from)."""
+    out: list[str] = []
+    for word in _WORD.finditer(text):
+        w = f" {word.group().lower()} "
+        for n in range(NGRAMS[0], NGRAMS[1] + 1):
+            if len(w) <= n:  # a padded word no longer than n gives itself, once
+                out.append(w)
+                break
+            out += [w[k : k + n] for k in range(len(w) - n + 1)]
+    return unique(out)
+
+
 def unique(forms: Sequence) -> list:
     """Each item once, where it first appears."""
     return list(dict.fromkeys(forms))
@@ -68,7 +82,7 @@ class Chargrams(Featurizer):
         self.padding = self.truncating = "post"  # a set, not a sequence: keep the first max_len
 
     def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
-        return [unique(t.form for t in ngrams(text)) for text in texts]
+        return [forms(text) for text in texts]
 
     def units(self, text: str) -> list[Token]:
         return ngrams(text)
