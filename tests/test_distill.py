@@ -8,13 +8,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import ksent
 from ksent.cli import app
 from ksent.config import Config, resolve
 from ksent.data import Labelled, fingerprint, nsmc_path, read_labelled
-from ksent.distill import check_teacher, check_validation_rows, perturb, perturbed, teach
+from ksent.distill import answered, check_teacher, check_validation_rows, perturb, perturbed, teach, teacher_key
 from ksent.errors import KsentError
 
 
@@ -132,6 +133,37 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     _, _, _, _, info = teach(cfg, encode, teacher, texts, x, y, progress=False)
     assert teacher.asked == perturbed(texts[:27], 3, seed=3, recipe="mask_swap_ngram") != perturbed(texts[:27], 3, 3)
     assert info["augmented_rows"] == len(teacher.asked) > 0
+
+
+def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path):
+    """A rerun or a student sweep over the same copies asks the teacher once; other texts, another
+    teacher or a damaged cache file ask it again, and the answers are the teacher's own."""
+    teacher = ksent.load(trained[1], device="cpu")
+    asked = []
+    ask = teacher.predict_proba
+    teacher.predict_proba = lambda texts: asked.append(len(texts)) or ask(texts)
+    texts = ["연기가 정말 좋았어요", "시간이 아깝다", "", "최고의 영화"]
+    key = teacher_key(teacher)
+    p, hit = answered(teacher, texts, tmp_path, key)
+    assert not hit and asked == [4] and p.dtype == np.float32
+    np.testing.assert_array_equal(p, ask(texts)[:, 1].astype(np.float32))
+    (saved,) = tmp_path.glob("answers-*.npz")
+    again, hit = answered(teacher, texts, tmp_path, key)
+    assert hit and asked == [4]  # from the file: the teacher was not asked
+    np.testing.assert_array_equal(again, p)
+    _, hit = answered(teacher, texts[:3], tmp_path, key)  # other texts: other answers
+    assert not hit and asked == [4, 3]
+    saved.write_bytes(saved.read_bytes()[:100])  # a damaged file is asked again, and rewritten
+    _, hit = answered(teacher, texts, tmp_path, key)
+    assert not hit and asked == [4, 3, 4]
+    assert answered(teacher, texts, tmp_path, key)[1]
+    assert answered(teacher, texts, None, key)[1] is False and asked[-1] == 4  # no cache folder: asked each time
+    # another teacher (one weight changed) has another key; a teacher that is no ksent model has none
+    other = ksent.load(trained[1], device="cpu")
+    with torch.no_grad():
+        next(other.model_.parameters()).view(-1)[0] += 1
+    assert teacher_key(other) != key == teacher_key(ksent.load(trained[1], device="cpu"))
+    assert teacher_key(FakeTeacher()) is None
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

@@ -48,8 +48,8 @@ class SentimentClassifier(Predicting):
       config: a preset name ("seed", "default"), a JSON config file, or a `Config`.
       device: "auto" (CUDA when present), "cpu" or "cuda".
       progress: progress bars and notices on stderr.
-      cache: token cache for corpus-sized inputs: None/False off, True the ksent cache folder
-        ($KSENT_CACHE_DIR or the user cache), or a folder.
+      cache: token cache for corpus-sized inputs, and a teacher's answers: None/False off, True the
+        ksent cache folder ($KSENT_CACHE_DIR or the user cache), or a folder.
       workers: analyser workers; None means $KSENT_WORKERS, else the CPUs this process may use.
       teacher: for configs with `distill`/`augment`: a model folder or fitted classifier trained on
         the same file, whose answers the training targets learn from (`ksent.distill`). Not for
@@ -254,7 +254,8 @@ class SentimentClassifier(Predicting):
 
             answers = saved.answers(x, y) if saved is not None else None
             if answers is None:
-                answers = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress)
+                kept = None if not self.cache else cache_dir() / "answers" if self.cache is True else Path(self.cache)
+                answers = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress, kept)
                 if saved is not None:
                     saved.save_answers(x, y, answers)
             elif self.progress:

@@ -57,7 +57,9 @@ AnalyserThreads = Annotated[
 OldWorkers = Annotated[  # --workers until the release after next; its meaning was the command's own
     int | None, typer.Option("--workers", min=1, hidden=True, show_default=False)
 ]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the token cache.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Do not read or write ksent's caches (tokens; a teacher's answers).")
+]
 
 
 def _renamed(new: str, value, old_value):

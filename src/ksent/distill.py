@@ -16,9 +16,13 @@ The validation rows are never shown to the teacher and keep their own labels, so
 the accuracy reported are the student's. docs/benchmarks.md has the runs.
 """
 
+import dataclasses
 import functools
+import hashlib
+import json
 import re
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ksent.atomic import replacing
+from ksent.checkpoint import digest
 from ksent.config import AUGMENT_RECIPES, Config
 from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
@@ -173,6 +179,47 @@ class Teacher(Protocol):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+ANSWERS_FORMAT = 1  # bump when what a cached answer file holds changes
+
+
+def teacher_key(teacher: Teacher) -> str | None:
+    """A SHA-256 of what decides a teacher's answers: its weights, its config, its featurizers' state
+    and the analysers they ran on. None for a teacher that is not a ksent model (not cached)."""
+    model, features = getattr(teacher, "model_", None), getattr(teacher, "features_", None)
+    if model is None or features is None:
+        return None
+    h = hashlib.sha256(f"ksent-teacher/{ANSWERS_FORMAT}\n{digest(model.state_dict())}\n".encode())
+    made = [dataclasses.asdict(teacher.config_), features.state(readable=False), features.packages()]
+    h.update(json.dumps(made, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return h.hexdigest()
+
+
+def answered(
+    teacher: Teacher, texts: Sequence[str], cache: Path | None = None, key: str | None = None
+) -> tuple[np.ndarray, bool]:
+    """The teacher's P(positive) for each text (float32), and whether it came from the cache. With a
+    `cache` folder and a `teacher_key`, the answers are kept there, keyed by the teacher and the texts,
+    written atomically and checked on read: a rerun, or a sweep of student settings over the same
+    copies, asks the teacher once (its answers are most of a student's build: 1 M copies take a
+    `teacher` about 20 minutes on 2 cores)."""
+    if cache is None or key is None:
+        return teacher.predict_proba(texts)[:, 1].astype(np.float32), False
+    h = hashlib.sha256(f"{key}\n".encode())
+    h.update("\0".join(texts).encode())
+    key = h.hexdigest()
+    path = Path(cache) / f"answers-{key[:32]}.npz"
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) == key and z["p"].dtype == np.float32 and z["p"].shape == (len(texts),):
+                return z["p"], True
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        pass  # missing, corrupt or foreign: ask the teacher
+    p = teacher.predict_proba(texts)[:, 1].astype(np.float32)
+    with replacing(path) as f:
+        np.savez(f, key=np.array(key), p=p)
+    return p, False
+
+
 def check_teacher(teacher: Teacher, data: Labelled, cfg: Config) -> None:
     """The teacher must have learnt from the same rows, holding out at least the student's validation
     rows; otherwise its answers leak those rows and the student's validation accuracy means nothing.
@@ -224,19 +271,23 @@ def teach(
     x: np.ndarray,
     y: np.ndarray,
     progress: bool,
+    cache: Path | None = None,
 ):
     """The student's rows and targets: the training rows with the teacher's answers blended in, then the
     perturbed copies (teacher's answers only), then the validation rows as they were. `texts` are the
     rows of `x` as written (the teacher reads them so); `encode(texts)` gives the student's ids and
-    whether each row has a token it knows.
+    whether each row has a token it knows. With a `cache` folder, the teacher's answers are kept there
+    (`answered`).
 
     Returns x, y (hard labels; a copy's is the teacher's answer rounded), targets, n_val and what was
     done (for metrics.json)."""
     n_train, n_val = split(len(x), cfg.val_split)  # checked before the teacher's minutes of work
     t0 = time.perf_counter()
+    key, cached = teacher_key(teacher) if cache is not None else None, []
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
-        p = teacher.predict_proba(texts[:n_train])[:, 1].astype(np.float32)
+        p, hit = answered(teacher, texts[:n_train], cache, key)
+        cached.append(hit)
         targets[:n_train] = (1 - cfg.distill) * y[:n_train] + cfg.distill * p
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
     if cfg.augment:
@@ -244,7 +295,8 @@ def teach(
     if cfg.augment:
         copies = perturbed(texts[:n_train], cfg.augment, cfg.seed, cfg.augment_recipe)
         xa, fed = encode(copies)  # a copy with no token the student knows teaches nothing
-        pa = teacher.predict_proba(copies)[:, 1].astype(np.float32)
+        pa, hit = answered(teacher, copies, cache, key)
+        cached.append(hit)
         xa, pa = xa[fed], pa[fed]
         x = np.concatenate([x[:n_train], xa, x[n_train:]])
         y = np.concatenate([y[:n_train], (pa >= 0.5).astype(y.dtype), y[n_train:]])
@@ -257,6 +309,6 @@ def teach(
             + (f"{n_train:,} training rows" if cfg.distill else "")
             + (" and " if cfg.distill and cfg.augment else "")
             + (f"{info['augmented_rows']:,} perturbed copies" if cfg.augment else "")
-            + f" in {info['teacher_seconds']:.0f} s"
+            + (" (from the cache)" if cached and all(cached) else f" in {info['teacher_seconds']:.0f} s")
         )
     return x, y, targets, n_val, info
