@@ -601,10 +601,43 @@ def _learns_the_signal(**over) -> tuple[torch.nn.Module, dict]:
         {"bucket": False},
         {"token_dropout": 0.0, "head_dropout": 0.0, "grad_clip": 0.0},
         {"pack": False, "bucket": False, "padding": "pre"},
+        {"adversarial": 0.05},
+        {"adversarial": 0.05, "bf16": True},
     ],
 )
 def test_training_options_each_train(over):
     _learns_the_signal(**over)
+
+
+def test_the_adversarial_push_is_the_worst_direction_of_its_size():
+    """`adversarial_push`: per review, `share` x the norm of its embeddings, nothing on padding, and it
+    raises the loss more than pushes of the same size in random directions (and than no push)."""
+    from ksent.models import LSTMClassifier, NetSpec
+    from ksent.train import _head, adversarial_push
+
+    torch.manual_seed(0)
+    model = LSTMClassifier(NetSpec(30, embed_dim=8, hidden=8, pack=True, readout="max_mean")).eval()
+    x, y = _signal_rows(64, 12, "post", seed=1)
+    ids, t = torch.from_numpy(x), torch.from_numpy(y).float()
+
+    def loss_at(push: torch.Tensor) -> float:
+        with torch.no_grad():
+            logits = _head(model, model.embed(ids) + push, ids)
+        return float(torch.nn.functional.binary_cross_entropy_with_logits(logits, t))
+
+    emb = model.embed(ids)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(_head(model, emb, ids), t)
+    push = adversarial_push(loss, emb, ids, 0.1)
+    real = (ids != 0).unsqueeze(-1)
+    assert push.shape == emb.shape and bool((push[~real.expand_as(push)] == 0).all())
+    own = (emb.detach() * real).flatten(1).norm(dim=1)
+    torch.testing.assert_close(push.flatten(1).norm(dim=1), 0.1 * own)
+    worst = loss_at(push)
+    for seed in range(5):
+        noise = torch.randn(emb.shape, generator=torch.Generator().manual_seed(seed)) * real
+        noise = noise / noise.flatten(1).norm(dim=1).view(-1, 1, 1) * 0.1 * own.view(-1, 1, 1)
+        assert loss_at(noise) < worst
+    assert loss_at(torch.zeros_like(push)) < worst
 
 
 def test_bf16_training_learns_and_keeps_float32_weights(small_train):
@@ -660,6 +693,8 @@ def test_option_combinations_are_checked():
         _tiny_best(padding="pre")
     with pytest.raises(KsentError, match="bucket needs pack"):
         _tiny_best(pack=False, padding="post")
+    with pytest.raises(KsentError, match=r"adversarial must be in \[0, 1\)"):
+        _tiny_best(adversarial=-0.1)
 
 
 def test_bucketed_batches_hold_one_length_and_every_row_once():

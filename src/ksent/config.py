@@ -68,6 +68,9 @@ class Config:
     weight_decay: float = 0.0
     schedule: str = "constant"  # "constant" | "onecycle" (warm up to lr over 25% of the steps, then anneal)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: off)
+    # training only (Miyato et al. 2017): each batch's loss again with every review's embeddings pushed,
+    # by this share of their norm, the way that raises its loss most; the two losses added (0: off)
+    adversarial: float = 0.0
     bucket: bool = False  # each batch holds reviews of one length (with pack: no padding step at all)
     bf16: bool = False  # training's forward pass under bfloat16 autocast (fast on CPUs with AMX or AVX-512 bf16)
     batch_size: int = 64
@@ -125,6 +128,7 @@ class Config:
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
+            (0.0 <= self.adversarial < 1.0, "adversarial must be in [0, 1) (a share of the embeddings' norm)"),
             (0.0 <= self.distill <= 1.0 and self.augment >= 0, "distill must be in [0, 1] and augment >= 0"),
             (
                 self.augment_recipe in AUGMENT_RECIPES,

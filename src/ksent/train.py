@@ -246,20 +246,49 @@ def train_step(
     tb: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One update on one batch by `cfg`'s recipe: the forward pass (under bfloat16 autocast with
-    `bf16`), the loss against the targets `tb` (B,) (0/1 labels, or soft targets in [0, 1]),
-    backward, gradient clipping (`grad_clip`), the optimizer's step and the schedule's. `xb` (B, T)
-    and `tb` are on the model's device. Returns the batch's logits (B,) and its loss, detached."""
-    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        logits = model(xb).float()  # (B,)
+    `bf16`), the loss against the targets `tb` (B,) (0/1 labels, or soft targets in [0, 1]), with
+    `adversarial` the loss on adversarially pushed embeddings added, backward, gradient clipping
+    (`grad_clip`), the optimizer's step and the schedule's. `xb` (B, T) and `tb` are on the model's
+    device. Returns the batch's logits (B,) and its (clean) loss, detached."""
+    autocast = functools.partial(torch.autocast, xb.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+    with autocast():
+        emb = model.embed(xb) if cfg.adversarial else None
+        logits = (model(xb) if emb is None else _head(model, emb, xb)).float()  # (B,)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, tb)
+    total = loss
+    if emb is not None:
+        # The push is a constant: the second loss trains the embeddings and the network, as the first.
+        push = adversarial_push(loss, emb, xb, cfg.adversarial)
+        with autocast():
+            pushed = _head(model, emb + push.to(emb.dtype), xb).float()
+        total = loss + nn.functional.binary_cross_entropy_with_logits(pushed, tb)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     if cfg.grad_clip:
         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     opt.step()
     if schedule is not None:
         schedule.step()
     return logits.detach(), loss.detach()
+
+
+def adversarial_push(loss: torch.Tensor, emb: torch.Tensor, ids: torch.Tensor, share: float) -> torch.Tensor:
+    """Miyato, Dai & Goodfellow 2017 (arXiv 1605.07725): for each review, the push of its embeddings
+    `emb` (B, T, E) that raises the batch `loss` most to first order, along the loss's gradient, of
+    `share` x the norm of the review's embeddings (B, T, E; float32, detached; zero on padding)."""
+    (g,) = torch.autograd.grad(loss, emb, retain_graph=True)
+    real = (ids != 0).unsqueeze(-1)  # padding rows of the embedding are not the review
+
+    def norm(t: torch.Tensor) -> torch.Tensor:
+        return t.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)
+
+    g = g.float() * real
+    return share * norm(emb.detach().float() * real) * g / norm(g)
+
+
+def _head(model: LSTMClassifier, emb: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """An LSTM member's logits (B,) from its embeddings (B, T, E) of `ids` (B, T)."""
+    return model.logit(model.readout(model.run(emb, ids), ids))
 
 
 def _fit_one(
