@@ -221,8 +221,8 @@ def test_distill_benchmark_trains_each_variant_with_one_teacher(trained, nsmc_di
         "--variant",
         f"distill=0.5,augment=0,{small}",
         "--variant",
-        f"distill=0.8,{small}",
-    ]  # the preset: augment=1
+        f"distill=0.8,augment=1,{small}",
+    ]
     env = {**os.environ, "KSENT_DATA_DIR": str(nsmc_dir)}
     r = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "distill.py"), *args], capture_output=True, text=True, env=env

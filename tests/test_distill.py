@@ -227,6 +227,7 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
     n = len(read_labelled(nsmc_path("train", nsmc_dir)).head(8000))  # the rows the fixture learnt from
     out = hangul_root / "학생 모델"
     small = ["--set", "epochs=2", "--set", "hidden=16", "--set", "embed_dim=16", "--set", "subword_vocab=2000"]
+    small += ["--set", "augment=1"]  # one copy per review (the preset's 8: eight times the teacher's work)
     args = [
         "train",
         "--config",

@@ -224,7 +224,7 @@ class SentimentClassifier(Predicting):
         if learns_from_teacher != (self.teacher is not None):
             raise KsentError(
                 f"config {cfg.name!r} (distill={cfg.distill}, augment={cfg.augment}) learns from a teacher: pass "
-                "teacher= (ksent train --teacher DIR), a model trained on the same file, e.g. with --config best"
+                "teacher= (ksent train --teacher DIR), a model trained on the same file, e.g. with --config teacher"
                 if learns_from_teacher
                 else f"a teacher was given but config {cfg.name!r} has distill=0 and augment=0: it would not be used"
             )
