@@ -1,5 +1,6 @@
 """End to end on a small NSMC subset: train, save under a Hangul path, load, predict, evaluate."""
 
+import copy
 import json
 import platform
 
@@ -613,7 +614,7 @@ def test_the_adversarial_push_is_the_worst_direction_of_its_size():
     """`adversarial_push`: per review, `share` x the norm of its embeddings, nothing on padding, and it
     raises the loss more than pushes of the same size in random directions (and than no push)."""
     from ksent.models import LSTMClassifier, NetSpec
-    from ksent.train import _head, adversarial_push
+    from ksent.train import adversarial_push
 
     torch.manual_seed(0)
     model = LSTMClassifier(NetSpec(30, embed_dim=8, hidden=8, pack=True, readout="max_mean")).eval()
@@ -622,11 +623,11 @@ def test_the_adversarial_push_is_the_worst_direction_of_its_size():
 
     def loss_at(push: torch.Tensor) -> float:
         with torch.no_grad():
-            logits = _head(model, model.embed(ids) + push, ids)
+            logits = model.classify(model.embed(ids) + push, ids)
         return float(torch.nn.functional.binary_cross_entropy_with_logits(logits, t))
 
     emb = model.embed(ids)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(_head(model, emb, ids), t)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model.classify(emb, ids), t)
     push = adversarial_push(loss, emb, ids, 0.1)
     real = (ids != 0).unsqueeze(-1)
     assert push.shape == emb.shape and bool((push[~real.expand_as(push)] == 0).all())
@@ -638,6 +639,38 @@ def test_the_adversarial_push_is_the_worst_direction_of_its_size():
         noise = noise / noise.flatten(1).norm(dim=1).view(-1, 1, 1) * 0.1 * own.view(-1, 1, 1)
         assert loss_at(noise) < worst
     assert loss_at(torch.zeros_like(push)) < worst
+
+
+def test_a_training_step_with_adversarial_learns_from_the_pushed_embeddings_too():
+    """`train_step` with `adversarial`: one update is the clean loss's plus the pushed loss's (computed
+    here by hand), not the clean loss's alone."""
+    from ksent.models import LSTMClassifier, NetSpec
+    from ksent.train import adversarial_push, train_step
+
+    x, y = _signal_rows(32, 10, "post", seed=2)
+    ids, t = torch.from_numpy(x), torch.from_numpy(y).float()
+    torch.manual_seed(0)
+    start = LSTMClassifier(NetSpec(30, embed_dim=8, hidden=8, pack=True, readout="max_mean"))
+
+    def stepped(adversarial: float, by_hand: bool = False) -> list[torch.Tensor]:
+        model = copy.deepcopy(start).train()
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        if not by_hand:
+            train_step(Config(adversarial=adversarial), model, opt, None, ids, t)
+        else:
+            emb = model.embed(ids)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(model.classify(emb, ids), t)
+            push = adversarial_push(loss, emb, ids, adversarial)
+            pushed = torch.nn.functional.binary_cross_entropy_with_logits(model.classify(emb + push, ids), t)
+            opt.zero_grad()
+            (loss + pushed).backward()
+            opt.step()
+        return [p.detach() for p in model.parameters()]
+
+    with_push, by_hand, clean = stepped(0.1), stepped(0.1, by_hand=True), stepped(0.0)
+    for a, b in zip(with_push, by_hand, strict=True):
+        torch.testing.assert_close(a, b)
+    assert any(not torch.allclose(a, c) for a, c in zip(with_push, clean, strict=True))
 
 
 def test_bf16_training_learns_and_keeps_float32_weights(small_train):

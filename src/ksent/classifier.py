@@ -122,10 +122,17 @@ class SentimentClassifier(Predicting):
 
     # -- text -> ids --------------------------------------------------------------------------
 
+    def _cache_folder(self, kind: str) -> Path | None:
+        """Where the `kind` cache ("tokens", "answers") lives: None when off; with cache=True the ksent
+        cache's folder of that kind, else the folder the user gave (kinds differ by file name)."""
+        if not self.cache:
+            return None
+        return cache_dir() / kind if self.cache is True else Path(self.cache)
+
     def _cache_dir(self, n_texts: int) -> Path | None:
-        if n_texts < CACHE_MIN_TEXTS or not self.cache:
+        if n_texts < CACHE_MIN_TEXTS:
             return None  # a few predictions: reading/writing a cache file costs more than it saves
-        return cache_dir() / "tokens" if self.cache is True else Path(self.cache)
+        return self._cache_folder("tokens")
 
     def _run(self, n_texts: int) -> Run:
         return Run(workers=self.workers, cache=self._cache_dir(n_texts), progress=self.progress)
@@ -254,7 +261,7 @@ class SentimentClassifier(Predicting):
 
             answers = saved.answers(x, y) if saved is not None else None
             if answers is None:
-                kept = None if not self.cache else cache_dir() / "answers" if self.cache is True else Path(self.cache)
+                kept = self._cache_folder("answers")
                 answers = distill.teach(cfg, encode, teacher, rows.texts, x, y, self.progress, kept)
                 if saved is not None:
                     saved.save_answers(x, y, answers)

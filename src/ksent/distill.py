@@ -206,17 +206,18 @@ def answered(
         return teacher.predict_proba(texts)[:, 1].astype(np.float32), False
     h = hashlib.sha256(f"{key}\n".encode())
     h.update("\0".join(texts).encode())
-    key = h.hexdigest()
-    path = Path(cache) / f"answers-{key[:32]}.npz"
+    these = h.hexdigest()  # this teacher on these texts
+    path = Path(cache) / f"answers-{these[:32]}.npz"
     try:
-        with np.load(path) as z:
-            if str(z["key"]) == key and z["p"].dtype == np.float32 and z["p"].shape == (len(texts),):
-                return z["p"], True
+        with np.load(path) as z:  # (an npz reads an array at each access: once each)
+            saved, p = str(z["key"]), z["p"]
+        if saved == these and p.dtype == np.float32 and p.shape == (len(texts),):
+            return p, True
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass  # missing, corrupt or foreign: ask the teacher
     p = teacher.predict_proba(texts)[:, 1].astype(np.float32)
     with replacing(path) as f:
-        np.savez(f, key=np.array(key), p=p)
+        np.savez(f, key=np.array(these), p=p)
     return p, False
 
 
@@ -283,7 +284,8 @@ def teach(
     done (for metrics.json)."""
     n_train, n_val = split(len(x), cfg.val_split)  # checked before the teacher's minutes of work
     t0 = time.perf_counter()
-    key, cached = teacher_key(teacher) if cache is not None else None, []
+    key = teacher_key(teacher) if cache is not None else None
+    cached = []  # whether each answer set came from the cache
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
         p, hit = answered(teacher, texts[:n_train], cache, key)

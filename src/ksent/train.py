@@ -253,14 +253,14 @@ def train_step(
     autocast = functools.partial(torch.autocast, xb.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
     with autocast():
         emb = model.embed(xb) if cfg.adversarial else None
-        logits = (model(xb) if emb is None else _head(model, emb, xb)).float()  # (B,)
+        logits = (model(xb) if emb is None else model.classify(emb, xb)).float()  # (B,)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, tb)
     total = loss
     if emb is not None:
         # The push is a constant: the second loss trains the embeddings and the network, as the first.
         push = adversarial_push(loss, emb, xb, cfg.adversarial)
         with autocast():
-            pushed = _head(model, emb + push.to(emb.dtype), xb).float()
+            pushed = model.classify(emb + push.to(emb.dtype), xb).float()
         total = loss + nn.functional.binary_cross_entropy_with_logits(pushed, tb)
     opt.zero_grad(set_to_none=True)
     total.backward()
@@ -284,11 +284,6 @@ def adversarial_push(loss: torch.Tensor, emb: torch.Tensor, ids: torch.Tensor, s
 
     g = g.float() * real
     return share * norm(emb.detach().float() * real) * g / norm(g)
-
-
-def _head(model: LSTMClassifier, emb: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """An LSTM member's logits (B,) from its embeddings (B, T, E) of `ids` (B, T)."""
-    return model.logit(model.readout(model.run(emb, ids), ids))
 
 
 def _fit_one(

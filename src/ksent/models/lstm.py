@@ -159,9 +159,14 @@ class LSTMClassifier(nn.Module):
         """Features (B, F) -> logits (B,): P(positive) = sigmoid(logit)."""
         return self.head(self.head_dropout(features)).squeeze(-1)
 
+    def classify(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Embeddings (B, T, E) of `ids` (B, T) -> logits (B,): all but the lookup (adversarial
+        training pushes the embeddings in between)."""
+        return self.logit(self.readout(self.run(x, ids), ids))
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, T) -> logits (B,)."""
-        return self.logit(self.readout(self.run(self.embed(ids), ids), ids))
+        return self.classify(self.embed(ids), ids)
 
     def members(self) -> list["LSTMClassifier"]:
         """The LSTMs whose average logit this model outputs: just itself (an ensemble lists several)."""
