@@ -5,6 +5,7 @@
     python benchmarks/members.py combine runs/exp/m128-s42.npz runs/exp/h192-s42.npz
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
     python benchmarks/members.py linear --name lin-s42 --out runs/exp
+    python benchmarks/members.py unpack runs/best3/seed-42 --name b42 --out runs/exp
     python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz \
         --against runs/exp/tok-s42.npz
 
@@ -19,6 +20,9 @@ the given members and prints validation and test accuracy of the mean, and of ea
 the mean's behavioural-suite pass rates per category (runs that saved the suite's logits), and with
 `--against` a paired comparison (McNemar, bootstrap interval) with another ensemble. `linear` saves
 the linear baseline as a member, fitted on the members' training rows.
+`unpack` reads a trained model folder and saves each of its members as a member file
+(NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
+of one config and data share those rows, so members of several seeds' models can be recombined.
 `table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
 over its seeds of validation and test accuracy, each as a difference from the first group too (an
 ablation table: the first group is the reference), with parameters and training time.
@@ -149,6 +153,32 @@ def linear(args) -> None:
     save(args.out, args.name, val, y[n_train:], test, test_rows.labels, meta, suite)
 
 
+def unpack(args) -> None:
+    import ksent
+
+    clf = ksent.load(args.model, device="cpu")
+    cfg = clf.config_
+    train_rows = read_labelled(nsmc_path("train", args.data_dir))
+    test_rows = read_labelled(nsmc_path("test", args.data_dir))
+    x, y, _ = clf.prepare(train_rows)  # the kept rows in training order: the last val_split validated
+    n_train, _ = split(len(x), cfg.val_split)
+    x_test, x_suite = clf.encode(test_rows.texts), clf.encode(SUITE_TEXTS)
+    seen: dict[str, int] = {}
+    histories = json.loads((args.model / "metrics.json").read_text(encoding="utf-8"))["training"]["members"]
+    for net, h in zip(clf.model_.members(), histories, strict=True):
+        k = seen[net.reads] = seen.get(net.reads, -1) + 1
+        meta = {
+            "config": cfg.to_dict(),
+            "member": {"reads": net.reads, "seed": h["seed"], "from": str(args.model)},
+            "cpu": cpu_name(),
+            "train_seconds": h["seconds"],
+            "epoch_seconds": [round(e["seconds"], 1) for e in h["epochs"]],
+            "parameters": sum(p.numel() for p in net.parameters()),
+        }
+        val, test, suite = (evaluate_logits(net, ids) for ids in (x[n_train:], x_test, x_suite))
+        save(args.out, f"{args.name}-{net.reads}{k}", val, y[n_train:], test, test_rows.labels, meta, suite)
+
+
 def save(out: Path, name: str, val, y_val, test, y_test, meta: dict, suite) -> None:
     """One member's logits on the validation rows, the test rows and the behavioural suite."""
     buf = io.BytesIO()  # written whole, then renamed into place: a crash leaves no half file
@@ -252,10 +282,15 @@ def main() -> None:
     li.add_argument("--min-df", type=int, default=1, help="Leave out n-grams in fewer training reviews.")
     li.add_argument("--out", type=Path, default=Path("runs/exp"))
     li.add_argument("--data-dir", type=Path, default=None)
+    u = sub.add_parser("unpack")
+    u.add_argument("model", type=Path, help="A trained model folder (an ensemble's members are saved one by one).")
+    u.add_argument("--name", required=True, help="Prefix of the member files.")
+    u.add_argument("--out", type=Path, default=Path("runs/exp"))
+    u.add_argument("--data-dir", type=Path, default=None)
     tb = sub.add_parser("table")
     tb.add_argument("files", nargs="+", help="Runs NAME-sSEED.npz; the first group is the reference.")
     args = ap.parse_args()
-    {"train": train, "linear": linear, "combine": combine, "table": table}[args.cmd](args)
+    {"train": train, "linear": linear, "combine": combine, "unpack": unpack, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def test_teach_blends_the_teachers_answers_into_training_rows_only():
     assert info["augmented_rows"] == len(teacher.asked) > 0
 
 
-def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path):
+def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, monkeypatch):
     """A rerun or a student sweep over the same copies asks the teacher once; other texts, another
     teacher or a damaged cache file ask it again, and the answers are the teacher's own."""
     teacher = ksent.load(trained[1], device="cpu")
@@ -164,6 +164,9 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path):
         next(other.model_.parameters()).view(-1)[0] += 1
     assert teacher_key(other) != key == teacher_key(ksent.load(trained[1], device="cpu"))
     assert teacher_key(FakeTeacher()) is None
+    # the same teacher computing on another device gives answers that differ in the last digits
+    monkeypatch.setattr("ksent.models.inference.model_device", lambda model: torch.device("cuda"))
+    assert teacher_key(teacher) != key
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

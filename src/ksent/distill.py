@@ -183,13 +183,19 @@ ANSWERS_FORMAT = 1  # bump when what a cached answer file holds changes
 
 
 def teacher_key(teacher: Teacher) -> str | None:
-    """A SHA-256 of what decides a teacher's answers: its weights, its config, its featurizers' state
-    and the analysers they ran on. None for a teacher that is not a ksent model (not cached)."""
+    """A SHA-256 of what decides a teacher's answers: its weights, its config, its featurizers' state,
+    the analysers they ran on, and the device and PyTorch that compute them (a GPU's answers differ
+    from a CPU's in the last digits). None for a teacher that is not a ksent model (not cached)."""
+    import torch
+
+    from ksent.models.inference import model_device
+
     model, features = getattr(teacher, "model_", None), getattr(teacher, "features_", None)
     if model is None or features is None:
         return None
     h = hashlib.sha256(f"ksent-teacher/{ANSWERS_FORMAT}\n{digest(model.state_dict())}\n".encode())
     made = [dataclasses.asdict(teacher.config_), features.state(readable=False), features.packages()]
+    made.append({"device": model_device(model).type, "torch": torch.__version__})
     h.update(json.dumps(made, sort_keys=True, ensure_ascii=False, default=str).encode())
     return h.hexdigest()
 
