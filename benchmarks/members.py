@@ -6,6 +6,8 @@
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
     python benchmarks/members.py linear --name lin-s42 --out runs/exp
     python benchmarks/members.py unpack runs/best3/seed-42 --name b42 --out runs/exp
+    python benchmarks/members.py grid --group tok runs/exp/b42-tokens0.npz runs/exp/b42-tokens1.npz \
+        --group syl runs/exp/b42-syllables0.npz --extra runs/exp/t42-chargrams0.npz
     python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz \
         --against runs/exp/tok-s42.npz
 
@@ -23,6 +25,9 @@ the linear baseline as a member, fitted on the members' training rows.
 `unpack` reads a trained model folder and saves each of its members as a member file
 (NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
 of one config and data share those rows, so members of several seeds' models can be recombined.
+`grid` tries every mix of the first k members of each `--group` (the order given) and prints a
+table sorted by validation accuracy, with the members' summed training time; with `--extra`, each
+mix also with that member added as one more vote, and as half the vote (the mix weighed as one).
 `table` groups runs by name without their "-sSEED" suffix and prints, per group, the mean ± std
 over its seeds of validation and test accuracy, each as a difference from the first group too (an
 ablation table: the first group is the reference), with parameters and training time.
@@ -179,6 +184,38 @@ def unpack(args) -> None:
         save(args.out, f"{args.name}-{net.reads}{k}", val, y[n_train:], test, test_rows.labels, meta, suite)
 
 
+def grid(args) -> None:
+    import itertools
+
+    groups = {name: files for name, *files in args.group}
+    seconds = {f: json.loads(str(np.load(f)["meta"]))["train_seconds"] for fs in groups.values() for f in fs}
+    rows = []
+    for counts in itertools.product(*(range(len(fs) + 1) for fs in groups.values())):
+        mix = [f for k, fs in zip(counts, groups.values(), strict=True) for f in fs[:k]]
+        if not mix:
+            continue
+        name = " + ".join(f"{g} ×{k}" for g, k in zip(groups, counts, strict=True) if k)
+        t = sum(seconds[f] for f in mix)
+        rows.append((name, len(mix), t, *ensemble_accuracy(mix)))
+        if args.extra:
+            extra = json.loads(str(np.load(args.extra)["meta"]))["train_seconds"]
+            rows.append(
+                (f"{name} + {Path(args.extra).stem}", len(mix) + 1, t + extra, *ensemble_accuracy(mix + [args.extra]))
+            )
+            rows.append(
+                (
+                    f"{name} + {Path(args.extra).stem} (half the vote)",
+                    len(mix) + 1,
+                    t + extra,
+                    *ensemble_accuracy(["+".join(mix), args.extra]),
+                )
+            )
+    print("| mix | members | members' training s | val. acc. | test acc. |")
+    print("|---|---|---|---|---|")
+    for name, n, t, val, test in sorted(rows, key=lambda r: (-r[3], r[2])):
+        print(f"| {name} | {n} | {t:.0f} | {val:.4f} | {test:.4f} |")
+
+
 def save(out: Path, name: str, val, y_val, test, y_test, meta: dict, suite) -> None:
     """One member's logits on the validation rows, the test rows and the behavioural suite."""
     buf = io.BytesIO()  # written whole, then renamed into place: a crash leaves no half file
@@ -287,10 +324,15 @@ def main() -> None:
     u.add_argument("--name", required=True, help="Prefix of the member files.")
     u.add_argument("--out", type=Path, default=Path("runs/exp"))
     u.add_argument("--data-dir", type=Path, default=None)
+    g = sub.add_parser("grid")
+    g.add_argument("--group", nargs="+", action="append", required=True, help="NAME FILE...: members of one kind.")
+    g.add_argument("--extra", help="A member tried with every mix, as one vote and as half the vote.")
     tb = sub.add_parser("table")
     tb.add_argument("files", nargs="+", help="Runs NAME-sSEED.npz; the first group is the reference.")
     args = ap.parse_args()
-    {"train": train, "linear": linear, "combine": combine, "unpack": unpack, "table": table}[args.cmd](args)
+    {"train": train, "linear": linear, "combine": combine, "unpack": unpack, "grid": grid, "table": table}[args.cmd](
+        args
+    )
 
 
 if __name__ == "__main__":

@@ -621,9 +621,10 @@ def test_docstring_examples():
 
 
 def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
-    """`best` builds a packed Ensemble (token members and a syllable member): explain reads the real
-    tokens only (no padding steps), each token member's trace and head reproduce that member's own
-    logit, and the evidence is the whole model's (syllables included)."""
+    """`best` builds a packed Ensemble (token members, a syllable member and a piece member): explain
+    reads the real tokens only (no padding steps), each token member's trace and head reproduce that
+    member's own logit, the members that read other units are refused by name, and the evidence is
+    the whole model's (syllables and pieces included)."""
     from ksent.config import resolve
     from ksent.models import Ensemble, build_model
     from ksent.train import members_of
@@ -634,19 +635,20 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
     features.fit(reviews * 2)  # best's min_count is 2: every token and character of the reviews
     torch.manual_seed(11)
     model = randomise(build_model([m.spec for m in members_of(cfg, features)]))
-    assert isinstance(model, Ensemble) and len(model.members()) == cfg.members + cfg.syllable_members
+    kinds = [net.reads for net in model.members()]
+    assert isinstance(model, Ensemble) and kinds == ["tokens"] * cfg.members + ["syllables", "pieces"]
     text = reviews[1]
     ids = features.tokens.vocab.encode(model_tokens([text], cfg)[0])
     x = torch.from_numpy(features.encode([text]))
     for k, net in enumerate(model.members()):
-        if net.reads == "syllables":
-            with pytest.raises(KsentError, match=f"member {k} reads syllables"):
+        if net.reads != "tokens":
+            with pytest.raises(KsentError, match=f"member {k} reads {net.reads}, not tokens.*choose member 0 to 1"):
                 explain_review(model, features, cfg, text, member=k)
             continue
         ex = explain_review(model, features, cfg, text, member=k)
         assert ex.padding_steps == 0 and ex.cell.shape[2] == len(ids) == len(ex.fed)
         with torch.no_grad():
-            assert abs(ex.member_logit - float(net(x[:, : cfg.max_len])[0])) <= 1e-5
+            assert abs(ex.member_logit - float(net(x[:, net.columns])[0])) <= 1e-5
             assert abs(ex.p_positive - float(torch.sigmoid(model(x))[0])) <= 1e-6
             out, _ = net.lstm(net.embed(x[:, : len(ids)]))
         np.testing.assert_allclose(np.concatenate(list(ex.hidden[-1]), axis=-1), out[0].numpy(), atol=1e-5)
