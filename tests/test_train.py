@@ -262,7 +262,7 @@ def test_training_flushes_denormals_and_gives_the_mode_back():
 def _tiny_best(**kw) -> Config:
     from ksent.config import resolve
 
-    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, "syllable_members": 0, **kw}
+    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, "syllable_members": 0, "piece_members": 0, **kw}
     return resolve("best", [f"{k}={v}" for k, v in over.items()])
 
 
