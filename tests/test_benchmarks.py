@@ -92,6 +92,33 @@ def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, 
     assert rows[1][4:] == ["0.7500 ± 0.0000", "-25.00", "0.7500 ± 0.0000", "-12.50 |"]
 
 
+def test_members_grid_tries_every_mix_of_the_first_k_of_each_group(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import members
+
+    y = np.array([1, 1, 0, 0])
+
+    def member(name: str, val: list[float], seconds: float) -> str:
+        meta = {"train_seconds": seconds}
+        v = np.array(val)
+        np.savez(tmp_path / f"{name}.npz", val=v, y_val=y, test=v, y_test=y, meta=json.dumps(meta))
+        return str(tmp_path / f"{name}.npz")
+
+    # t1 misses row 1, t2 row 0; together right. s1 is all wrong, and weighs 3 votes' worth
+    t1, t2 = member("t1", [2, -1, -2, -2], 10), member("t2", [-1, 2, -2, -2], 20)
+    s1, extra = member("s1", [-3, -3, 3, 3], 5), member("선형", [1, 1, -1, -1], 1)
+    members.grid(argparse.Namespace(group=[["tok", t1, t2], ["syl", s1]], extra=extra))
+    rows = [line.strip("| ").split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert len(rows) == 5 * 3  # (3 × 2 − 1) mixes, each alone, with the extra, with it as half the vote
+    by_name = {r[0]: r[1:] for r in rows}
+    assert by_name["tok ×2"] == ["2", "30", "1.0000", "1.0000"]
+    assert by_name["tok ×2 + syl ×1"] == ["3", "35", "0.5000", "0.5000"]  # s1 outvotes them on rows 0, 1
+    assert by_name["tok ×1 + 선형 (half the vote)"] == ["2", "11", "1.0000", "1.0000"]
+    assert "syl ×1 + tok ×1" not in by_name and "tok ×1 + syl ×1" in by_name  # groups in the order given
+    vals = [float(r[3]) for r in rows]
+    assert vals == sorted(vals, reverse=True)  # sorted by validation accuracy
+
+
 @pytest.fixture(scope="module")
 def small_nsmc(nsmc_dir, hangul_root) -> Path:
     """The first 1,500 train and 300 test rows of NSMC, as a data folder."""
@@ -524,3 +551,34 @@ def test_soak_benchmark_smoke(nsmc_dir, hangul_root):
     assert burst["requests"] == 16 and burst["answered"] == 16 and burst["lost"] == burst["hung"] == 0
     refused = burst["statuses"].get("503", 0)
     assert burst["refused_with_retry_after"] == burst["refused_overloaded"] == refused
+
+
+def test_members_unpack_saves_each_member_of_a_model_on_its_validation_rows(small_nsmc, hangul_root):
+    """`unpack` splits a trained ensemble into member files: their mean logit is the model's on the
+    test reviews, and the validation rows are the ones the model held out (its labels, in order)."""
+    from ksent.classifier import SentimentClassifier
+    from ksent.config import resolve
+    from ksent.models.inference import evaluate_logits
+    from ksent.train import split
+
+    over = ["hidden=8", "embed_dim=8", "epochs=1", "members=2", "syllable_members=1", "syllable_epochs=1"]
+    over += ["piece_members=0", "bf16=false"]
+    rows = read_labelled(small_nsmc / "ratings_train.txt")
+    clf = SentimentClassifier(resolve("best", over), device="cpu").fit_labelled(rows)
+    model_dir = clf.save(hangul_root / "풀 모델")
+    out = hangul_root / "풀린 멤버"
+    members_py("unpack", str(model_dir), "--name", "풀", "--out", str(out), "--data-dir", str(small_nsmc))
+    files = [out / f"풀-{name}.npz" for name in ("tokens0", "tokens1", "syllables0")]
+    parts = [np.load(f) for f in files]
+    test = read_labelled(small_nsmc / "ratings_test.txt")
+    whole = evaluate_logits(clf.model_, clf.encode(test.texts))
+    np.testing.assert_allclose(np.mean([p["test"] for p in parts], axis=0), whole, atol=1e-5)
+    x, y, _ = clf.prepare(rows)
+    n_train, n_val = split(len(x), clf.config_.val_split)
+    for p in parts:
+        np.testing.assert_array_equal(p["y_val"], y[n_train:])
+        assert len(p["val"]) == n_val and len(p["suite"]) == len(behaviour_texts())
+    seeds = [json.loads(str(p["meta"]))["member"]["seed"] for p in parts]
+    assert seeds == [42, 43, 44]
+    # the token members differ: each file holds its own member, not the ensemble's mean
+    assert not np.allclose(parts[0]["test"], parts[1]["test"])
