@@ -169,8 +169,7 @@ def unpack(args) -> None:
     n_train, _ = split(len(x), cfg.val_split)
     x_test, x_suite = clf.encode(test_rows.texts), clf.encode(SUITE_TEXTS)
     seen: dict[str, int] = {}
-    histories = json.loads((args.model / "metrics.json").read_text(encoding="utf-8"))["training"]["members"]
-    for net, h in zip(clf.model_.members(), histories, strict=True):
+    for net, h in zip(clf.model_.members(), clf.metrics_["training"]["members"], strict=True):
         k = seen[net.reads] = seen.get(net.reads, -1) + 1
         meta = {
             "config": cfg.to_dict(),
@@ -189,6 +188,7 @@ def grid(args) -> None:
 
     groups = {name: files for name, *files in args.group}
     seconds = {f: json.loads(str(np.load(f)["meta"]))["train_seconds"] for fs in groups.values() for f in fs}
+    extra = json.loads(str(np.load(args.extra)["meta"]))["train_seconds"] if args.extra else 0.0
     rows = []
     for counts in itertools.product(*(range(len(fs) + 1) for fs in groups.values())):
         mix = [f for k, fs in zip(counts, groups.values(), strict=True) for f in fs[:k]]
@@ -198,7 +198,6 @@ def grid(args) -> None:
         t = sum(seconds[f] for f in mix)
         rows.append((name, len(mix), t, *ensemble_accuracy(mix)))
         if args.extra:
-            extra = json.loads(str(np.load(args.extra)["meta"]))["train_seconds"]
             rows.append(
                 (f"{name} + {Path(args.extra).stem}", len(mix) + 1, t + extra, *ensemble_accuracy(mix + [args.extra]))
             )

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from ksent.atomic import replacing
 from ksent.checkpoint import digest
@@ -186,8 +187,6 @@ def teacher_key(teacher: Teacher) -> str | None:
     """A SHA-256 of what decides a teacher's answers: its weights, its config, its featurizers' state,
     the analysers they ran on, and the device and PyTorch that compute them (a GPU's answers differ
     from a CPU's in the last digits). None for a teacher that is not a ksent model (not cached)."""
-    import torch
-
     from ksent.models.inference import model_device
 
     model, features = getattr(teacher, "model_", None), getattr(teacher, "features_", None)
