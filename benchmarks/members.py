@@ -169,7 +169,9 @@ def unpack(args) -> None:
     n_train, _ = split(len(x), cfg.val_split)
     x_test, x_suite = clf.encode(test_rows.texts), clf.encode(SUITE_TEXTS)
     seen: dict[str, int] = {}
-    for net, h in zip(clf.model_.members(), clf.metrics_["training"]["members"], strict=True):
+    training = clf.metrics_["training"]
+    histories = training.get("members") or [training]  # a one-LSTM model's history is the run's
+    for net, h in zip(clf.model_.members(), histories, strict=True):
         k = seen[net.reads] = seen.get(net.reads, -1) + 1
         meta = {
             "config": cfg.to_dict(),

@@ -306,6 +306,15 @@ def main() -> None:
         "and the cell-state norm |c|. `--json` adds every unit's value of every gate, cell and hidden state at "
         "every step (padding included), and the head's per-unit share of the logit."
     )
+    w(
+        "An ensemble (`best`, `teacher`) is explained as a whole: P(positive) and the evidence are every "
+        "member's together. The gates are one member's (`--member K`, counted from 0; `explain(text, "
+        "member=K)`), each per the units it reads: a token member per token, a syllable member per character "
+        "(a space is `▁`), a piece member per BPE piece. The evidence of a character or a piece is then the "
+        "whole model without it: every other member loses its own units over that span (a token member, the "
+        "tokens that overlap it). A linear member (`teacher`'s character n-grams) has no gates: asked for "
+        "one, `explain` says so and names the LSTM members."
+    )
 
     w("## What the model reads: tokens, dropped tokens, padding")
     w(

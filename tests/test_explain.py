@@ -620,12 +620,13 @@ def test_docstring_examples():
         assert doctest.testmod(module).failed == 0
 
 
-def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
+def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab, tmp_path):
     """`best` builds a packed Ensemble (token members, a syllable member and a piece member): explain
-    reads the real tokens only (no padding steps), each token member's trace and head reproduce that
-    member's own logit, the members that read other units are refused by name, and the evidence is
-    the whole model's (syllables and pieces included)."""
+    shows every member, each per the units it reads (tokens, characters, pieces), reads the real
+    units only (no padding steps), each member's trace and head reproduce that member's own logit,
+    and the evidence is the whole model's (syllables and pieces included)."""
     from ksent.config import resolve
+    from ksent.explain import plot, table
     from ksent.models import Ensemble, build_model
     from ksent.train import members_of
 
@@ -638,20 +639,39 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab):
     kinds = [net.reads for net in model.members()]
     assert isinstance(model, Ensemble) and kinds == ["tokens"] * cfg.members + ["syllables", "pieces"]
     text = reviews[1]
-    ids = features.tokens.vocab.encode(model_tokens([text], cfg)[0])
     x = torch.from_numpy(features.encode([text]))
+    with torch.no_grad():
+        p_model = float(torch.sigmoid(model(x))[0])
     for k, net in enumerate(model.members()):
-        if net.reads != "tokens":
-            with pytest.raises(KsentError, match=f"member {k} reads {net.reads}, not tokens.*choose member 0 to 1"):
-                explain_review(model, features, cfg, text, member=k)
-            continue
         ex = explain_review(model, features, cfg, text, member=k)
-        assert ex.padding_steps == 0 and ex.cell.shape[2] == len(ids) == len(ex.fed)
+        own = x[:, net.columns]
+        n = int((own != 0).sum())  # post-padded: the member's real units first
+        assert (
+            ex.reads == net.reads
+            and ex.unit == {"tokens": "token", "syllables": "character", "pieces": "piece"}[net.reads]
+        )
+        assert ex.padding_steps == 0 and ex.cell.shape[2] == n == len(ex.fed)
+        assert [t.id for t in ex.fed] == own[0, :n].tolist()  # the units shown are the ids the member reads
+        for t in ex.fed:  # each unit is where it says in the review
+            assert t.start is not None and text[t.start : t.end]
         with torch.no_grad():
-            assert abs(ex.member_logit - float(net(x[:, net.columns])[0])) <= 1e-5
-            assert abs(ex.p_positive - float(torch.sigmoid(model(x))[0])) <= 1e-6
-            out, _ = net.lstm(net.embed(x[:, : len(ids)]))
+            assert abs(ex.member_logit - float(net(own)[0])) <= 1e-5
+            assert abs(ex.p_positive - p_model) <= 1e-6
+            out, _ = net.lstm(net.embed(own[:, :n]))
         np.testing.assert_allclose(np.concatenate(list(ex.hidden[-1]), axis=-1), out[0].numpy(), atol=1e-5)
+        # the evidence of a unit is the whole model without it (every block's units over its span deleted)
+        first, ids = ex.fed[0], own[0, :n].tolist()
+        block = features.block_of(net.reads).featurizer
+        rows = features.variants(text, [first], block.pad([ids, ids[1:], ids[:1]]), net.reads)
+        with torch.no_grad():
+            p_without = float(torch.sigmoid(model(torch.from_numpy(rows[1:2])))[0])
+        assert abs(first.p_positive_without - p_without) <= 1e-6
+        assert f"ensemble member {k} of 4" in "\n".join(str(c) for c in [table(ex).caption])
+        assert ex.to_dict()["model"]["reads"] == net.reads
+    # the pictures, per unit: a syllable member's heatmap has one column per character
+    ex = explain_review(model, features, cfg, text, member=kinds.index("syllables"))
+    assert plot(ex, tmp_path / "음절.png").stat().st_size > 0
+    assert table(ex).columns[0].header == "character"
 
 
 def test_heatmap_of_subword_pieces_has_every_glyph(hangul_root):

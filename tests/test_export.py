@@ -130,9 +130,17 @@ def test_explain_on_an_export_equals_explain_on_torch(models, reviews, kind):
         out, _ = net.lstm(net.embed(torch.from_numpy(review[:, : got.cell.shape[2]])))
     top = np.concatenate(list(got.hidden[-1]), axis=-1)  # (T, D*H)
     np.testing.assert_allclose(top, out[0].numpy(), atol=1e-5)
-    if kind == "best":  # the syllable member is refused with the members that can be shown
-        with pytest.raises(KsentError, match="choose member 0 to 0"):
-            ex.explain(reviews[0], member=1)
+    for k, net in enumerate(clf.model_.members()[1:], 1):  # the other members, per their own units
+        if not hasattr(net, "lstm"):  # a linear member: no gates, said alike on both
+            with pytest.raises(KsentError, match=f"member {k} is a linear model .* no gates"):
+                ex.explain(reviews[0], member=k)
+            continue
+        want, got = clf.explain(reviews[0], member=k), ex.explain(reviews[0], member=k)
+        assert got.reads == want.reads == net.reads != "tokens" and len(got.fed) > 1
+        assert [(t.text, t.start, t.step) for t in got.fed] == [(t.text, t.start, t.step) for t in want.fed]
+        for name in (*SIGNALS, "contributions"):
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose([t.evidence for t in got.fed], [t.evidence for t in want.fed], atol=1e-5)
 
 
 def _without_torch(args: list[str], cwd) -> subprocess.CompletedProcess:

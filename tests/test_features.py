@@ -352,8 +352,15 @@ def test_a_featurizer_registered_from_a_test_trains_saves_loads_predicts_and_exp
     with torch.no_grad():
         p_without = float(torch.sigmoid(again.model_(torch.from_numpy(row)))[0])
     assert first.evidence == pytest.approx((ex.p_positive - p_without) * (1 if ex.label else -1), abs=1e-6)
-    with pytest.raises(KsentError, match="member 1 reads test_words, not tokens"):
-        again.explain(text, member=1)
+    # the words member's own gates, one step per word it reads
+    shown = again.explain(text, member=1)
+    assert shown.reads == "test_words" and [t.text for t in shown.fed] == text.split()
+    assert [text[t.start : t.end] for t in shown.fed] == text.split()
+    with torch.no_grad():
+        assert shown.member_logit == pytest.approx(
+            float(words(torch.from_numpy(again.encode([text])[:, 30:]))[0]), abs=1e-5
+        )
+    assert shown.p_positive == ex.p_positive
 
 
 def test_a_jamo_member_trains_saves_loads_and_its_letters_go_with_a_token_in_explain(nsmc_dir, hangul_root):
@@ -383,8 +390,10 @@ def test_a_jamo_member_trains_saves_loads_and_its_letters_go_with_a_token_in_exp
     np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
     ex = again.explain("배우들 연기가 정말 좋았다")  # evidence: each token deleted with the letters under it
     assert ex.fed and all(t.evidence is not None for t in ex.fed)
-    with pytest.raises(KsentError, match="member 1 reads jamo, not tokens: its gates are per letter"):
-        again.explain("배우들 연기가 정말 좋았다", member=1)
+    letters = again.explain("배우들 연기가 정말 좋았다", member=1)  # the jamo member's gates, per letter
+    assert letters.reads == "jamo" and letters.unit == "letter" and letters.p_positive == ex.p_positive
+    assert [t.text for t in letters.fed] == jamo("배우들 연기가 정말 좋았다")  # 31 letters: ㅂ ㅐ ㅇ ㅜ ...
+    assert letters.cell.shape[2] == 40 and letters.padding_steps == 40 - 31  # pre-padded, as the block is
 
 
 # --- character n-grams and the linear member that reads them --------------------------------------

@@ -416,8 +416,8 @@ def explain(
         int,
         typer.Option(
             "--member",
-            help="For an ensemble: which member's gates to show (0-based; members that read syllables or pieces "
-            "have none per token).",
+            help="For an ensemble: which member's gates to show (0-based), per unit it reads: a syllable member's "
+            "per character, a piece member's per piece; a linear member has none.",
             min=0,
         ),
     ] = 0,

@@ -7,6 +7,15 @@ import numpy as np
 from ksent.config import Config
 from ksent.explain.steps import DIRECTIONS, SIGNALS
 
+# what one step of a member of each kind reads (its featurizer's kind -> a word for the unit)
+UNIT = {
+    "tokens": "token",
+    "syllables": "character",
+    "pieces": "piece",
+    "jamo": "letter",
+    "chargrams": "character n-gram",
+}
+
 
 @dataclass
 class Token:
@@ -51,7 +60,14 @@ class Explanation:
     head_bias: float
     member: int = 0  # which member the trace and head belong to
     n_members: int = 1
+    reads: str = "tokens"  # what that member reads (its featurizer's kind): `tokens` are those units
+    width: int | None = None  # steps that member reads at most (None: the config's max_len)
     classes: tuple[str, str] = field(default=("negative", "positive"))
+
+    @property
+    def unit(self) -> str:
+        """What one step of the shown member reads: "token", "character", "piece", ..."""
+        return UNIT.get(self.reads, f"{self.reads} unit")
 
     @property
     def label(self) -> int:
@@ -150,11 +166,12 @@ class Explanation:
                 "bidirectional": cfg.bidirectional,
                 "hidden": cfg.hidden,
                 "readout": cfg.readout,
-                "max_len": cfg.max_len,
+                "max_len": cfg.max_len if self.width is None else self.width,
                 "padding": cfg.padding,
                 "oov": cfg.oov,
                 "members": self.n_members,
                 "member": self.member,  # the member whose trace and head are shown
+                "reads": self.reads,  # the units that member reads: "tokens" lists them
             },
             "padding_steps": self.padding_steps,
             "padding_state_cell_norm": {k: _r(v) for k, v in self.padding_state().items()},

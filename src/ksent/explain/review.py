@@ -1,16 +1,17 @@
 """Follow one review through a trained model: its tokens, their evidence, and the LSTM's every step.
 
-`explain_review(model, features, cfg, text)` takes the review's tokens from the token featurizer itself
-(`Tokens.units`: the forms the model reads, with spans in the user's text) and their fates from
-its own rules (`Tokens.fates`: stopwords, unknown words and words beyond `max_len` do not reach
-the model). Then, for the tokens that do:
+`explain_review(model, features, cfg, text)` takes the review's tokens from the featurizer the
+shown member reads (`Tokens.units` for a token member: the forms the model reads, with spans in
+the user's text; a syllable or piece member's characters or pieces, likewise) and their fates from
+its own rules (`fates`: stopwords, unknown words and words beyond `max_len` do not reach the
+model). Then, for the tokens that do:
 
     evidence(token) = P(predicted label | review) - P(predicted label | review without that token)
 
 computed by deleting the token's id and re-padding, exactly as if the analyser had never produced
-it, with the whole model (all members of an ensemble; members that read syllables see the
-token's characters deleted, those inside its span; members that read pieces, the pieces that
-overlap its span: each featurizer's `variants`). Positive evidence supports the predicted
+it, with the whole model (all members of an ensemble: each other block deletes its own units
+that overlap the token's span, e.g. a syllable member the token's characters: each featurizer's
+`variants`). Positive evidence supports the predicted
 label; negative evidence argues against it. Why this method (and not gradients) is argued in
 docs/explain.md.
 
@@ -28,7 +29,7 @@ A packed model (`pack`) reads no padding: its trace has one step per fed token.
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.explain.explanation import Explanation, Token
+from ksent.explain.explanation import UNIT, Explanation, Token
 from ksent.explain.member import OpenModel
 from ksent.explain.steps import SIGNALS
 from ksent.features import FeatureSet
@@ -38,15 +39,15 @@ METHOD = (
     "and the rest re-padded); > 0 supports the prediction, < 0 argues against it"
 )
 HAD_ID = ("input", "oov", "truncated")  # statuses of tokens that got a vocabulary id (truncation came after)
-# what a member of another kind steps over (or weighs)
-UNIT = {"syllables": "character", "pieces": "piece", "jamo": "letter", "chargrams": "character n-gram"}
 
 
 def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: int = 0) -> Explanation:
     """Explain one review with a trained model (an `OpenModel`, or a torch model of `ksent.models`),
     its fitted feature set and its config.
 
-    Evidence is the whole model's; the gates, cell states and head are those of member `member`.
+    Evidence is the whole model's; the gates, cell states and head are those of member `member`, per
+    unit that member reads: tokens for a token member, characters for a syllable member, pieces for
+    a piece member (the explanation's `tokens` are then those units). A linear member has no gates.
     """
     if not isinstance(text, str):
         raise KsentError(f"explain takes one review as a str, got {type(text).__name__}")
@@ -58,30 +59,30 @@ def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: 
     if not 0 <= member < len(members):
         raise KsentError(f"no member {member}: this model has {len(members)} (0 to {len(members) - 1})")
     chosen = members[member]
-    if chosen.network != "lstm" or chosen.reads != "tokens":
-        token_members = [k for k, net in enumerate(members) if net.network == "lstm" and net.reads == "tokens"]
-        unit = UNIT.get(chosen.reads, chosen.reads + " unit")
-        what = (
-            f"is a {chosen.network} model over {unit}s: it has no gates"
-            if chosen.network != "lstm"
-            else f"reads {chosen.reads}, not tokens: its gates are per {unit}"
-        )
+    if chosen.network != "lstm":
+        lstms = [k for k, net in enumerate(members) if net.network == "lstm"]
         raise KsentError(
-            f"member {member} {what} and explain shows gates per token; choose member {token_members[0]} "
-            f"to {token_members[-1]} (the evidence is the whole model's, this member's included)"
+            f"member {member} is a {chosen.network} model over {UNIT.get(chosen.reads, chosen.reads)}s: it has no "
+            f"gates; choose one of the LSTM members {', '.join(map(str, lstms))} (the evidence is the whole "
+            "model's, this member's included)"
         )
-    reader = features.tokens
+    block = features.block_of(chosen.reads)
+    reader = block.featurizer
 
-    # 1. the tokens the model pipeline produces, and what the pipeline does with each
-    analysed = reader.units(text, workers=1)  # one review: no point in more analyser threads
+    # 1. the units the chosen member reads (the analyser's tokens, or its syllables, pieces, ...) with
+    # their spans in the review, and what the pipeline does with each
+    analysed = reader.units(text)
     fates = reader.fates([p.form for p in analysed])
     tokens = [Token(p.form, p.start, p.end, f.status, f.id, f.step) for p, f in zip(analysed, fates, strict=True)]
     fed = sorted((t for t in tokens if t.step is not None), key=lambda t: t.step)
+    unit = UNIT.get(chosen.reads, chosen.reads + " unit")
     if not fed:
         reasons = sorted({t.status for t in tokens})
-        why = f"its tokens are all {', '.join(reasons)}" if tokens else "nothing is left after cleaning"
+        why = f"its {unit}s are all {', '.join(reasons)}" if tokens else "nothing is left after cleaning"
         raise KsentError(
-            f"nothing to explain: no token of {text!r} reaches the model ({why}); "
+            f"nothing to explain: no {unit} of {text!r} reaches the model"
+            + (f"'s member {member}" if len(members) > 1 else "")
+            + f" ({why}); "
             f"it sees only padding, as for any such text"
         )
 
@@ -91,8 +92,8 @@ def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: 
     ids = reader.vocab.lookup([t.text for t in with_id])
     order = [k for k, t in enumerate(with_id) if t.step is not None]  # positions of fed tokens in `ids`
     variants = [ids] + [ids[:k] + ids[k + 1 :] for k in order] + [ids[: k + 1] for k in order]
-    # every other block reads the same variants: the units over a token's span go with it
-    x = features.variants(text, [with_id[k] for k in order], reader.pad(variants))
+    # every other block reads the same variants: its units over a deleted unit's span go with it
+    x = features.variants(text, [with_id[k] for k in order], reader.pad(variants), chosen.reads)
     p = model.p_positive(x)
     p_full, p_without, p_after = p[0], p[1 : 1 + len(order)], p[1 + len(order) :]
     sign = 1.0 if p_full >= 0.5 else -1.0  # evidence is for the predicted label
@@ -121,4 +122,6 @@ def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: 
         head_bias=net.head_bias,
         member=member,
         n_members=len(members),
+        reads=chosen.reads,
+        width=reader.width,
     )

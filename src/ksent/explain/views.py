@@ -9,7 +9,8 @@ from ksent.text.vocab import OOV_TOKEN
 
 
 def table(ex: Explanation, layer: int = -1):
-    """A rich Table: one row per token the analyser produced, in text order."""
+    """A rich Table: one row per token the analyser produced (or per unit the shown member reads:
+    characters, pieces), in text order."""
     from rich.table import Table
 
     n_layers = ex.cell.shape[0]
@@ -19,7 +20,7 @@ def table(ex: Explanation, layer: int = -1):
         caption=_caption(ex, lyr),
         caption_justify="left",
     )
-    tab.add_column("token")
+    tab.add_column(ex.unit)
     tab.add_column("text")
     tab.add_column("evidence", justify="right")
     tab.add_column("P(pos) after", justify="right")
@@ -47,23 +48,26 @@ def table(ex: Explanation, layer: int = -1):
 
 def _whose(ex: Explanation) -> str:
     """Which member's LSTM is shown, for an ensemble; '' for a single model."""
-    return f"; ensemble member {ex.member} of {ex.n_members} (counted from 0)" if ex.n_members > 1 else ""
+    if ex.n_members == 1:
+        return ""
+    reads = "" if ex.reads == "tokens" else f", which reads {ex.unit}s"
+    return f"; ensemble member {ex.member} of {ex.n_members} (counted from 0){reads}"
 
 
 def _caption(ex: Explanation, layer: int) -> str:
     n_layers = ex.cell.shape[0]
     pre = ex.config.padding == "pre"
     lines = [
-        f"evidence: P({ex.sentiment}) minus P({ex.sentiment}) with the token deleted; > 0 supports the prediction",
+        f"evidence: P({ex.sentiment}) minus P({ex.sentiment}) with the {ex.unit} deleted; > 0 supports the prediction",
         "i, f, o: mean input, forget, output gate over the hidden units; |c|: cell-state norm"
         + (f" (layer {layer + 1} of {n_layers})" if n_layers > 1 else "")
         + _whose(ex),
     ]
     if ex.padding_steps:
         state = ex.padding_state(layer)
-        pad = f"{ex.padding_steps} padding steps {'before the first' if pre else 'after the last'} token, not shown"
+        pad = f"{ex.padding_steps} padding steps {'before the first' if pre else 'after the last'} {ex.unit}, not shown"
         if "forward" in state and pre:
-            pad += f"; the forward direction enters the first token with |c| = {state['forward']:.2f}"
+            pad += f"; the forward direction enters the first {ex.unit} with |c| = {state['forward']:.2f}"
         if "backward" in state and pre and ex.readout == "last":  # pooled readouts skip padding steps
             pad += f"; the backward direction reads the padding last and hands the head |c| = {state['backward']:.2f}"
         lines.append(pad)
@@ -71,8 +75,9 @@ def _caption(ex: Explanation, layer: int) -> str:
 
 
 def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> Path:
-    """Write a heatmap PNG: the fed tokens (columns) against evidence, P(positive) so far, the mean
-    gates, the cell-state norm, and the cell values of the `units` units the head weighs most."""
+    """Write a heatmap PNG: the fed tokens (or the shown member's units) as columns, against evidence,
+    P(positive) so far, the mean gates, the cell-state norm, and the cell values of the `units` units
+    the head weighs most."""
     from ksent import plots
 
     fed = ex.fed
@@ -83,7 +88,7 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
     labels = []
     for t in fed:
         surface = ex.text[t.start : t.end] if t.start is not None else None
-        extra = [f"({surface})"] if surface and surface != t.text else []
+        extra = [f"({surface})"] if surface and not surface.isspace() and surface != t.text else []
         shown = t.text.replace("▁", "_")  # subword pieces' word-start mark (U+2581): not in NanumGothic
         labels.append("\n".join([shown, *extra, *(["OOV"] if t.status == "oov" else [])]))
 
@@ -109,7 +114,7 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
     whose = _whose(ex)
     panels = [  # (values, row labels, colour map, range, number format, title)
         (evidence, ["evidence"], "PiYG", (-lim, lim), ".2f", f"evidence for {ex.sentiment!r}: P drop when deleted"),
-        (after, ["P(positive)"], "RdBu", (0.0, 1.0), ".2f", "P(positive) if the review ended after this token"),
+        (after, ["P(positive)"], "RdBu", (0.0, 1.0), ".2f", f"P(positive) if the review ended after this {ex.unit}"),
         (gates, gate_rows, "viridis", (0.0, 1.0), ".2f", f"gates, mean over the {H} hidden units{of_layer}{whose}"),
         (
             norms,
@@ -153,7 +158,7 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
             fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
         fig.suptitle(
             f"{shown}\nP(positive) = {ex.p_positive:.3f}: {ex.sentiment}. "
-            f"Columns: the {n} tokens the model reads; {ex.padding_steps} padding steps {where} them not shown",
+            f"Columns: the {n} {ex.unit}s the model reads; {ex.padding_steps} padding steps {where} them not shown",
             fontsize=11,
         )
         return plots.save_png(fig, path, dpi=110)

@@ -94,9 +94,12 @@ class FeatureSet:
         return x[:, self.columns(kind)]
 
     def columns(self, kind: str) -> slice:
+        return self.block_of(kind).columns
+
+    def block_of(self, kind: str) -> Block:
         for b in self.blocks:
             if b.featurizer.kind == kind:
-                return b.columns
+                return b
         raise KsentError(f"this model reads no {kind!r} block (it reads {', '.join(self.kinds())})")
 
     def kinds(self) -> list[str]:
@@ -119,9 +122,12 @@ class FeatureSet:
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
         return self._joined([b.featurizer.encode(texts, run) for b in self.blocks])
 
-    def variants(self, text: str, fed, token_ids: np.ndarray) -> np.ndarray:
-        """Explain's variants of one review: the token block given, each other block's own."""
-        return self._joined([token_ids] + [b.featurizer.variants(text, fed) for b in self.blocks[1:]])
+    def variants(self, text: str, fed, ids: np.ndarray, kind: str = "tokens") -> np.ndarray:
+        """Explain's variants of one review: `kind`'s block given (`ids`, its units deleted one by
+        one), each other block's own (its units over each deleted unit's span deleted)."""
+        return self._joined(
+            [ids if b.featurizer.kind == kind else b.featurizer.variants(text, fed) for b in self.blocks]
+        )
 
     def _joined(self, parts: list[np.ndarray]) -> np.ndarray:
         return parts[0] if len(parts) == 1 else np.hstack(parts)

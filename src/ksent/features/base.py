@@ -12,19 +12,35 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from ksent.config import Config
 from ksent.errors import KsentError
 from ksent.runtime import gc_paused
+from ksent.text.clean import is_stopword
 from ksent.text.tokenizers import Token, subword_ids
-from ksent.text.vocab import Vocab, pad_flat, pad_sequences
+from ksent.text.vocab import OOV_TOKEN, Vocab, first_step, kept_part, pad_flat, pad_sequences
 
 # From this many texts on, subword blocks encode from the tokenizer's ids (`_pad_subword`); below it,
 # looking a few pieces up by string beats building the id map (16k entries: ~30 ms, once).
 IDS_MIN_TEXTS = 64
+
+# What happened to a unit (a token, a syllable, a piece) on its way to the model (`TokenFate.status`).
+STATUS = {
+    "input": "fed to the model",
+    "oov": f"fed to the model as {OOV_TOKEN} (rare or unseen in training)",
+    "unknown": "not in the vocabulary and this model has no OOV id: dropped, as the seed's Tokenizer drops it",
+    "stopword": "in the config's stopword list: removed before the model",
+    "truncated": "beyond max_len: cut off (truncating='pre' keeps the last max_len tokens)",
+}
+
+
+class TokenFate(NamedTuple):
+    status: str  # a key of STATUS
+    id: int | None  # the vocabulary id fed to the model (None if it was not fed)
+    step: int | None  # the time step in the padded input, 0 .. width-1
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class Featurizer:
     kind: ClassVar[str] = ""
     network: ClassVar[str] = "lstm"  # the kind of member that reads this block (ksent.models.NETWORKS)
     oov = True  # unseen units read as <OOV> (id 1)
+    stopwords: frozenset[str] = frozenset()  # units removed before the vocabulary (the token block's)
     # the options a config's section may set (besides "members"), each a whole number >= 1
     OPTIONS: ClassVar[tuple[str, ...]] = ("max_len", "epochs", "min_count")
 
@@ -115,10 +132,12 @@ class Featurizer:
 
     def variants(self, text: str, fed: Sequence[Token]) -> np.ndarray:
         """This block for the variants explain scores, in order: the review; the review without
-        each fed token (the units that overlap its span deleted); the review cut right after each
-        fed token (the units that start before its end). A unit or token without a span is never
-        deleted."""
+        each fed token of another block (this block's units that overlap its span deleted); the
+        review cut right after each fed token (the units that start before its end). A unit or
+        token without a span is never deleted; stopwords are removed, as `read` removes them."""
         units = self.units(text)
+        stop = is_stopword([u.form for u in units], self.stopwords)
+        units = [u for u, s in zip(units, stop, strict=True) if not s]
         ids = self._fitted().lookup([u.form for u in units])
         spans = [(u.start, u.end) if u.start is not None else None for u in units]
         without, after, end = [], [], 0
@@ -132,6 +151,23 @@ class Featurizer:
             after.append([i for i, s in zip(ids, spans, strict=True) if s is None or s[0] < end])
         rows = [ids, *without, *after]
         return self.pad([[i for i in row if i is not None] for row in rows])
+
+    def fates(self, forms: Sequence[str]) -> list[TokenFate]:
+        """What the pipeline does with each of one review's units (`units`' forms, stopwords still
+        in), by the rules `read` and `encode` apply: stopwords, vocabulary lookup, truncation, padding."""
+        vocab = self._fitted()
+        stop = is_stopword(forms, self.stopwords)
+        kept = [k for k, s in enumerate(stop) if not s]
+        ids = vocab.lookup([forms[k] for k in kept])
+        with_id = [(k, i) for k, i in zip(kept, ids, strict=True) if i is not None]
+        fed = with_id[kept_part(len(with_id), self.width, self.truncating)]
+        first = first_step(len(fed), self.width, self.padding)
+        fates: list[TokenFate] = [TokenFate("stopword", None, None)] * len(forms)
+        for k, i in zip(kept, ids, strict=True):
+            fates[k] = TokenFate("unknown" if i is None else "truncated", None, None)
+        for step, (k, i) in enumerate(fed, first):
+            fates[k] = TokenFate("oov" if vocab.oov and i == 1 else "input", i, step)
+        return fates
 
     def state(self, readable: bool = True) -> dict:
         """What `load_state` needs, as JSON-ready data (the vocabulary). `readable`: a learnt model

@@ -3,38 +3,21 @@
 Cleaning (the seed's Hangul-only, if `clean`), analysis (Okt, Kiwi, or learnt subword pieces for a
 "subword" config), stopword removal, then Keras' Tokenizer semantics (`ksent.text.vocab`): ranks by
 count, `min_count`, an optional OOV id, padded and truncated to `max_len`. Beyond the shared
-featurizer, it says what became of every token of one review (`fates`): explain shows it.
+featurizer, its stopwords are a fate of their own (`fates`): explain shows it.
 """
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import numpy as np
 
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features.base import IDS_MIN_TEXTS, QUIET, Featurizer, Run
+from ksent.features.base import IDS_MIN_TEXTS, QUIET, STATUS, Featurizer, Run, TokenFate
 from ksent.progress import bar
 from ksent.runtime import gc_paused
-from ksent.text.clean import clean_hangul, clean_with_offsets, is_stopword, remove_stopwords
+from ksent.text.clean import clean_hangul, clean_with_offsets, remove_stopwords
 from ksent.text.tokenizers import Token, fit_subword, provenance, tokenize
-from ksent.text.vocab import OOV_TOKEN, first_step, kept_part
-
-# What happened to a token on its way to the model (`TokenFate.status`).
-STATUS = {
-    "input": "fed to the model",
-    "oov": f"fed to the model as {OOV_TOKEN} (rare or unseen in training)",
-    "unknown": "not in the vocabulary and this model has no OOV id: dropped, as the seed's Tokenizer drops it",
-    "stopword": "in the config's stopword list: removed before the model",
-    "truncated": "beyond max_len: cut off (truncating='pre' keeps the last max_len tokens)",
-}
-
-
-class TokenFate(NamedTuple):
-    status: str  # a key of STATUS
-    id: int | None  # the vocabulary id fed to the model (None if it was not fed)
-    step: int | None  # the time step in the padded input, 0 .. max_len-1
 
 
 def cleaned(texts: Sequence[str], clean: bool) -> list[str]:
@@ -101,23 +84,6 @@ class Tokens(Featurizer):
 
         return spans_through_cleaning(text, self.clean, analyse)
 
-    def fates(self, forms: Sequence[str]) -> list[TokenFate]:
-        """What the pipeline does with each of one review's tokens (stopwords still in), by the rules
-        `read` and `encode` apply: stopwords, vocabulary lookup, truncation, padding."""
-        vocab = self._fitted()
-        stop = is_stopword(forms, self.stopwords)
-        kept = [k for k, s in enumerate(stop) if not s]
-        ids = vocab.lookup([forms[k] for k in kept])
-        with_id = [(k, i) for k, i in zip(kept, ids, strict=True) if i is not None]
-        fed = with_id[kept_part(len(with_id), self.width, self.truncating)]
-        first = first_step(len(fed), self.width, self.padding)
-        fates: list[TokenFate] = [TokenFate("stopword", None, None)] * len(forms)
-        for k, i in zip(kept, ids, strict=True):
-            fates[k] = TokenFate("unknown" if i is None else "truncated", None, None)
-        for step, (k, i) in enumerate(fed, first):
-            fates[k] = TokenFate("oov" if vocab.oov and i == 1 else "input", i, step)
-        return fates
-
     def packages(self) -> dict[str, str]:
         return provenance(self.tokenizer)["packages"]
 
@@ -132,3 +98,6 @@ class Tokens(Featurizer):
         self.subword = self._learnt(state["subword"]) if "subword" in state else None
         if self.tokenizer == "subword" and self.subword is None:
             raise KsentError(f"{source} has no subword model, but the config's tokenizer is 'subword'")
+
+
+__all__ = ["STATUS", "TokenFate", "Tokens", "cleaned", "spans_through_cleaning"]
