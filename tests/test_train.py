@@ -15,6 +15,7 @@ from ksent.cli import app
 from ksent.config import Config
 from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
+from ksent.features.base import QUIET
 from ksent.metrics import classification_report
 
 N_TRAIN, N_TEST = 8000, 1000  # the shared `trained` fixture (conftest.py) uses the first 8,000 rows
@@ -338,8 +339,9 @@ def test_syllable_members_read_their_own_columns_save_reload_and_explain(small_t
     e = again.explain("배우들 연기가 정말 좋았다")
     assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
     assert all(tok.evidence is not None for tok in e.tokens if tok.step is not None)
-    with pytest.raises(KsentError, match="member 1 reads syllables, not tokens.*choose member 0 to 0"):
-        again.explain("좋았다", member=1)
+    chars = again.explain("좋았다", member=1)  # the syllable member's gates, one step per character
+    assert chars.reads == "syllables" and [t.text for t in chars.fed] == ["좋", "았", "다"]
+    assert chars.p_positive == pytest.approx(again.predict_proba(["좋았다"])[0, 1], abs=1e-5)
     # a folder whose vocabulary lost its syllables does not load
     del v["features"][1]
     (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
@@ -454,8 +456,9 @@ def test_piece_members_read_their_own_block_save_reload_and_explain(small_train,
     e = again.explain("배우들 연기가 정말 좋았다")
     assert e.p_positive == pytest.approx(again.predict_proba(["배우들 연기가 정말 좋았다"])[0, 1], abs=1e-5)
     assert all(tok.evidence is not None for tok in e.tokens if tok.step is not None)
-    with pytest.raises(KsentError, match="member 2 reads pieces, not tokens: its gates are per piece"):
-        again.explain("좋았다", member=2)
+    pieces = again.explain("좋았다", member=2)  # the piece member's gates, one step per piece
+    assert pieces.reads == "pieces" and pieces.fed and "".join(t.text for t in pieces.fed).lstrip("▁") == "좋았다"
+    assert [t.text for t in pieces.fed] == reader.read(["좋았다"], QUIET)[0]  # the pieces the member reads
     del section["subword"]  # a folder whose piece section lost its learnt pieces does not load
     (out / "vocab.json").write_text(json.dumps(v, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(KsentError, match="has no pieces, but the config has piece members"):
