@@ -108,11 +108,20 @@ def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> tuple[di
             {
                 "seed": h["seed"],
                 "reads": h["reads"],
+                "born_again": "born_again" in h,
                 "best_val_accuracy": h["best_val_accuracy"],
                 "test_accuracy": classification_report(test.labels, p_positive(evaluate_logits(net, x)))["accuracy"],
             }
             for net, h in zip(clf.model_.members(), t["members"], strict=True)
         ]
+        first = [net for net, h in zip(clf.model_.members(), t["members"], strict=True) if "born_again" not in h]
+        if len(first) < len(t["members"]):  # the model before its born-again members, on the same test reviews
+            p_first = p_positive(evaluate_logits(Ensemble(first), x))
+            summary["before_born_again"] = {
+                **t["before_born_again"],
+                "test_accuracy": classification_report(test.labels, p_first)["accuracy"],
+                "after_minus_before": paired_comparison(test.labels, probs >= 0.5, p_first >= 0.5),
+            }
     return summary, probs
 
 

@@ -6,6 +6,7 @@
     python benchmarks/members.py table runs/exp/ab-base-s4?.npz runs/exp/ab-clean-s4?.npz
     python benchmarks/members.py linear --name lin-s42 --out runs/exp
     python benchmarks/members.py unpack runs/best3/seed-42 --name b42 --out runs/exp
+    python benchmarks/members.py before-born-again runs/teacher-ba44 --out runs/teacher-first44
     python benchmarks/members.py grid --group tok runs/exp/b42-tokens0.npz runs/exp/b42-tokens1.npz \
         --group syl runs/exp/b42-syllables0.npz --extra runs/exp/t42-chargrams0.npz
     python benchmarks/members.py combine runs/exp/tok-s42.npz+runs/exp/syl-s44.npz runs/exp/lin-s42.npz \
@@ -25,6 +26,9 @@ the linear baseline as a member, fitted on the members' training rows.
 `unpack` reads a trained model folder and saves each of its members as a member file
 (NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
 of one config and data share those rows, so members of several seeds' models can be recombined.
+`before-born-again` saves a model trained with `born_again` as the model of its other members
+alone (its config with born_again=0, distill=0, augment=0): the teacher that run's born-again
+members learnt from, to teach other students side by side with the whole model.
 `grid` tries every mix of the first k members of each `--group` (the order given) and prints a
 table sorted by validation accuracy, with the members' summed training time; with `--extra`, each
 mix also with that member added as one more vote, and as half the vote (the mix weighed as one).
@@ -185,6 +189,25 @@ def unpack(args) -> None:
         save(args.out, f"{args.name}-{net.reads}{k}", val, y[n_train:], test, test_rows.labels, meta, suite)
 
 
+def before_born_again(args) -> None:
+    import ksent
+    from ksent.models import Ensemble
+
+    clf = ksent.load(args.model, device="cpu")
+    training = clf.metrics_["training"]
+    histories = training.get("members") or []
+    first = [net for net, h in zip(clf.model_.members(), histories, strict=True) if "born_again" not in h]
+    if len(first) == len(histories) or len(first) < 2:
+        raise SystemExit(f"{args.model}: not an ensemble with born-again members")
+    clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0).validate()
+    clf.model_ = Ensemble(first).eval()
+    before = training["before_born_again"]
+    kept = {**training, "members": histories[: len(first)], "best_val_accuracy": before["best_val_accuracy"]}
+    clf.metrics_ = {**clf.metrics_, "training": kept, "made_by": f"members.py before-born-again {args.model}"}
+    clf.save(args.out)
+    print(f"{args.out}: the first {len(first)} members of {args.model} (val. acc. {before['best_val_accuracy']:.4f})")
+
+
 def grid(args) -> None:
     import itertools
 
@@ -325,15 +348,18 @@ def main() -> None:
     u.add_argument("--name", required=True, help="Prefix of the member files.")
     u.add_argument("--out", type=Path, default=Path("runs/exp"))
     u.add_argument("--data-dir", type=Path, default=None)
+    bb = sub.add_parser("before-born-again")
+    bb.add_argument("model", type=Path, help="A model folder trained with born_again >= 1.")
+    bb.add_argument("--out", type=Path, required=True, help="Where the model of its other members is saved.")
     g = sub.add_parser("grid")
     g.add_argument("--group", nargs="+", action="append", required=True, help="NAME FILE...: members of one kind.")
     g.add_argument("--extra", help="A member tried with every mix, as one vote and as half the vote.")
     tb = sub.add_parser("table")
     tb.add_argument("files", nargs="+", help="Runs NAME-sSEED.npz; the first group is the reference.")
     args = ap.parse_args()
-    {"train": train, "linear": linear, "combine": combine, "unpack": unpack, "grid": grid, "table": table}[args.cmd](
-        args
-    )
+    commands = {"train": train, "linear": linear, "combine": combine, "unpack": unpack, "grid": grid, "table": table}
+    commands["before-born-again"] = before_born_again
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -309,6 +309,7 @@ def test_accuracy_benchmark_smoke(nsmc_dir, hangul_root):
 
     out, n = hangul_root / "정확도", 1000
     sets = ["epochs=1", "hidden=8", "embed_dim=8", "syllable_members=1", "syllable_max_len=40"]
+    sets += ["born_again=1", "augment=1"]  # a third member, taught by the first two
     bench("accuracy.py", "--config", "default", "--limit", str(n), "--out", str(out),
           *(a for s in sets for a in ("--set", s)), nsmc_dir=nsmc_dir)  # fmt: skip
     summary = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
@@ -328,9 +329,19 @@ def test_accuracy_benchmark_smoke(nsmc_dir, hangul_root):
     # each member alone: what it answers for the test rows through its own columns of the model's ids
     test = read_labelled(nsmc_path("test", nsmc_dir)).head(n)
     x = clf.encode(test.texts)
-    assert [(m["reads"], m["seed"]) for m in run["members"]] == [("tokens", 42), ("syllables", 43)]
+    members = [(m["reads"], m["seed"], m["born_again"]) for m in run["members"]]
+    assert members == [("tokens", 42, False), ("syllables", 43, False), ("tokens", 42, True)]
     for m, net in zip(run["members"], clf.model_.members(), strict=True):
         assert m["test_accuracy"] == classification_report(test.labels, p_positive(evaluate_logits(net, x)))["accuracy"]
+    # the model before its born-again member, on the same rows; saved alone by members.py, it is that model
+    first = members_py("before-born-again", str(out), "--out", str(hangul_root / "정확도-처음"))
+    assert "the first 2 members" in first.stdout
+    before = ksent.load(hangul_root / "정확도-처음", device="cpu")
+    assert before.config_.born_again == 0 and len(before.model_.members()) == 2
+    p_before = before.predict_proba(test.texts)[:, 1]
+    assert run["before_born_again"]["test_accuracy"] == classification_report(test.labels, p_before)["accuracy"]
+    vs = run["before_born_again"]["after_minus_before"]
+    assert vs["accuracy_a"] == run["test_accuracy"] and vs["accuracy_b"] == run["before_born_again"]["test_accuracy"]
     check_behaviour(run["behaviour"], list(clf.predict(behaviour_texts())))
     base = summary["baseline"]
     (tn, fp), (fn, tp) = base["test"]["confusion_matrix"]

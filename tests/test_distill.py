@@ -275,3 +275,54 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
         result.exception
     )
     assert "learning subword pieces" not in result.output  # refused before any work
+
+
+def test_born_again_members_are_the_students_a_teacher_run_would_make(nsmc_dir, tmp_path):
+    """`born_again=1`: after the other members, one more token member learns from their ensemble's
+    answers; it is exactly the student `--teacher` makes of those members saved as a model, the first
+    members are exactly the run without it, and a resumed run reads every stage from its checkpoint."""
+    rows = read_labelled(nsmc_path("train", nsmc_dir)).head(3000)
+    small = ["hidden=16", "embed_dim=16", "epochs=2", "syllable_epochs=1", "members=1", "piece_members=0"]
+    small += ["syllable_max_len=60", "max_len=40", "distill=0.8", "augment=1"]
+    cfg = resolve("best", [*small, "born_again=1"])
+    one = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(rows, checkpoint=tmp_path / "ck")
+    history = one.metrics_["training"]
+    assert [m["reads"] for m in history["members"]] == ["tokens", "syllables", "tokens"]
+    taught = history["members"][2]["born_again"]
+    assert taught["teacher_config"] == "best" and taught["distill"] == 0.8 and taught["augmented_rows"] > 1000
+    assert history["n_val"] == one.metrics_["validation"]["n"] == int(one.metrics_["data"]["kept"] * 0.1)
+
+    base = ksent.SentimentClassifier(resolve("best", [*small, "distill=0", "augment=0"]), device="cpu")
+    base.fit_labelled(rows).save(tmp_path / "base")
+    student_cfg = resolve("best", [*small, "syllable_members=0"])
+    student = ksent.SentimentClassifier(student_cfg, device="cpu", teacher=tmp_path / "base").fit_labelled(rows)
+    weights = one.model_.state_dict()
+    for k, v in base.model_.state_dict().items():
+        assert torch.equal(weights[k], v), k
+    for k, v in student.model_.state_dict().items():
+        assert torch.equal(weights[f"nets.2.{k}"], v), k
+    assert history["members"][2]["best_val_accuracy"] == student.metrics_["training"]["best_val_accuracy"]
+
+    # saved and loaded as any ensemble; the born-again member opens its gates per token
+    one.save(tmp_path / "one")
+    loaded = ksent.load(tmp_path / "one", device="cpu")
+    texts = ["배우 연기 정말 좋았다", "시간 아까운 최악의 영화"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), one.predict_proba(texts))
+    e = loaded.explain(texts[1], member=2)
+    assert (e.member, e.n_members, e.reads) == (2, 3, "tokens") and e.fed
+    assert not np.allclose(e.hidden, loaded.explain(texts[1], member=0).hidden)  # its own gates, not member 0's
+
+    resumed = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(rows, checkpoint=tmp_path / "ck", resume=True)
+    assert all(torch.equal(weights[k], v) for k, v in resumed.model_.state_dict().items())
+    assert resumed.metrics_["training"]["members"][2]["resumed_after_epoch"] == 2
+
+
+def test_born_again_needs_what_it_learns_by_and_no_outside_teacher(trained):
+    with pytest.raises(KsentError, match="born_again members learn from the other members' answers"):
+        resolve("best", ["born_again=1"])
+    with pytest.raises(KsentError, match="born_again must be >= 0"):
+        resolve("best", ["born_again=-1", "distill=0.8"])
+    _, teacher = trained
+    clf = ksent.SentimentClassifier(resolve("best", ["born_again=1", "augment=8"]), teacher=teacher)
+    with pytest.raises(KsentError, match="a teacher would not be used; drop the teacher"):
+        clf.fit(["좋다", "싫다"], [1, 0])

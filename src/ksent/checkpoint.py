@@ -211,6 +211,12 @@ class Checkpoint:
             save_arrays({"x": x2, "y": y2, "targets": targets}, tmp / "answers.safetensors")
             atomic.write_json(tmp / "teacher.json", {"rows_sha256": _sha256(x, y), "n_val": n_val, "info": info})
 
+    def stage(self, name: str) -> "Checkpoint":
+        """A later stage of the run with its own inputs, teacher's answers and members, in a subfolder
+        (a born-again member's: it trains on other rows than the members before it)."""
+        (self.path / name).mkdir(exist_ok=True)
+        return Checkpoint(self.path / name)
+
     # -- members -------------------------------------------------------------------------------
 
     def member(self, k: int) -> "Slot":

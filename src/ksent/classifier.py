@@ -13,6 +13,7 @@ parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`
 `model_`, `metrics_`, `classes_`).
 """
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_trainin
 from ksent.errors import KsentError
 from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
-from ksent.models import build_model
+from ksent.models import Ensemble, build_model
 from ksent.models.inference import evaluate_logits, p_positive, resolve_device
 from ksent.predict import Predicting, check_texts
 from ksent.progress import notice
@@ -35,9 +36,10 @@ from ksent.text.tokenizers import (  # noqa: F401  (TokenizerMismatchWarning: it
     warn_if_tokenizer_differs,
 )
 from ksent.text.vocab import Vocab
-from ksent.train import fit, members_of, split
+from ksent.train import Member, fit, loss_accuracy, members_of, split
 
 CACHE_MIN_TEXTS = 5000  # token cache only for corpus-sized inputs (training, evaluation)
+MEMBER_HISTORY = ("epochs", "best_epoch", "best_val_accuracy", "seconds", "seed", "resumed_after_epoch")
 PARAMS = ("config", "device", "progress", "cache", "workers", "teacher")
 
 
@@ -227,7 +229,13 @@ class SentimentClassifier(Predicting):
         for name in ("config_", "features_", "model_", "metrics_", "validation_"):  # a refit starts clean
             self.__dict__.pop(name, None)
         cfg = self._config()
-        learns_from_teacher = bool(cfg.distill or cfg.augment)
+        if cfg.born_again and self.teacher is not None:
+            raise KsentError(
+                f"config {cfg.name!r} has born_again={cfg.born_again}: its distill and augment teach the born-again "
+                "members with this run's own members' answers, so a teacher would not be used; drop the teacher "
+                "(--teacher), or set born_again=0 to learn from it"
+            )
+        learns_from_teacher = bool(cfg.distill or cfg.augment) and not cfg.born_again
         if learns_from_teacher != (self.teacher is not None):
             raise KsentError(
                 f"config {cfg.name!r} (distill={cfg.distill}, augment={cfg.augment}) learns from a teacher: pass "
@@ -269,9 +277,12 @@ class SentimentClassifier(Predicting):
                 notice(f"the teacher's answers: from the checkpoint {saved.path}")
             x, y, targets, n_val, taught = answers
         members = members_of(cfg, self.features_)
-        model, history = fit(cfg, x, y, members, self.device, self.progress, targets, n_val, saved)
+        first = [m for m in members if not m.born_again]
+        model, history = fit(cfg, x, y, first, self.device, self.progress, targets, n_val, saved)
         if taught:
             history["teacher"] = taught
+        if cfg.born_again:
+            model, history = self._born_again(model, history, x, y, rows, members[len(first) :], saved)
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]
@@ -292,6 +303,55 @@ class SentimentClassifier(Predicting):
         self.classes_ = np.array([0, 1])
         self.model_ = model
         return self
+
+    def _born_again(self, model, history: dict, x, y, rows: Labelled, taught: list[Member], saved):
+        """The born-again members (`cfg.born_again`): each a token member learning from the ensemble of
+        the members trained so far, exactly as `ksent train --teacher` would teach it with that ensemble
+        saved as the teacher (its answers on the training rows and on the perturbed copies of its seed,
+        `ksent.distill.teach`); then all of them averaged. Returns the model and its history."""
+        cfg, tokens = self.config_, self.features_.blocks[0]
+        teacher = SentimentClassifier(cfg, self.device, False, self.cache, self.workers)
+        teacher.config_, teacher.features_, teacher.model_ = cfg, self.features_, model
+        teacher.classes_ = np.array([0, 1])
+        first = model.members() if isinstance(model, Ensemble) else [model]
+        if "members" in history:
+            histories = history["members"]
+        else:  # one member before: its history is the run's
+            histories = [{**{k: history[k] for k in MEMBER_HISTORY if k in history}, "reads": tokens.featurizer.kind}]
+        x_tokens = np.ascontiguousarray(x[:, tokens.columns])
+
+        def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            ids = tokens.featurizer.encode(texts, self._run(len(texts)))
+            return ids, (ids != 0).sum(axis=1) > 0
+
+        nets = []
+        for j, member in enumerate(taught):
+            if self.progress:
+                notice(f"born-again member {j + 1}/{len(taught)}: a token member taught by the {len(first)} above")
+            own = dataclasses.replace(cfg, seed=member.seed)  # its copies and its weights: this seed's
+            stage = saved.stage(f"born-again-{j + 1}") if saved is not None else None
+            answers = stage.answers(x_tokens, y) if stage is not None else None
+            if answers is None:
+                kept = self._cache_folder("answers")
+                answers = distill.teach(own, encode, teacher, rows.texts, x_tokens, y, self.progress, kept)
+                if stage is not None:
+                    stage.save_answers(x_tokens, y, answers)
+            xs, ys, targets, n_val, info = answers
+            net, h = fit(own, xs, ys, [member], self.device, self.progress, targets, n_val, stage)
+            nets.append(net)
+            histories.append(
+                {**{k: h[k] for k in MEMBER_HISTORY if k in h}, "reads": tokens.featurizer.kind, "born_again": info}
+            )
+        model = Ensemble(first + nets).eval()
+        n_val = history["n_val"]
+        val_loss, val_acc = loss_accuracy(evaluate_logits(model, x[len(x) - n_val :]), y[len(y) - n_val :])
+        if self.progress:
+            notice(f"ensemble of {len(first) + len(nets)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}")
+        before = {"members": len(first), "best_val_accuracy": history["best_val_accuracy"]}
+        history = {**history, "best_val_accuracy": val_acc, "val_loss": val_loss, "members": histories}
+        history["before_born_again"] = before
+        history["seconds"] = sum(h["seconds"] for h in histories)
+        return model, history
 
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(positive) (N,) and the padded ids the model read (N, max_len + any syllable block)."""

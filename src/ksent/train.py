@@ -34,7 +34,7 @@ from torch import nn
 from ksent.checkpoint import Checkpoint, Slot
 from ksent.config import Config
 from ksent.errors import KsentError
-from ksent.features import FeatureSet
+from ksent.features import Block, FeatureSet
 from ksent.models import Ensemble, LinearClassifier, LSTMClassifier, NetSpec, build_model, linear
 from ksent.models.inference import evaluate_logits, resolve_device
 from ksent.progress import bar, console
@@ -47,23 +47,25 @@ class Member:
     spec: NetSpec
     epochs: int
     seed: int
+    born_again: bool = False  # trained after the others, on their answers (`cfg.born_again`)
 
 
 def members_of(cfg: Config, features: FeatureSet) -> list[Member]:
     """The networks a config trains over a fitted feature set, in order: each block's members
-    (seeds seed, seed+1, ...), each reading that block's columns. A model of one network reads all
-    the ids (its columns are None)."""
+    (seeds seed, seed+1, ...), each reading that block's columns, then `cfg.born_again` more token
+    members (seeds seed, seed+1, ...: each the student `ksent train --teacher` would make of that
+    seed). A model of one network reads all the ids (its columns are None)."""
     blocks = features.member_blocks()
-    one = len(blocks) == 1
-    return [
-        Member(
-            NetSpec.from_config(
-                cfg, b.featurizer.vocab_size, b.featurizer.kind, None if one else b.columns, b.featurizer.network
-            ),
-            b.featurizer.epochs(cfg),
-            cfg.seed + k,
-        )
-        for k, b in enumerate(blocks)
+    one = len(blocks) == 1 and not cfg.born_again
+
+    def spec(b: Block) -> NetSpec:
+        columns = None if one else b.columns
+        return NetSpec.from_config(cfg, b.featurizer.vocab_size, b.featurizer.kind, columns, b.featurizer.network)
+
+    tokens = features.blocks[0]
+    return [Member(spec(b), b.featurizer.epochs(cfg), cfg.seed + k) for k, b in enumerate(blocks)] + [
+        Member(spec(tokens), tokens.featurizer.epochs(cfg), cfg.seed + j, born_again=True)
+        for j in range(cfg.born_again)
     ]
 
 
@@ -79,7 +81,8 @@ def _cut(xb: torch.Tensor) -> torch.Tensor:
     return xb[:, : max(longest, 1)]
 
 
-def _loss_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def loss_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean binary cross-entropy and accuracy of logits (N,) against 0/1 labels (N,)."""
     t = torch.from_numpy(logits)
     loss = nn.functional.binary_cross_entropy_with_logits(t, torch.from_numpy(y).float()).item()
     return loss, float(((logits >= 0) == (y == 1)).mean())
@@ -214,7 +217,7 @@ def _fit(cfg, x, y, members: list[Member], device, progress, targets, n_val, che
         nets.append(net)
         histories.append({**history, "reads": reads})
     model = Ensemble(nets).eval()
-    val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
+    val_loss, val_acc = loss_accuracy(evaluate_logits(model, x[n_train:], dev), y[n_train:])
     if progress:
         console().print(f"ensemble of {len(members)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}", soft_wrap=True)
     return model, {
@@ -347,7 +350,7 @@ def _fit_one(
                 seen += len(idx)
                 advance(1, info=f"loss {loss_sum / seen:.4f} acc {correct / seen:.4f}")
         # 2. validation
-        val_loss, val_acc = _loss_acc(evaluate_logits(model, x_val, dev), y_val)
+        val_loss, val_acc = loss_accuracy(evaluate_logits(model, x_val, dev), y_val)
         seconds = time.perf_counter() - t0
         history.append(
             {
@@ -457,8 +460,8 @@ def _fit_linear(
             opt.step(objective)
             advance(1)
         model.eval()
-        train_loss, train_acc = _loss_acc(evaluate_logits(model, x[:n_train], dev), y[:n_train])
-        val_loss, val_acc = _loss_acc(evaluate_logits(model, x[n_train:], dev), y[n_train:])
+        train_loss, train_acc = loss_accuracy(evaluate_logits(model, x[:n_train], dev), y[:n_train])
+        val_loss, val_acc = loss_accuracy(evaluate_logits(model, x[n_train:], dev), y[n_train:])
         steps = int(opt.state[opt._params[0]]["n_iter"])
         seconds = time.perf_counter() - t0
         history = [
