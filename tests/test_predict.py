@@ -89,3 +89,37 @@ def test_first_run_download_keeps_json_stdout_pure(trained, nsmc_dir, hangul_roo
     assert json.loads(r.stdout)["n"] == 200  # the whole of stdout parses
     assert "downloading" in r.stderr
     assert (hangul_root / "첫 실행 캐시" / "nsmc" / "ratings_test.txt").is_file()
+
+
+def test_scoring_shows_a_bar_over_every_member(nsmc_dir, monkeypatch):
+    """With progress on, scoring after the tokenizing bar has its own bar (a teacher's members answer
+    a million copies for minutes): N × members reviews in all, every one counted once; the answers
+    are the ones scored without it."""
+    from contextlib import contextmanager
+
+    import ksent.classifier
+    from ksent.config import Config
+    from ksent.data import nsmc_path, read_labelled
+
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(600)
+    cfg = Config(epochs=1, hidden=8, embed_dim=8, members=2, syllable_members=1, syllable_epochs=1)
+    clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(train)
+    texts = train.texts[:300] + ["", "ㅋㅋㅋ"]
+    quiet = clf.predict_proba(texts)
+    bars = []
+
+    @contextmanager
+    def recorded(description, total, enabled=True, counts=True):
+        seen = {"description": description, "total": total, "enabled": enabled, "advanced": 0}
+        bars.append(seen)
+
+        def advance(n=1, **kw):
+            seen["advanced"] += n
+
+        yield advance
+
+    monkeypatch.setattr(ksent.classifier, "bar", recorded)
+    shown = clf.set_params(progress=True).predict_proba(texts)
+    scoring = [b for b in bars if b["description"] == "scoring"]
+    assert scoring == [{"description": "scoring", "total": 3 * len(texts), "enabled": True, "advanced": 3 * len(texts)}]
+    np.testing.assert_array_equal(shown, quiet)

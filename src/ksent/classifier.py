@@ -29,7 +29,7 @@ from ksent.metrics import classification_report
 from ksent.models import Ensemble, build_model
 from ksent.models.inference import evaluate_logits, p_positive, resolve_device
 from ksent.predict import Predicting, check_texts
-from ksent.progress import notice
+from ksent.progress import bar, notice
 from ksent.text.tokenizers import (  # noqa: F401  (TokenizerMismatchWarning: its old home was here)
     TokenizerMismatchWarning,
     model_provenance,
@@ -358,7 +358,9 @@ class SentimentClassifier(Predicting):
         texts = check_texts(texts)
         self._check_fitted()
         x = self.encode(texts)
-        return p_positive(evaluate_logits(self.model_, x)), x
+        # a bar: a teacher's members answer a million copies for minutes after the tokenizing bar ends
+        with bar("scoring", len(x) * len(self.model_.members()), self.progress) as advance:
+            return p_positive(evaluate_logits(self.model_, x, advance=advance)), x
 
     def explain(self, text: str, member: int = 0):
         """One review opened up: tokens with spans and evidence, gates and cell state at every step.

@@ -3,6 +3,8 @@
 What the classifier, the server, batch scoring, training's validation and the benchmarks all call.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -31,25 +33,36 @@ def _packed(model: nn.Module) -> bool:
 
 
 @torch.inference_mode()
-def evaluate_logits(model: nn.Module, x: np.ndarray, device: torch.device | None = None, batch: int = 256):
+def evaluate_logits(
+    model: nn.Module,
+    x: np.ndarray,
+    device: torch.device | None = None,
+    batch: int = 256,
+    advance: Callable[[int], None] | None = None,
+):
     """Logits (N,) for padded ids (N, T). A packed model scores reviews of equal length together,
     cut to that length: no padding at all, so the LSTM runs unpacked (the fast path) with exactly
-    the packed result. Any other model: in the given order, at full width. `device`: the model's."""
+    the packed result. Any other model: in the given order, at full width. `device`: the model's.
+    `advance(n)` is told of every n reviews a member has scored (N × members in all: a progress bar)."""
     model.eval()
     device = model_device(model) if device is None else device
     if not len(x):
         return np.zeros(0, dtype=np.float32)
     nets = model.members()
     if len(nets) > 1:  # an ensemble: each member on its own columns, then the mean logit (as its forward)
-        return np.mean([evaluate_logits(net, x, device, batch) for net in nets], axis=0, dtype=np.float32)
+        return np.mean([evaluate_logits(net, x, device, batch, advance) for net in nets], axis=0, dtype=np.float32)
     x = own_columns(model, x)
     out = np.empty(len(x), dtype=np.float32)
     if not _packed(model):
         for i in range(0, len(x), batch):
             out[i : i + batch] = model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy()
+            if advance is not None:
+                advance(min(batch, len(x) - i))
         return out
     for rows, width in length_batches(x, batch):
         out[rows] = model(torch.from_numpy(x[rows, :width]).to(device)).float().cpu().numpy()
+        if advance is not None:
+            advance(len(rows))
     return out
 
 
