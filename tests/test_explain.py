@@ -2,6 +2,7 @@
 works through the model interface for every variant and an ensemble, and the evidence does what it claims."""
 
 import doctest
+import io
 import json
 import subprocess
 import sys
@@ -579,10 +580,31 @@ def test_heatmap_for_stacked_bidirectional(hangul_root):
     assert np.asarray(d["trace"]["hidden"]).shape == (2, 2, 30, 16) and len(d["head"]["unit_contributions"]) == 32
     assert [t.status for t in ex.fed] == ["input", "input", "oov", "input", "input", "oov", "oov"]
     text = table(ex)
-    assert [c.header for c in text.columns][-8:] == [
-        f"{s}{d}" for d in (" fwd", " bwd") for s in ("i", "f", "o", "|c|")
-    ]
+    assert [c.header for c in text.columns][-4:] == ["i", "f", "o", "|c|"]  # one set: a line per direction
     assert "hands the head" in text.caption  # the "last" readout reads the backward state after the padding
+    assert "right-to-left" in text.caption
+    cells = [[str(c) for c in col._cells] for col in text.columns]
+    rows = list(zip(*cells, strict=True))
+    assert len(rows) == 2 * len(ex.fed) + sum(t.step is None for t in ex.tokens)
+    summary, lines, k = ex.summary(), iter(rows), 0
+    for t in ex.tokens:  # each fed token: its forward line, then its backward line
+        forward = next(lines)
+        assert forward[0].startswith(t.text)
+        if t.step is None:
+            continue
+        backward = next(lines)
+        assert forward[3].endswith("→") and backward[:4] == ("", "", "", "←")
+        k += 1
+        for line, d in ((forward, "forward"), (backward, "backward")):
+            want = [
+                summary[k - 1][d][g] for g in ("input_gate_mean", "forget_gate_mean", "output_gate_mean", "cell_norm")
+            ]
+            assert [float(v) for v in line[4:]] == pytest.approx(want, abs=0.006)
+    from rich.console import Console
+
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(text)
+    assert "…" not in console.export_text()  # fits an 80-column terminal: nothing cut
     path = plot(ex, hangul_root / "양방향.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
 

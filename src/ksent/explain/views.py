@@ -24,25 +24,27 @@ def table(ex: Explanation, layer: int = -1):
     tab.add_column("text")
     tab.add_column("evidence", justify="right")
     tab.add_column("P(pos) after", justify="right")
-    bi = len(ex.directions) > 1
-    for d in ex.directions:
-        tag = {"forward": " fwd", "backward": " bwd"}[d] if bi else ""
-        for name in ("i", "f", "o", "|c|"):
-            tab.add_column(f"{name}{tag}", justify="right")
+    for name in ("i", "f", "o", "|c|"):
+        tab.add_column(name, justify="right")
+    # a bidirectional LSTM: each direction's gates on a line of their own (→ then ←), so that the table
+    # keeps the width of a one-direction one and fits an 80-column terminal
+    arrows = {"forward": " →", "backward": "←"} if len(ex.directions) > 1 else {"forward": ""}
     summary = dict(zip([t.step for t in ex.fed], ex.summary(layer), strict=True))
     for t in ex.tokens:
         surface = ex.text[t.start : t.end] if t.start is not None else ""  # e.g. the "▁" before the first word
         shown = t.text + (f" ({OOV_TOKEN})" if t.status == "oov" else "")
         if t.step is None:
-            tab.add_row(shown, surface, f"[dim]{t.status}[/dim]", *[""] * (1 + 4 * len(ex.directions)), style="dim")
+            tab.add_row(shown, surface, f"[dim]{t.status}[/dim]", *[""] * 5, style="dim")
             continue
         colour = "green" if t.evidence > 0 else "red"
-        cells = [f"[{colour}]{t.evidence:+.3f}[/{colour}]", f"{t.p_positive_after:.3f}"]
         for d in ex.directions:
             s = summary[t.step][d]
-            cells += [f"{s['input_gate_mean']:.2f}", f"{s['forget_gate_mean']:.2f}", f"{s['output_gate_mean']:.2f}"]
-            cells.append(f"{s['cell_norm']:.2f}")
-        tab.add_row(shown, surface, *cells)
+            gates = [f"{s[k]:.2f}" for k in ("input_gate_mean", "forget_gate_mean", "output_gate_mean", "cell_norm")]
+            if d == "forward":
+                first = [shown, surface, f"[{colour}]{t.evidence:+.3f}[/{colour}]"]
+                tab.add_row(*first, f"{t.p_positive_after:.3f}{arrows[d]}", *gates)
+            else:
+                tab.add_row("", "", "", arrows[d], *gates)
     return tab
 
 
@@ -63,6 +65,8 @@ def _caption(ex: Explanation, layer: int) -> str:
         + (f" (layer {layer + 1} of {n_layers})" if n_layers > 1 else "")
         + _whose(ex),
     ]
+    if len(ex.directions) > 1:
+        lines.append(f"→: the left-to-right LSTM; ←: the right-to-left one, on the second line of each {ex.unit}")
     if ex.padding_steps:
         state = ex.padding_state(layer)
         pad = f"{ex.padding_steps} padding steps {'before the first' if pre else 'after the last'} {ex.unit}, not shown"
