@@ -28,7 +28,7 @@ def table(ex: Explanation, layer: int = -1):
         tab.add_column(name, justify="right")
     # a bidirectional LSTM: each direction's gates on a line of their own (→ then ←), so that the table
     # keeps the width of a one-direction one and fits an 80-column terminal
-    arrows = {"forward": " →", "backward": "←"} if len(ex.directions) > 1 else {"forward": ""}
+    bi = len(ex.directions) > 1
     summary = dict(zip([t.step for t in ex.fed], ex.summary(layer), strict=True))
     for t in ex.tokens:
         surface = ex.text[t.start : t.end] if t.start is not None else ""  # e.g. the "▁" before the first word
@@ -41,10 +41,10 @@ def table(ex: Explanation, layer: int = -1):
             s = summary[t.step][d]
             gates = [f"{s[k]:.2f}" for k in ("input_gate_mean", "forget_gate_mean", "output_gate_mean", "cell_norm")]
             if d == "forward":
-                first = [shown, surface, f"[{colour}]{t.evidence:+.3f}[/{colour}]"]
-                tab.add_row(*first, f"{t.p_positive_after:.3f}{arrows[d]}", *gates)
+                evidence = f"[{colour}]{t.evidence:+.3f}[/{colour}]"
+                tab.add_row(shown, surface, evidence, f"{t.p_positive_after:.3f}{' →' if bi else ''}", *gates)
             else:
-                tab.add_row("", "", "", arrows[d], *gates)
+                tab.add_row("", "", "", "←", *gates)
     return tab
 
 
