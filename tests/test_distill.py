@@ -15,7 +15,16 @@ import ksent
 from ksent.cli import app
 from ksent.config import Config, resolve
 from ksent.data import Labelled, fingerprint, nsmc_path, read_labelled
-from ksent.distill import answered, check_teacher, check_validation_rows, perturb, perturbed, teach, teacher_key
+from ksent.distill import (
+    answered,
+    check_teacher,
+    check_validation_rows,
+    perturb,
+    perturbed,
+    perturbed_rounds,
+    teach,
+    teacher_key,
+)
 from ksent.errors import KsentError
 
 
@@ -31,6 +40,9 @@ def test_perturbed_copies_drop_or_crop_words_reproducibly():
         assert all(w in it for w in words)  # the source's words, in its order
     rng = np.random.default_rng(0)
     assert perturb("한단어", rng) is None and perturb("", rng) is None
+    # rounds come in turn from one generator: 5 copies begin with the 3 copies' rounds
+    rounds = perturbed_rounds(texts, 5, seed=7)
+    assert len(rounds) == 5 and [t for r in rounds[:3] for t in r] == copies
 
 
 def test_mask_swap_ngram_copies_are_reproducible_and_swap_only_content_morphemes(nsmc_dir):
@@ -157,7 +169,13 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, m
     _, hit = answered(teacher, texts, tmp_path, key)
     assert not hit and asked == [4, 3, 4]
     assert answered(teacher, texts, tmp_path, key)[1]
-    assert answered(teacher, texts, None, key)[1] is False and asked[-1] == 4  # no cache folder: asked each time
+    assert answered(teacher, texts, None, key)[1] == 0 and asked[-1] == 4  # no cache folder: asked each time
+    # more copies extend fewer: the answers to a leading part are read, the teacher answers the rest
+    more = [*texts, "두 번 볼 영화", "별로"]
+    p_more, hit = answered(teacher, more, tmp_path, key, prefixes=[2, 3, 4, 5])
+    assert hit == 4 and asked[-1] == 2
+    np.testing.assert_allclose(p_more, ask(more)[:, 1], rtol=1e-6, atol=1e-7)
+    assert answered(teacher, more, tmp_path, key, prefixes=[4])[1] == 6 and asked[-1] == 2  # now whole
     # another teacher (one weight changed) has another key; a teacher that is no ksent model has none
     other = ksent.load(trained[1], device="cpu")
     with torch.no_grad():

@@ -149,19 +149,25 @@ def perturbed(
 ) -> list[str]:
     """`copies` rounds of perturbing `texts` by `recipe` (the unchanged ones left out), reproducible
     from `seed`. "mask_swap_ngram" analyses the texts with Kiwi once (`workers` threads)."""
+    return [t for one in perturbed_rounds(texts, copies, seed, recipe, workers) for t in one]
+
+
+def perturbed_rounds(
+    texts: Sequence[str], copies: int, seed: int, recipe: str = "drop_crop", workers: int | None = None
+) -> list[list[str]]:
+    """`perturbed`, one list per round. Rounds draw from one generator in turn, so the first k rounds
+    of `copies` are those of `k`: more copies extend fewer (and the teacher's answers to them)."""
     rng = np.random.default_rng(seed)
-    out = []
     if recipe == "drop_crop":
-        for _ in range(copies):
-            out.extend(t for t in (perturb(text, rng) for text in texts) if t is not None)
-        return out
+        return [[t for t in (perturb(text, rng) for text in texts) if t is not None] for _ in range(copies)]
     if recipe != "mask_swap_ngram":
         raise KsentError(f"augment_recipe must be one of {', '.join(AUGMENT_RECIPES)}, got {recipe!r}")
     docs = analysed(texts, workers)
     pools, join = swap_pools(docs), functools.lru_cache(maxsize=200_000)(_joiner())
-    for _ in range(copies):
-        out.extend(t for t in (mask_swap_ngram(words, pools, rng, join) for words in docs) if t is not None)
-    return out
+    return [
+        [t for t in (mask_swap_ngram(words, pools, rng, join) for words in docs) if t is not None]
+        for _ in range(copies)
+    ]
 
 
 def _joiner() -> Callable:
@@ -200,30 +206,55 @@ def teacher_key(teacher: Teacher) -> str | None:
 
 
 def answered(
-    teacher: Teacher, texts: Sequence[str], cache: Path | None = None, key: str | None = None
-) -> tuple[np.ndarray, bool]:
-    """The teacher's P(positive) for each text (float32), and whether it came from the cache. With a
-    `cache` folder and a `teacher_key`, the answers are kept there, keyed by the teacher and the texts,
-    written atomically and checked on read: a rerun, or a sweep of student settings over the same
-    copies, asks the teacher once (its answers are most of a student's build: 1 M copies take a
-    `teacher` about 20 minutes on 2 cores)."""
+    teacher: Teacher,
+    texts: Sequence[str],
+    cache: Path | None = None,
+    key: str | None = None,
+    prefixes: Sequence[int] = (),
+) -> tuple[np.ndarray, int]:
+    """The teacher's P(positive) for each text (float32), and how many of them came from the cache.
+    With a `cache` folder and a `teacher_key`, the answers are kept there, keyed by the teacher and the
+    texts, written atomically and checked on read: a rerun, or a sweep of student settings over the
+    same copies, asks the teacher once (its answers are most of a student's build: 1 M copies take a
+    `teacher` about 20 minutes on 2 cores). `prefixes` are lengths of leading parts of `texts` that an
+    earlier call may have answered (the rounds of fewer copies): the longest found is read, and the
+    teacher answers only the rest."""
     if cache is None or key is None:
-        return teacher.predict_proba(texts)[:, 1].astype(np.float32), False
+        return teacher.predict_proba(texts)[:, 1].astype(np.float32), 0
+    path, these = _answers(cache, key, texts)
+    p = _read_answers(path, these, len(texts))
+    if p is not None:
+        return p, len(texts)
+    known = np.zeros(0, np.float32)
+    for n in sorted({int(n) for n in prefixes if 0 < n < len(texts)}, reverse=True):
+        found = _read_answers(*_answers(cache, key, texts[:n]), n)
+        if found is not None:
+            known = found
+            break
+    rest = teacher.predict_proba(texts[len(known) :])[:, 1].astype(np.float32)
+    p = np.concatenate([known, rest])
+    with replacing(path) as f:
+        np.savez(f, key=np.array(these), p=p)
+    return p, len(known)
+
+
+def _answers(cache: Path, key: str, texts: Sequence[str]) -> tuple[Path, str]:
+    """Where this teacher's answers to these texts are kept, and the digest the file must hold."""
     h = hashlib.sha256(f"{key}\n".encode())
     h.update("\0".join(texts).encode())
-    these = h.hexdigest()  # this teacher on these texts
-    path = Path(cache) / f"answers-{these[:32]}.npz"
+    these = h.hexdigest()
+    return Path(cache) / f"answers-{these[:32]}.npz", these
+
+
+def _read_answers(path: Path, these: str, n: int) -> np.ndarray | None:
+    """The answers kept at `path` if they are whole and for these texts; None for a missing, corrupt or
+    foreign file (asked again)."""
     try:
         with np.load(path) as z:  # (an npz reads an array at each access: once each)
             saved, p = str(z["key"]), z["p"]
-        if saved == these and p.dtype == np.float32 and p.shape == (len(texts),):
-            return p, True
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        pass  # missing, corrupt or foreign: ask the teacher
-    p = teacher.predict_proba(texts)[:, 1].astype(np.float32)
-    with replacing(path) as f:
-        np.savez(f, key=np.array(these), p=p)
-    return p, False
+        return None
+    return p if saved == these and p.dtype == np.float32 and p.shape == (n,) else None
 
 
 def check_teacher(teacher: Teacher, data: Labelled, cfg: Config) -> None:
@@ -290,20 +321,21 @@ def teach(
     n_train, n_val = split(len(x), cfg.val_split)  # checked before the teacher's minutes of work
     t0 = time.perf_counter()
     key = teacher_key(teacher) if cache is not None else None
-    cached = []  # whether each answer set came from the cache
+    asked, cached = 0, 0  # answers to make, answers read from the cache
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
         p, hit = answered(teacher, texts[:n_train], cache, key)
-        cached.append(hit)
+        asked, cached = asked + n_train, cached + hit
         targets[:n_train] = (1 - cfg.distill) * y[:n_train] + cfg.distill * p
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
     if cfg.augment:
         info["augment_recipe"] = cfg.augment_recipe
     if cfg.augment:
-        copies = perturbed(texts[:n_train], cfg.augment, cfg.seed, cfg.augment_recipe)
+        rounds = perturbed_rounds(texts[:n_train], cfg.augment, cfg.seed, cfg.augment_recipe)
+        copies = [t for one in rounds for t in one]
         xa, fed = encode(copies)  # a copy with no token the student knows teaches nothing
-        pa, hit = answered(teacher, copies, cache, key)
-        cached.append(hit)
+        pa, hit = answered(teacher, copies, cache, key, prefixes=np.cumsum([len(one) for one in rounds])[:-1])
+        asked, cached = asked + len(copies), cached + hit
         xa, pa = xa[fed], pa[fed]
         x = np.concatenate([x[:n_train], xa, x[n_train:]])
         y = np.concatenate([y[:n_train], (pa >= 0.5).astype(y.dtype), y[n_train:]])
@@ -316,6 +348,7 @@ def teach(
             + (f"{n_train:,} training rows" if cfg.distill else "")
             + (" and " if cfg.distill and cfg.augment else "")
             + (f"{info['augmented_rows']:,} perturbed copies" if cfg.augment else "")
-            + (" (from the cache)" if cached and all(cached) else f" in {info['teacher_seconds']:.0f} s")
+            + (" (from the cache)" if asked and cached == asked else f" in {info['teacher_seconds']:.0f} s")
+            + (f" ({cached:,} of them from the cache)" if 0 < cached < asked else "")
         )
     return x, y, targets, n_val, info
