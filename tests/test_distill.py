@@ -1,6 +1,7 @@
 """Learning from a teacher (ksent.distill): perturbed copies, the targets and rows a student trains on,
 the checks that keep its validation honest, and a small student trained end to end from the CLI."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -182,6 +183,10 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, m
         next(other.model_.parameters()).view(-1)[0] += 1
     assert teacher_key(other) != key == teacher_key(ksent.load(trained[1], device="cpu"))
     assert teacher_key(FakeTeacher()) is None
+    # a field that only shapes training is not in the key (answers cached before it existed still serve)
+    same = ksent.load(trained[1], device="cpu")
+    same.config_ = dataclasses.replace(same.config_, distill_loss="logits")
+    assert teacher_key(same) == key
     # the same teacher computing on another device gives answers that differ in the last digits
     monkeypatch.setattr("ksent.models.inference.model_device", lambda model: torch.device("cuda"))
     assert teacher_key(teacher) != key

@@ -594,7 +594,11 @@ def _learns_the_signal(**over) -> tuple[torch.nn.Module, dict]:
     x, y = _signal_rows(2000, 12, cfg.padding)
     model, history = fit(cfg, x, y, single(cfg, 30), "cpu", False)
     assert history["best_val_accuracy"] >= 0.98, history
-    assert history["epochs"][-1]["loss"] < 0.35, history  # chance: 0.693
+    losses = [e["loss"] for e in history["epochs"]]
+    if cfg.distill_loss == "soft":
+        assert losses[-1] < 0.35, history  # chance: 0.693
+    else:  # squared logit distances: a 0/1 label's logit is ±6.9
+        assert losses[-1] < losses[0] / 2, history
     return model, history
 
 
@@ -607,6 +611,7 @@ def _learns_the_signal(**over) -> tuple[torch.nn.Module, dict]:
         {"pack": False, "bucket": False, "padding": "pre"},
         {"adversarial": 0.05},
         {"adversarial": 0.05, "bf16": True},
+        {"distill_loss": "logits"},
     ],
 )
 def test_training_options_each_train(over):
@@ -674,6 +679,28 @@ def test_a_training_step_with_adversarial_learns_from_the_pushed_embeddings_too(
     for a, b in zip(with_push, by_hand, strict=True):
         torch.testing.assert_close(a, b)
     assert any(not torch.allclose(a, c) for a, c in zip(with_push, clean, strict=True))
+
+
+def test_distill_loss_logits_is_the_squared_distance_to_the_targets_logits():
+    """`distill_loss="logits"`: the mean squared distance of the logits to the targets' logits, a 0/1
+    label clipped to ±logit(1 - LOGIT_EPS); "soft" is binary cross-entropy. Both are least where the
+    network's P(positive) is the target, but only the logits' loss still pulls a confident logit on."""
+    from ksent.train import LOGIT_EPS, target_loss
+
+    logits = torch.tensor([0.0, 2.0, -1.0, 9.0])
+    t = torch.tensor([0.5, 0.9, 0.0, 1.0])
+    edge = float(np.log((1 - LOGIT_EPS) / LOGIT_EPS))
+    want = torch.tensor([0.0, float(np.log(9.0)), -edge, edge])
+    torch.testing.assert_close(target_loss(Config(distill_loss="logits"), logits, t), ((logits - want) ** 2).mean())
+    torch.testing.assert_close(
+        target_loss(Config(), logits, t), torch.nn.functional.binary_cross_entropy_with_logits(logits, t)
+    )
+    z = torch.tensor([5.0], requires_grad=True)  # P 0.993 for a teacher's 0.9999
+    for name in ("soft", "logits"):
+        (g,) = torch.autograd.grad(target_loss(Config(distill_loss=name), z, torch.tensor([0.9999])), z)
+        assert (abs(float(g)) < 0.01) == (name == "soft")
+    with pytest.raises(KsentError, match="distill_loss must be one of soft, logits"):
+        Config(distill_loss="mse").validate()
 
 
 def test_bf16_training_learns_and_keeps_float32_weights(small_train):

@@ -15,6 +15,7 @@ from ksent.text.clean import SEED_STOPWORDS
 ARCHITECTURES = ("lstm",)
 READOUTS = ("last", "mean", "max", "max_mean")
 AUGMENT_RECIPES = ("drop_crop", "mask_swap_ngram")  # ksent.distill: how a perturbed copy is made
+DISTILL_LOSSES = ("soft", "logits")  # ksent.train.target_loss
 READOUT_PARTS = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
 
 
@@ -82,6 +83,9 @@ class Config:
     distill: float = 0.0  # the teacher's P(positive) weighs this much in each training target (0: labels only)
     augment: int = 0  # perturbed copies of each training review, labelled by the teacher alone
     augment_recipe: str = "drop_crop"  # how a copy is made: "drop_crop" | "mask_swap_ngram" (ksent.distill)
+    # what the network's logit is trained towards: "soft" (binary cross-entropy against the target, a label or
+    # the teacher's blend) | "logits" (squared distance to the target's logit, Tang et al. 2019; LSTM members)
+    distill_loss: str = "soft"
     # born again (Furlanello et al. 2018, arXiv 1805.04770): once the members above are trained, this many
     # more token members (seeds seed, seed+1, ...), each learning from their ensemble as a student learns
     # from a teacher (`distill` and `augment` above; no --teacher), then joining it. The ensemble is then
@@ -136,6 +140,7 @@ class Config:
             (0.0 <= self.adversarial < 1.0, "adversarial must be in [0, 1) (a share of the embeddings' norm)"),
             (0.0 <= self.distill <= 1.0 and self.augment >= 0, "distill must be in [0, 1] and augment >= 0"),
             (self.born_again >= 0, "born_again must be >= 0"),
+            (self.distill_loss in DISTILL_LOSSES, f"distill_loss must be one of {', '.join(DISTILL_LOSSES)}"),
             (
                 not self.born_again or self.distill or self.augment,
                 "born_again members learn from the other members' answers: set distill and/or augment "

@@ -257,14 +257,14 @@ def train_step(
     with autocast():
         emb = model.embed(xb) if cfg.adversarial else None
         logits = (model(xb) if emb is None else model.classify(emb, xb)).float()  # (B,)
-    loss = nn.functional.binary_cross_entropy_with_logits(logits, tb)
+    loss = target_loss(cfg, logits, tb)
     total = loss
     if emb is not None:
         # The push is a constant: the second loss trains the embeddings and the network, as the first.
         push = adversarial_push(loss, emb, xb, cfg.adversarial)
         with autocast():
             pushed = model.classify(emb + push.to(emb.dtype), xb).float()
-        total = loss + nn.functional.binary_cross_entropy_with_logits(pushed, tb)
+        total = loss + target_loss(cfg, pushed, tb)
     opt.zero_grad(set_to_none=True)
     total.backward()
     if cfg.grad_clip:
@@ -273,6 +273,18 @@ def train_step(
     if schedule is not None:
         schedule.step()
     return logits.detach(), loss.detach()
+
+
+LOGIT_EPS = 1e-3  # with distill_loss="logits", targets are clipped to [eps, 1 - eps]: a 0/1 label is a logit of ±6.9
+
+
+def target_loss(cfg: Config, logits: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
+    """The training loss of logits (B,) against targets in [0, 1] (B,): binary cross-entropy, or with
+    `distill_loss="logits"` the mean squared distance to the targets' logits (Tang et al. 2019, arXiv
+    1903.12136: a confident teacher's margin still teaches where cross-entropy's gradient has faded)."""
+    if cfg.distill_loss == "logits":
+        return nn.functional.mse_loss(logits, torch.logit(tb, eps=LOGIT_EPS))
+    return nn.functional.binary_cross_entropy_with_logits(logits, tb)
 
 
 def adversarial_push(loss: torch.Tensor, emb: torch.Tensor, ids: torch.Tensor, share: float) -> torch.Tensor:
