@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ksent
 from ksent.data import nsmc_path, read_labelled
 from ksent.train import bf16_runs
 
@@ -265,6 +266,22 @@ def test_distill_benchmark_trains_each_variant_with_one_teacher(trained, nsmc_di
         assert round(row["val_accuracy"], 4) == max(row["val_by_epoch"])  # the kept epoch is the best one
         # the figure is what ksent's own evaluate gives for the kept student on the same rows
         assert row["test_accuracy"] == evaluated(kept / f"variant-{k}", nsmc_dir, 8000)["accuracy"]
+
+
+def test_answer_memory_benchmark_answers_the_copies_a_student_would(trained, nsmc_dir):
+    """answer_memory.py: the first N copies a student of seed 42 makes, answered by the teacher in chunks;
+    the answers are the model's own, and the peak is the process's."""
+    from ksent.data import clean_training
+    from ksent.distill import perturbed_rounds
+
+    _, folder = trained
+    r = bench("answer_memory.py", "--teacher", str(folder), "--copies", "300", "--chunk", "128", nsmc_dir=nsmc_dir)
+    row = json.loads(r.stdout.strip().splitlines()[-1])
+    assert row["copies"] == 300 and row["chunk"] == 128 and row["peak_mib"] >= row["peak_mib_before"] > 0
+    texts = clean_training(read_labelled(nsmc_path("train", nsmc_dir)), clean=False)[0].texts
+    copies = perturbed_rounds(texts, 1, seed=42)[0][:300]
+    p = ksent.load(folder, device="cpu").predict_proba(copies)[:, 1]
+    assert row["mean_p"] == pytest.approx(float(p.mean()), abs=2e-6)
 
 
 # -- the scripts behind the headline figures, each in its small mode: real output, checked against the package --

@@ -192,6 +192,26 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, m
     assert teacher_key(teacher) != key
 
 
+def test_a_teacher_answers_many_texts_a_chunk_at_a_time(trained, monkeypatch, capsys):
+    """`ask`: a teacher reads `ASK_CHUNK` texts at a time (the analyses and ids of 822,409 copies at
+    once took 19 GB); the answers are those of one call, under one bar, and its own bars stay off."""
+    from ksent import distill
+
+    teacher = ksent.load(trained[1], device="cpu", progress=True)
+    texts = ["연기가 정말 좋았어요", "시간이 아깝다", "", "최고의 영화", "두 번 볼 영화", "별로"] * 2
+    whole = teacher.predict_proba(texts)[:, 1]
+    capsys.readouterr()
+    sizes = []
+    ask = teacher.predict_proba
+    teacher.predict_proba = lambda chunk: sizes.append(len(chunk)) or ask(chunk)
+    monkeypatch.setattr(distill, "ASK_CHUNK", 5)
+    p = distill.ask(teacher, texts)
+    assert sizes == [5, 5, 2] and p.dtype == np.float32 and teacher.progress
+    np.testing.assert_allclose(p, whole, rtol=1e-5, atol=1e-6)
+    err = capsys.readouterr().err
+    assert err.count("teacher answering") == 1 and "scoring" not in err
+
+
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():
     texts = [f"리뷰 {i}" for i in range(10)]
     data = Labelled(Path("/data/ratings_train.txt"), texts, [i % 2 for i in range(10)], list(range(2, 12)))

@@ -37,7 +37,7 @@ from ksent.checkpoint import digest
 from ksent.config import AUGMENT_RECIPES, Config
 from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
-from ksent.progress import notice
+from ksent.progress import bar, notice
 from ksent.text.tokenizers import kiwi
 from ksent.train import split
 
@@ -224,7 +224,7 @@ def answered(
     earlier call may have answered (the rounds of fewer copies): the longest found is read, and the
     teacher answers only the rest."""
     if cache is None or key is None:
-        return teacher.predict_proba(texts)[:, 1].astype(np.float32), 0
+        return ask(teacher, texts), 0
     path, these = _answers(cache, key, texts)
     p = _read_answers(path, these, len(texts))
     if p is not None:
@@ -235,11 +235,38 @@ def answered(
         if found is not None:
             known = found
             break
-    rest = teacher.predict_proba(texts[len(known) :])[:, 1].astype(np.float32)
+    rest = ask(teacher, texts[len(known) :])
     p = np.concatenate([known, rest])
     with replacing(path) as f:
         np.savez(f, key=np.array(these), p=p)
     return p, len(known)
+
+
+ASK_CHUNK = 65_536  # texts a teacher reads at once (`ask`)
+
+
+def ask(teacher: Teacher, texts: Sequence[str]) -> np.ndarray:
+    """The teacher's P(positive) for each text (float32), read `ASK_CHUNK` texts at a time. At once, every
+    text's analyses and every member's ids are held together (400 columns of character n-grams among
+    them): the 6-member `teacher` peaked at 4.6 GB on 200,000 copies, and a student's run answering
+    822,409 at 19 GB; a chunk at a time it stays at 2.4 GB whatever the number, in the same time
+    (`benchmarks/answer_memory.py`)."""
+    if len(texts) <= ASK_CHUNK:
+        return teacher.predict_proba(texts)[:, 1].astype(np.float32)
+    shows = bool(getattr(teacher, "progress", False))  # one bar over the chunks, not two bars per chunk
+    out = np.empty(len(texts), np.float32)
+    try:
+        if shows:
+            teacher.progress = False
+        with bar("teacher answering", len(texts), shows) as advance:
+            for start in range(0, len(texts), ASK_CHUNK):
+                chunk = texts[start : start + ASK_CHUNK]
+                out[start : start + len(chunk)] = teacher.predict_proba(chunk)[:, 1]
+                advance(len(chunk))
+    finally:
+        if shows:
+            teacher.progress = True
+    return out
 
 
 def _answers(cache: Path, key: str, texts: Sequence[str]) -> tuple[Path, str]:
