@@ -194,7 +194,7 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, m
 
 def test_a_teacher_answers_many_texts_a_chunk_at_a_time(trained, monkeypatch, capsys):
     """`ask`: a teacher reads `ASK_CHUNK` texts at a time (the analyses and ids of 822,409 copies at
-    once took 19 GB); the answers are those of one call, under one bar, and its own bars stay off."""
+    once took 18.1 GiB); the answers are those of one call, under one bar, and its own bars stay off."""
     from ksent import distill
 
     teacher = ksent.load(trained[1], device="cpu", progress=True)
