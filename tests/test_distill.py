@@ -2,6 +2,7 @@
 the checks that keep its validation honest, and a small student trained end to end from the CLI."""
 
 import dataclasses
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from ksent.cli import app
 from ksent.config import Config, resolve
 from ksent.data import Labelled, fingerprint, nsmc_path, read_labelled
 from ksent.distill import (
+    _digests,
     answered,
     check_teacher,
     check_validation_rows,
@@ -190,6 +192,20 @@ def test_a_teachers_answers_are_cached_by_teacher_and_texts(trained, tmp_path, m
     # the same teacher computing on another device gives answers that differ in the last digits
     monkeypatch.setattr("ksent.models.inference.model_device", lambda model: torch.device("cuda"))
     assert teacher_key(teacher) != key
+
+
+def test_the_answer_keys_of_every_leading_part_come_from_one_pass():
+    """One running hash gives each leading part's digest, the same as hashing that part alone (the key
+    answers were cached under before), so the cache files of fewer copies are still found."""
+    texts = ["연기가 좋다", "", "별로", "최고\0의 영화", "두 번 볼 영화"]
+    ends = [1, 2, 3, 5]
+
+    def alone(n: int) -> str:
+        return hashlib.sha256(b"k\n" + "\0".join(texts[:n]).encode()).hexdigest()
+
+    assert _digests("k", texts, ends) == {n: alone(n) for n in ends}
+    assert _digests("k", [], [0]) == {0: alone(0)}
+    assert _digests("other", texts, [5])[5] != alone(5)
 
 
 def test_a_teacher_answers_many_texts_a_chunk_at_a_time(trained, monkeypatch, capsys):

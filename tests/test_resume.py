@@ -247,7 +247,9 @@ def test_another_runs_checkpoint_is_refused_in_one_line(nsmc_dir, hangul_root, m
         code, err = _cli(monkeypatch, capsys, *base, *more, "--resume")
         assert code == 2 and len(err.splitlines()) == 1, err
         assert err.startswith(f"error: {saved} is the checkpoint of another run ({why})"), err
-        assert err.rstrip().endswith("train without --resume to start over (that replaces it), or remove it"), err
+        assert err.rstrip().endswith("train with --restart to start over (that discards it), or remove it"), err
+        code, err = _cli(monkeypatch, capsys, *base, *more)  # without --resume: refused too, and says why
+        assert code == 2 and f"holds the checkpoint of another run ({why}): --restart (restart=True)" in err, err
     lines = data.read_text(encoding="utf-8").split("\n")
     head, label = lines[5].rsplit("\t", 1)
     lines[5] = f"{head}\t{1 - int(label)}"
@@ -270,12 +272,18 @@ def test_another_runs_checkpoint_is_refused_in_one_line(nsmc_dir, hangul_root, m
         == f"stopped: {saved} keeps the finished epochs; the same command with --resume continues\n"
     )
 
-    # without --resume, a new run replaces the checkpoint, and removes it once the model is saved
-    monkeypatch.setattr(sys, "argv", ["ksent", *base, *sets])
+    # a rerun that forgot --resume is refused before any work: the epochs are not lost
+    code, err = _cli(monkeypatch, capsys, *base, *sets)
+    assert code == 2 and "holds the checkpoint of another run (training rows: 리뷰 파일.tsv (400 rows) with" in err, err
+    assert _snapshot(saved) == before and not out.exists()
+    code, err = _cli(monkeypatch, capsys, *base, *sets, "--resume", "--restart")
+    assert code == 2 and "choose one" in err and _snapshot(saved) == before
+    # --restart discards it and trains from the start, and the checkpoint goes once the model is saved
+    monkeypatch.setattr(sys, "argv", ["ksent", *base, *sets, "--restart"])
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code in (0, None)
-    assert "replacing the checkpoint of an earlier run" in capsys.readouterr().err
+    assert "restart: discarding the checkpoint at" in capsys.readouterr().err
     assert (out / "model.safetensors").is_file() and not saved.exists()
 
 
@@ -289,6 +297,17 @@ def test_resume_with_no_checkpoint_starts_from_the_beginning(nsmc_dir, tmp_path,
     assert _parts(tmp_path / "ck") == ["checkpoint.json", "inputs.json", "member-1.epoch-1"]
     with pytest.raises(KsentError, match="resume=True needs checkpoint=FOLDER"):
         ksent.SentimentClassifier(cfg, device="cpu").fit(rows.texts, rows.labels, resume=True)
+    # fit leaves the checkpoint for its caller: the same run again without resume is refused, not redone
+    before = _snapshot(tmp_path / "ck")
+    again = ksent.SentimentClassifier(cfg, device="cpu")
+    with pytest.raises(KsentError, match="checkpoint of this same run: --resume \\(resume=True\\) continues it"):
+        again.fit(rows.texts, rows.labels, checkpoint=tmp_path / "ck")
+    with pytest.raises(KsentError, match="choose one"):
+        again.fit(rows.texts, rows.labels, checkpoint=tmp_path / "ck", resume=True, restart=True)
+    assert _snapshot(tmp_path / "ck") == before
+    again.fit(rows.texts, rows.labels, checkpoint=tmp_path / "ck", restart=True)  # discarded, trained afresh
+    assert _parts(tmp_path / "ck") == ["checkpoint.json", "inputs.json", "member-1.epoch-1"]
+    np.testing.assert_array_equal(again.predict_proba(rows.texts[:20]), clf.predict_proba(rows.texts[:20]))
 
 
 # --- a student: the teacher's answers are kept ---------------------------------------------------------------

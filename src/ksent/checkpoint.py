@@ -42,7 +42,7 @@ from ksent.progress import notice
 
 FORMAT = "ksent-checkpoint"
 FORMAT_VERSION = 1
-FIX = "train without --resume to start over (that replaces it), or remove it"
+FIX = "train with --restart to start over (that discards it), or remove it"
 
 
 def beside(out: str | Path) -> Path:
@@ -139,18 +139,25 @@ class Checkpoint:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, identity: dict, resume: bool = False, progress: bool = False) -> "Checkpoint":
+    def open(
+        cls, path: str | Path, identity: dict, resume: bool = False, progress: bool = False, restart: bool = False
+    ) -> "Checkpoint":
         """The checkpoint at `path` for the run `identity` describes (JSON data, e.g. `identity(...)`).
 
         With `resume`, an existing checkpoint is continued if it is of the same run, and refused (one
-        line saying what differs) if not; with none there, training starts from the beginning.
-        Without `resume`, a new checkpoint replaces any there. `progress`: say which, on stderr."""
+        line saying what differs) if not; with none there, training starts from the beginning. With
+        `restart`, any checkpoint there is discarded and training starts from the beginning. With
+        neither, an existing checkpoint is refused: it may hold hours of epochs, and a rerun that forgot
+        --resume must not discard them. `progress`: say which, on stderr."""
         from ksent._version import __version__
 
+        if resume and restart:
+            raise KsentError("resume continues a checkpoint and restart discards it: choose one")
         path = Path(path)
         now = json.loads(json.dumps(identity))  # as it reads back from the file
+        there = (path / "checkpoint.json").is_file()
         if resume and path.exists():
-            if not (path / "checkpoint.json").is_file():
+            if not there:
                 raise KsentError(f"{path} exists but is not a ksent checkpoint (no checkpoint.json): move it away")
             differs = _differences(_read_json(path / "checkpoint.json"), now)
             if differs:
@@ -158,10 +165,18 @@ class Checkpoint:
             if progress:
                 notice(f"resuming from the checkpoint {path}")
             return cls(path)
+        if there and not restart:
+            differs = _differences(_read_json(path / "checkpoint.json"), now)
+            whose = f"another run ({'; '.join(differs)})" if differs else "this same run"
+            go_on = "" if differs else "--resume (resume=True) continues it; "
+            raise KsentError(
+                f"{path} holds the checkpoint of {whose}: {go_on}--restart (restart=True) "
+                "discards it and trains from the start"
+            )
         if progress and resume:
             notice(f"resume: there is no checkpoint at {path}; training from the start")
-        elif progress and path.exists():
-            notice(f"replacing the checkpoint of an earlier run at {path} (resume would have continued it)")
+        elif progress and there:
+            notice(f"restart: discarding the checkpoint at {path}")
         remove(path)
         with atomic.replacing_folder(path) as tmp:
             meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__}

@@ -205,6 +205,7 @@ class SentimentClassifier(Predicting):
         labels: Sequence[int],
         checkpoint: str | Path | None = None,
         resume: bool = False,
+        restart: bool = False,
     ) -> "SentimentClassifier":
         """Train on raw reviews and 0/1 labels; rows are filtered as the seed filters them.
 
@@ -212,7 +213,8 @@ class SentimentClassifier(Predicting):
         answers), left in place for the caller to remove once the model is saved
         (`ksent.checkpoint.remove`). With `resume`, training continues from the checkpoint there if
         it is of this run (same config, rows, teacher and device; refused otherwise), and starts from
-        the beginning if there is none; on CPU it ends with the same weights as a run never stopped."""
+        the beginning if there is none; on CPU it ends with the same weights as a run never stopped.
+        With `restart`, a checkpoint there is discarded first; with neither, one there is refused."""
         texts = check_texts(texts)
         y = np.asarray(labels)
         if len(y) != len(texts):
@@ -220,10 +222,10 @@ class SentimentClassifier(Predicting):
         if not np.isin(y, (0, 1)).all():
             raise KsentError(f"labels must be 0 or 1, found {sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}")
         data = Labelled(Path("<fit>"), texts, y.astype(int).tolist(), list(range(1, len(texts) + 1)))
-        return self.fit_labelled(data, checkpoint, resume)
+        return self.fit_labelled(data, checkpoint, resume, restart)
 
     def fit_labelled(
-        self, data: Labelled, checkpoint: str | Path | None = None, resume: bool = False
+        self, data: Labelled, checkpoint: str | Path | None = None, resume: bool = False, restart: bool = False
     ) -> "SentimentClassifier":
         """`fit` on rows read from a labelled file (`ksent.data.read_labelled`)."""
         for name in ("config_", "features_", "model_", "metrics_", "validation_"):  # a refit starts clean
@@ -251,9 +253,10 @@ class SentimentClassifier(Predicting):
         if checkpoint is not None:  # so is another run's checkpoint
             taught_by = None if teacher is None else digest(teacher.model_.state_dict())
             run = identity(cfg, data, str(resolve_device(self.device)), taught_by)
-            saved = Checkpoint.open(checkpoint, run, resume, self.progress)
-        elif resume:
-            raise KsentError("resume=True needs checkpoint=FOLDER, the checkpoint to resume from")
+            saved = Checkpoint.open(checkpoint, run, resume, self.progress, restart)
+        elif resume or restart:
+            which = "resume" if resume else "restart"
+            raise KsentError(f"{which}=True needs checkpoint=FOLDER, the checkpoint it acts on")
         x, y, report, rows = self._fit_rows(data)
         lines = rows.lines
         if self.progress:

@@ -128,6 +128,14 @@ def train(
             "checkpoint is refused. With none there, training starts from the beginning.",
         ),
     ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Discard the checkpoint of an earlier run at .OUT.checkpoint and train from the start (without "
+            "--resume or --restart, a checkpoint there is refused, so a rerun cannot lose its epochs).",
+        ),
+    ] = False,
     device: Device = "auto",
     analyser_threads: AnalyserThreads = None,
     workers: OldWorkers = None,
@@ -156,7 +164,7 @@ def train(
     clf = SentimentClassifier(cfg, device=device, progress=True, cache=not no_cache, workers=threads, teacher=teacher)
     saved = checkpoint.beside(out)
     try:
-        clf.fit_labelled(data, checkpoint=saved, resume=resume)
+        clf.fit_labelled(data, checkpoint=saved, resume=resume, restart=restart)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (main's handler)
         if (saved / "checkpoint.json").is_file():
             said = f"stopped: {saved} keeps the finished epochs; the same command with --resume continues"

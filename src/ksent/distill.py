@@ -225,13 +225,15 @@ def answered(
     teacher answers only the rest."""
     if cache is None or key is None:
         return ask(teacher, texts), 0
-    path, these = _answers(cache, key, texts)
+    ends = sorted({int(n) for n in prefixes if 0 < n < len(texts)} | {len(texts)})
+    digests = _digests(key, texts, ends)
+    path, these = _answers_path(cache, digests[len(texts)]), digests[len(texts)]
     p = _read_answers(path, these, len(texts))
     if p is not None:
         return p, len(texts)
     known = np.zeros(0, np.float32)
-    for n in sorted({int(n) for n in prefixes if 0 < n < len(texts)}, reverse=True):
-        found = _read_answers(*_answers(cache, key, texts[:n]), n)
+    for n in reversed(ends[:-1]):
+        found = _read_answers(_answers_path(cache, digests[n]), digests[n], n)
         if found is not None:
             known = found
             break
@@ -269,12 +271,21 @@ def ask(teacher: Teacher, texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _answers(cache: Path, key: str, texts: Sequence[str]) -> tuple[Path, str]:
-    """Where this teacher's answers to these texts are kept, and the digest the file must hold."""
-    h = hashlib.sha256(f"{key}\n".encode())
-    h.update("\0".join(texts).encode())
-    these = h.hexdigest()
-    return Path(cache) / f"answers-{these[:32]}.npz", these
+def _digests(key: str, texts: Sequence[str], ends: Sequence[int]) -> dict[int, str]:
+    """For each n in `ends` (ascending), the digest of this teacher and `texts[:n]`: the SHA-256 of the key
+    and the texts joined by NUL, read in one pass (a copy of the running hash at each end)."""
+    h, start, out = hashlib.sha256(f"{key}\n".encode()), 0, {}
+    for end in ends:
+        if end > start:
+            h.update(("\0" if start else "").encode() + "\0".join(texts[start:end]).encode())
+            start = end
+        out[end] = h.copy().hexdigest()
+    return out
+
+
+def _answers_path(cache: Path, these: str) -> Path:
+    """Where the answers whose digest is `these` are kept."""
+    return Path(cache) / f"answers-{these[:32]}.npz"
 
 
 def _read_answers(path: Path, these: str, n: int) -> np.ndarray | None:
