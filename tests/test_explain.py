@@ -21,6 +21,7 @@ from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.explain import SIGNALS, explain_review, lstm_steps, plot, table
 from ksent.explain import steps as steps_module
+from ksent.explain.views import PER_ROW
 from ksent.features import FeatureSet, Run
 from ksent.features import tokens as tokens_module
 from ksent.features.tokens import STATUS
@@ -692,8 +693,32 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab, tmp_path):
         assert ex.to_dict()["model"]["reads"] == net.reads
     # the pictures, per unit: a syllable member's heatmap has one column per character
     ex = explain_review(model, features, cfg, text, member=kinds.index("syllables"))
-    assert plot(ex, tmp_path / "음절.png").stat().st_size > 0
+    short = plot(ex, tmp_path / "음절.png").read_bytes()
     assert table(ex).columns[0].header == "character"
+    # a long review wraps: the panels again under one another, PER_ROW characters a row, not one wide strip
+    long = " ".join([text] * (1 + 2 * PER_ROW // len(text)))
+    ex = explain_review(model, features, cfg, long, member=kinds.index("syllables"))
+    n, titles = len(ex.fed), []
+    from ksent import plots
+
+    real_save = plots.save_png
+
+    def keep(fig, path, **kw):
+        titles.extend(ax.get_title(loc="left") for ax in fig.axes)
+        return real_save(fig, path, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plots, "save_png", keep)
+        wrapped = plot(ex, tmp_path / "긴 음절.png").read_bytes()
+    assert n > 2 * PER_ROW and sum(f"characters {2 * PER_ROW + 1}–" in t for t in titles) == 5
+    (width, height), dpi = _png_size(wrapped), 110
+    assert width <= (0.9 * PER_ROW + 4) * dpi < (0.9 * n + 4) * dpi / 2  # unwrapped, it was 0.9 inch a column
+    assert height > 2 * _png_size(short)[1]
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def test_heatmap_of_subword_pieces_has_every_glyph(hangul_root):

@@ -78,10 +78,13 @@ def _caption(ex: Explanation, layer: int) -> str:
     return "\n".join(lines)
 
 
+PER_ROW = 40  # columns of a heatmap row: a longer review wraps onto more rows
+
+
 def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> Path:
     """Write a heatmap PNG: the fed tokens (or the shown member's units) as columns, against evidence,
     P(positive) so far, the mean gates, the cell-state norm, and the cell values of the `units` units
-    the head weighs most."""
+    the head weighs most. Past `PER_ROW` columns the panels wrap onto further rows."""
     from ksent import plots
 
     fed = ex.fed
@@ -139,27 +142,38 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
             + f", its share of the logit){whose}",
         ),
     ]
-    heights = [len(p[1]) + 0.6 for p in panels]
+    # a long review (a syllable member reads up to 150 characters) wraps: the panels again for each
+    # PER_ROW columns, under one another, instead of one picture hundreds of columns wide
+    blocks = [(a, min(a + PER_ROW, n)) for a in range(0, n, PER_ROW)] or [(0, 0)]
+    heights = [len(p[1]) + 0.6 for p in panels] * len(blocks)
     where = "before" if ex.config.padding == "pre" else "after"
     shown = ex.text if len(ex.text) <= 70 else ex.text[:67] + "..."
     with plots.korean_fonts():  # text takes its font when created: build and save inside
         fig, axes = plots.subplots(
-            len(panels),
+            len(heights),
             1,
-            figsize=(max(8.0, 0.9 * n + 4.0), 2.0 + 0.45 * sum(heights)),
+            figsize=(max(8.0, 0.9 * min(n, PER_ROW) + 4.0), 2.0 + 0.45 * sum(heights)),
             height_ratios=heights,
             layout="constrained",
         )
-        for ax, (data, rows, cmap, (lo, hi), fmt, title) in zip(axes, panels, strict=True):
-            im = ax.imshow(data, aspect="auto", cmap=cmap, vmin=lo, vmax=hi)
-            ax.set_yticks(range(len(rows)), rows, fontsize=9)
-            ax.set_xticks(range(n), labels if ax is axes[-1] else [""] * n, fontsize=11)
-            ax.set_title(title, fontsize=10, loc="left")
-            for (r, c), v in np.ndenumerate(data):
-                red, green, blue, _ = im.cmap(im.norm(v))
-                light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.55
-                ax.text(c, r, format(v, fmt), ha="center", va="center", fontsize=8, color="black" if light else "white")
-            fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
+        axes = np.atleast_1d(axes)
+        for b, (a, z) in enumerate(blocks):
+            part = f" — {ex.unit}s {a + 1}–{z} of {n}" if len(blocks) > 1 else ""
+            for k, (data, rows, cmap, (lo, hi), fmt, title) in enumerate(panels):
+                ax, cols = axes[b * len(panels) + k], data[:, a:z]
+                im = ax.imshow(cols, aspect="auto", cmap=cmap, vmin=lo, vmax=hi)
+                ax.set_yticks(range(len(rows)), rows, fontsize=9)
+                last = k == len(panels) - 1  # the units' labels under each block's last panel
+                ax.set_xticks(range(z - a), labels[a:z] if last else [""] * (z - a), fontsize=11)
+                ax.set_title(title + part, fontsize=10, loc="left")
+                if len(blocks) > 1:  # the last row's columns as wide as the others', not stretched
+                    ax.set_xlim(-0.5, PER_ROW - 0.5)
+                for (r, c), v in np.ndenumerate(cols):
+                    red, green, blue, _ = im.cmap(im.norm(v))
+                    light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.55
+                    color = "black" if light else "white"
+                    ax.text(c, r, format(v, fmt), ha="center", va="center", fontsize=8, color=color)
+                fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
         fig.suptitle(
             f"{shown}\nP(positive) = {ex.p_positive:.3f}: {ex.sentiment}. "
             f"Columns: the {n} {ex.unit}s the model reads; {ex.padding_steps} padding steps {where} them not shown",
