@@ -322,7 +322,8 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
     assert metrics["validation"]["n"] == t["n_val"]
     # the file line validation starts at (lines count from 2: the header is line 1), for the next student's check
     assert metrics["data"]["first_validation_line"] >= t["n_train"] - t["teacher"]["augmented_rows"] + 2
-    # it learned: measured 0.766 (student seed 42; seeds 43, 44: 0.756, 0.753); chance is 0.5
+    # it learned: measured 0.782 (student seed 42; seeds 43, 44: 0.772, 0.777; one direction of 128 units: 0.766,
+    # 0.756, 0.753); chance is 0.5
     assert metrics["validation"]["accuracy"] > 0.72
     student = ksent.load(out, device="cpu")
     assert student.config_.distill == 0.8 and student.config_.augment == 1

@@ -287,6 +287,21 @@ def test_another_runs_checkpoint_is_refused_in_one_line(nsmc_dir, hangul_root, m
     assert (out / "model.safetensors").is_file() and not saved.exists()
 
 
+def test_a_checkpoint_without_work_is_replaced_and_one_with_work_refused(tmp_path):
+    """A run that failed before its first epoch leaves only whose run it is: the next run replaces it.
+    One that holds an epoch (or the teacher's answers) is kept until --resume or --restart says."""
+    bare = tmp_path / "체크포인트"
+    checkpoint.Checkpoint.open(bare, {"config": {"epochs": 1}})
+    checkpoint.Checkpoint.open(bare, {"config": {"epochs": 2}})  # nothing to lose: replaced
+    assert json.loads((bare / "checkpoint.json").read_text(encoding="utf-8"))["config"] == {"epochs": 2}
+    (bare / "teacher").mkdir()
+    with pytest.raises(KsentError, match=r"another run \(config: epochs 2 there, 3 here\): --restart"):
+        checkpoint.Checkpoint.open(bare, {"config": {"epochs": 3}})
+    assert (bare / "teacher").is_dir()
+    checkpoint.Checkpoint.open(bare, {"config": {"epochs": 3}}, restart=True)
+    assert not (bare / "teacher").exists()
+
+
 def test_resume_with_no_checkpoint_starts_from_the_beginning(nsmc_dir, tmp_path, capsys):
     cfg = resolve("fast", [*TINY, "epochs=1"])
     rows = read_labelled(_rows(nsmc_dir, tmp_path, 300))

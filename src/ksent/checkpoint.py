@@ -85,6 +85,11 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _holds_work(path: Path) -> bool:
+    """Whether a checkpoint folder holds anything a resumed run would reuse (beyond whose run it is)."""
+    return any(p.name not in ("checkpoint.json", "inputs.json") and not p.name.startswith(".") for p in path.iterdir())
+
+
 def _differences(saved: dict, now: dict) -> list[str]:
     """What differs between a checkpoint's run and this one, in words."""
     if (saved.get("format"), saved.get("format_version")) != (FORMAT, FORMAT_VERSION):
@@ -147,8 +152,9 @@ class Checkpoint:
         With `resume`, an existing checkpoint is continued if it is of the same run, and refused (one
         line saying what differs) if not; with none there, training starts from the beginning. With
         `restart`, any checkpoint there is discarded and training starts from the beginning. With
-        neither, an existing checkpoint is refused: it may hold hours of epochs, and a rerun that forgot
-        --resume must not discard them. `progress`: say which, on stderr."""
+        neither, an existing checkpoint that holds work (an epoch, the teacher's answers) is refused: it
+        may hold hours of it, and a rerun that forgot --resume must not discard them; one that holds
+        none (a run that failed before its first epoch) is replaced. `progress`: say which, on stderr."""
         from ksent._version import __version__
 
         if resume and restart:
@@ -165,7 +171,7 @@ class Checkpoint:
             if progress:
                 notice(f"resuming from the checkpoint {path}")
             return cls(path)
-        if there and not restart:
+        if there and not restart and _holds_work(path):
             differs = _differences(_read_json(path / "checkpoint.json"), now)
             whose = f"another run ({'; '.join(differs)})" if differs else "this same run"
             go_on = "" if differs else "--resume (resume=True) continues it; "
@@ -176,7 +182,7 @@ class Checkpoint:
         if progress and resume:
             notice(f"resume: there is no checkpoint at {path}; training from the start")
         elif progress and there:
-            notice(f"restart: discarding the checkpoint at {path}")
+            notice(f"{'restart: discarding' if restart else 'replacing'} the checkpoint at {path}")
         remove(path)
         with atomic.replacing_folder(path) as tmp:
             meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__}
