@@ -271,6 +271,12 @@ def test_another_runs_checkpoint_is_refused_in_one_line(nsmc_dir, hangul_root, m
         capsys.readouterr().err
         == f"stopped: {saved} keeps the finished epochs; the same command with --resume continues\n"
     )
+    with monkeypatch.context() as m:  # stopped under --restart: --resume goes in its place, not beside it
+        m.setattr(ksent.SentimentClassifier, "fit_labelled", interrupted)
+        m.setattr(sys, "argv", ["ksent", *base, *sets, "--restart"])
+        with pytest.raises(SystemExit):
+            main()
+    assert "the same command with --resume instead of --restart continues" in capsys.readouterr().err
 
     # a rerun that forgot --resume is refused before any work: the epochs are not lost
     code, err = _cli(monkeypatch, capsys, *base, *sets)

@@ -128,6 +128,8 @@ def remove(path: str | Path) -> None:
     path = Path(path)
     if not path.exists():
         return
+    if not path.is_dir():
+        raise KsentError(f"{path} is a file, not a ksent checkpoint folder: move it out of the way")
     if not (path / "checkpoint.json").is_file() and any(path.iterdir()):
         raise KsentError(f"{path} exists but is not a ksent checkpoint (no checkpoint.json): move it out of the way")
     gone = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))

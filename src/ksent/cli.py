@@ -155,6 +155,8 @@ def train(
     from ksent.text import read_stopwords
 
     threads = _renamed("--analyser-threads", analyser_threads, workers)
+    if resume and restart:
+        raise KsentError("--resume continues a checkpoint and --restart discards it: choose one")
     cfg = resolve(config, overrides)
     if stopwords is not None:
         cfg.stopwords = list(read_stopwords(stopwords))
@@ -167,7 +169,8 @@ def train(
         clf.fit_labelled(data, checkpoint=saved, resume=resume, restart=restart)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (main's handler)
         if (saved / "checkpoint.json").is_file():
-            said = f"stopped: {saved} keeps the finished epochs; the same command with --resume continues"
+            how = "with --resume instead of --restart" if restart else "with --resume"
+            said = f"stopped: {saved} keeps the finished epochs; the same command {how} continues"
             print(said, file=sys.stderr)
         raise
     clf.save(out, report=True)

@@ -277,7 +277,9 @@ def _digests(key: str, texts: Sequence[str], ends: Sequence[int]) -> dict[int, s
     h, start, out = hashlib.sha256(f"{key}\n".encode()), 0, {}
     for end in ends:
         if end > start:
-            h.update(("\0" if start else "").encode() + "\0".join(texts[start:end]).encode())
+            if start:
+                h.update(b"\0")
+            h.update("\0".join(texts[start:end]).encode())
             start = end
         out[end] = h.copy().hexdigest()
     return out
