@@ -1,9 +1,20 @@
 import os
+import warnings
 from pathlib import Path
 
+import anyio
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# anyio imports most of its names lazily, on first use: StaticFiles' first response imports open_file in
+# the TestClient's thread. anyio is a pytest plugin, so pytest rewrites its modules with ast.parse, which
+# CPython 3.11 can fail in a thread ("SystemError: AST constructor recursion depth mismatch", CPython
+# gh-106905; seen once in CI, on /docs' Swagger assets). Resolve them all here, in the main thread.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # deprecated aliases warn when touched
+    for _name in dir(anyio):
+        getattr(anyio, _name, None)
 
 
 @pytest.fixture(scope="session")
