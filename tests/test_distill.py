@@ -324,7 +324,7 @@ def test_a_small_student_learns_from_the_suites_model(trained, nsmc_dir, hangul_
     assert metrics["data"]["first_validation_line"] >= t["n_train"] - t["teacher"]["augmented_rows"] + 2
     # it learned: measured 0.782 (student seed 42; seeds 43, 44: 0.772, 0.777; one direction of 128 units: 0.766,
     # 0.756, 0.753); chance is 0.5
-    assert metrics["validation"]["accuracy"] > 0.72
+    assert metrics["validation"]["accuracy"] > 0.75
     student = ksent.load(out, device="cpu")
     assert student.config_.distill == 0.8 and student.config_.augment == 1
     # a teacher trained on other rows is refused before any training

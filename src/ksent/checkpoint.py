@@ -184,7 +184,8 @@ class Checkpoint:
         if progress and resume:
             notice(f"resume: there is no checkpoint at {path}; training from the start")
         elif progress and there:
-            notice(f"{'restart: discarding' if restart else 'replacing'} the checkpoint at {path}")
+            said = f"restart: discarding the checkpoint at {path}"
+            notice(said if restart else f"replacing the checkpoint at {path} (it holds no finished work)")
         remove(path)
         with atomic.replacing_folder(path) as tmp:
             meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "ksent_version": __version__}

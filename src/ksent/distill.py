@@ -227,7 +227,8 @@ def answered(
         return ask(teacher, texts), 0
     ends = sorted({int(n) for n in prefixes if 0 < n < len(texts)} | {len(texts)})
     digests = _digests(key, texts, ends)
-    path, these = _answers_path(cache, digests[len(texts)]), digests[len(texts)]
+    these = digests[len(texts)]
+    path = _answers_path(cache, these)
     p = _read_answers(path, these, len(texts))
     if p is not None:
         return p, len(texts)

@@ -156,7 +156,6 @@ def plot(ex: Explanation, path: str | Path, layer: int = -1, units: int = 8) -> 
             height_ratios=heights,
             layout="constrained",
         )
-        axes = np.atleast_1d(axes)
         for b, (a, z) in enumerate(blocks):
             part = f" — {ex.unit}s {a + 1}–{z} of {n}" if len(blocks) > 1 else ""
             for k, (data, rows, cmap, (lo, hi), fmt, title) in enumerate(panels):
