@@ -17,6 +17,14 @@ and writes it to OUT/benchmark.json. --baseline-only runs just the baseline. A c
 from a teacher (`distilled`) takes --teacher, a folder ({seed} is replaced by each run's seed); its
 wall time to train includes the teacher's answers, not the teacher's own training. --limit N reads
 only the first N train and test rows (the baseline's too): a check that it all runs, not a figure.
+
+Nothing finished is lost: the baseline runs first, OUT/benchmark.json is rewritten (atomically)
+after it and after every seed ("complete": false until the last), and each seed's training keeps a
+checkpoint beside its folder (.FOLDER.checkpoint: every finished epoch, a teacher's answers). After
+a crash or Ctrl-C, the same command with --resume keeps the seeds already in benchmark.json, continues
+the interrupted one from its last epoch and trains the rest; a resumed run says so ("resumed"), as its
+timings then cover only this process's part. Without --resume, a checkpoint that holds work is refused;
+--restart discards it.
 """
 
 import argparse
@@ -35,6 +43,7 @@ import behaviour  # noqa: E402
 from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
+from ksent import atomic, checkpoint  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
@@ -66,12 +75,24 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.iterdir() if p.name in ("model.safetensors", "vocab.json", "config.json"))
 
 
-def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> tuple[dict, np.ndarray]:
-    """Train, save and score one config: its summary and P(positive) of each test review."""
+def one_run(
+    cfg, train, test, out: Path, teacher: str | None = None, resume: bool = False, restart: bool = False
+) -> tuple[dict, np.ndarray]:
+    """Train, save and score one config: its summary and P(positive) of each test review. Every finished
+    epoch is checkpointed beside `out` (`resume`: continue from there; `restart`: discard one there);
+    the caller removes the checkpoint once the run is in benchmark.json."""
+    saved = checkpoint.beside(out)
+    resumed = resume and (saved / "checkpoint.json").is_file()
     with tempfile.TemporaryDirectory() as cache:
         clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=Path(cache), teacher=teacher)
         t0 = time.perf_counter()
-        clf.fit_labelled(train)
+        try:
+            clf.fit_labelled(train, checkpoint=saved, resume=resume, restart=restart)
+        except KeyboardInterrupt:
+            if (saved / "checkpoint.json").is_file():
+                print(f"stopped: {saved} keeps the finished epochs; the same command with --resume continues",
+                      file=sys.stderr)  # fmt: skip
+            raise
         fit_s = time.perf_counter() - t0
         clf.set_params(cache=None)  # inference below is cold: no token cache
         t0 = time.perf_counter()
@@ -84,6 +105,7 @@ def one_run(cfg, train, test, out: Path, teacher: str | None = None) -> tuple[di
     summary = {
         "config": cfg.name,
         "seed": cfg.seed,
+        **({"resumed": "from its checkpoint: the timings are this process's part"} if resumed else {}),
         "test_accuracy": report["accuracy"],
         "test_n": report["n"],
         "roc_auc": report["roc_auc"],
@@ -135,36 +157,90 @@ def main() -> None:
     ap.add_argument("--teacher", default=None, help="Teacher folder for distilled configs; {seed}: the run's seed.")
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="Only the first N train and test rows: a smoke run.")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="Go on with an interrupted run of the same command: keep the seeds OUT/benchmark.json holds, "
+        "continue the interrupted seed from its checkpoint, train the rest.",
+    )
+    ap.add_argument(
+        "--restart",
+        action="store_true",
+        help="Start over: discard the checkpoints an interrupted run left beside the seeds' folders.",
+    )
     args = ap.parse_args()
+    if args.resume and args.restart:
+        ap.error("--resume continues an interrupted run and --restart discards it: choose one")
+
+    command = {k: getattr(args, k) for k in ("config", "overrides", "seeds", "teacher", "baseline_only", "limit")}
+    path = args.out / "benchmark.json"
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    configs = [resolve(args.config, args.overrides + ([f"seed={s}"] if s is not None else [])) for s in seeds]
+    folders = [args.out / f"seed-{cfg.seed}" if len(seeds) > 1 else args.out for cfg in configs]
+    done = finished(path, command, {c.seed: f for c, f in zip(configs, folders, strict=True)}) if args.resume else {}
 
     train = read_labelled(nsmc_path("train", args.data_dir)).head(args.limit)
     test = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit)
-    runs, probs = [], []
-    if not args.baseline_only:
-        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
-        for seed in seeds:
-            cfg = resolve(args.config, args.overrides + ([f"seed={seed}"] if seed is not None else []))
-            out = args.out / f"seed-{seed}" if len(seeds) > 1 else args.out
-            teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
-            run, p = one_run(cfg, train, test, out, teacher)
-            runs.append(run)
-            probs.append(p)
+    # the baseline first: each run is compared with it as soon as it ends, and a crash keeps both
     baseline, p_baseline = linear_baseline(train, test)
-    for run, p in zip(runs, probs, strict=True):  # row by row, on the same test reviews (McNemar, bootstrap)
-        run["vs_baseline"] = paired_comparison(test.labels, p >= 0.5, p_baseline >= 0.5)
     summary = {
-        "runs": runs,
+        "command": command,
+        "complete": False,
+        "runs": [],
         "baseline": baseline,
         "machine": f"{os.cpu_count()} cores, {cpu_name()}, CPU only, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads",
         "date": time.strftime("%Y-%m-%d"),
     }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_summary(path, summary)
+    if not args.baseline_only:
+        for cfg, out in zip(configs, folders, strict=True):
+            if cfg.seed in done:
+                summary["runs"].append(done[cfg.seed])
+                print(f"seed {cfg.seed}: kept from {path} (finished in an earlier run)", file=sys.stderr)
+                continue
+            teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
+            run, p = one_run(cfg, train, test, out, teacher, args.resume, args.restart)
+            # row by row, on the same test reviews (McNemar, bootstrap); the rate against this process's baseline
+            run["vs_baseline"] = paired_comparison(test.labels, p >= 0.5, p_baseline >= 0.5)
+            run["predict_rate_vs_baseline"] = round(run["predict_reviews_per_s"] / baseline["predict_reviews_per_s"], 3)
+            summary["runs"].append(run)
+            write_summary(path, summary)
+            checkpoint.remove(checkpoint.beside(out))  # only now: until the run is in benchmark.json, it is the run
+    runs = summary["runs"]
     if runs:
         acc = np.array([r["test_accuracy"] for r in runs])
         summary["test_accuracy_mean"], summary["test_accuracy_std"] = float(acc.mean()), float(acc.std(ddof=0))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmark.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    summary["complete"] = True
+    write_summary(path, summary)
     print(json.dumps(summary, indent=1, ensure_ascii=False))
+
+
+def write_summary(path: Path, summary: dict) -> None:
+    """benchmark.json, replaced whole (a crash leaves the last one written, never half a file)."""
+    atomic.write_text(path, json.dumps(summary, indent=1, ensure_ascii=False))
+
+
+def finished(path: Path, command: dict, folders: dict[int, Path]) -> dict[int, dict]:
+    """The runs an earlier, interrupted run of the same command finished, by seed: those in its
+    benchmark.json whose model folder is there. Another command's file is refused, not mixed in."""
+    if not path.is_file():
+        return {}
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot read it to resume ({e}); move it away to start over") from None
+    if before.get("command") != json.loads(json.dumps(command)):
+        raise SystemExit(
+            f"{path} is from another command ({before.get('command')}; this one: {command}): "
+            "run that command with --resume, or use another --out"
+        )
+    return {
+        r["seed"]: r
+        for r in before["runs"]
+        if r["seed"] in folders and (folders[r["seed"]] / "model.safetensors").is_file()
+    }
 
 
 if __name__ == "__main__":

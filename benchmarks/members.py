@@ -20,7 +20,9 @@ model prepared with one such member, as `ksent.train.members_of` makes it: the f
 columns, the block's own epochs (`syllable_epochs`, when set, for syllables; a view's `epochs`
 option, e.g. `--set 'views={"jamo": {"epochs": 6}}'`). `combine` averages the logits of
 the given members and prints validation and test accuracy of the mean, and of each member alone,
-the mean's behavioural-suite pass rates per category (runs that saved the suite's logits), and with
+where the members agree (the share of rows every one gets right, every one gets wrong, which no
+combination of them gets, and split, with how many of those the mean wins), the mean's
+behavioural-suite pass rates per category (runs that saved the suite's logits), and with
 `--against` a paired comparison (McNemar, bootstrap interval) with another ensemble. `linear` saves
 the linear baseline as a member, fitted on the members' training rows.
 `unpack` reads a trained model folder and saves each of its members as a member file
@@ -271,6 +273,24 @@ def ensemble_accuracy(files: list) -> tuple[float, float]:
     return acc(m["val"], m["y_val"]), acc(m["test"], m["y_test"])
 
 
+def agreement(files: list, split_name: str) -> str:
+    """Where the members (each file argument one, "a+b" averaged first) agree on one split: the share of
+    rows every one gets right, every one gets wrong (no way of combining them gets those), and split,
+    with how many of the split ones their mean gets right. Says how much room a combination has."""
+    parts = [mean_logits([f]) for f in files]
+    y = parts[0][f"y_{split_name}"]
+    right = np.array([(r[split_name] >= 0) == (y == 1) for r in parts])  # (members, rows)
+    every, none = right.all(axis=0), ~right.any(axis=0)
+    split = ~every & ~none
+    m = mean_logits(files)
+    won = ((m[split_name] >= 0) == (y == 1))[split]
+    n = len(y)
+    said = (
+        f"every member right {every.sum() / n:.2%}, every one wrong {none.sum() / n:.2%}, split {split.sum() / n:.2%}"
+    )
+    return said + (f" (the mean right on {won.sum():,} of {split.sum():,}: {won.mean():.1%})" if split.any() else "")
+
+
 def combine(args) -> None:
     for p in dict.fromkeys(f for arg in args.files + (args.against or []) for f in arg.split("+")):
         r = np.load(p)
@@ -282,6 +302,9 @@ def combine(args) -> None:
     val, test = ensemble_accuracy(args.files)
     print(f"{'mean of ' + str(len(args.files)):28s} val {val:.5f}  test {test:.5f}")
     mean = mean_logits(args.files)
+    if len(args.files) > 1:
+        for split_name in ("val", "test"):
+            print(f"{'agreement ' + split_name:28s} {agreement(args.files, split_name)}")
     if "suite" in mean:  # the behavioural suite, per category (benchmarks/behaviour.tsv)
         rates = behaviour.pass_rates(lambda _: 1 / (1 + np.exp(-mean["suite"])))["pass_rate"]
         print(f"{'behaviour':28s} " + "  ".join(f"{c} {r:.2f}" for c, r in rates.items()))

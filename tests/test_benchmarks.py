@@ -68,6 +68,18 @@ def test_members_combine_averages_logits(tmp_path):
     np.savez(d, val=np.array([-0.7, -0.7, 0.7, 0.7]), y_val=y, test=np.array([-0.7, -0.7, 0.7, 0.7]), y_test=y)
     assert members.ensemble_accuracy([a, b, d]) == (1.0, 1.0)
     assert members.ensemble_accuracy([f"{a}+{b}", d]) == (0.5, 0.5)
+    # where members agree: a and b each miss one validation row, a different one, and their mean wins both
+    assert members.agreement([a, b], "val") == (
+        "every member right 50.00%, every one wrong 0.00%, split 50.00% (the mean right on 2 of 2: 100.0%)"
+    )
+    e = tmp_path / "e.npz"  # wrong on test row 2 as a is, right elsewhere: row 2 is lost to every mix
+    np.savez(e, val=np.array([1.0, 1.0, -1.0, -1.0]), y_val=y, test=np.array([1.0, 1.0, 1.0, -1.0]), y_test=y)
+    assert members.agreement([a, e], "test") == "every member right 75.00%, every one wrong 25.00%, split 0.00%"
+    assert members.agreement(
+        [f"{a}+{b}", e], "test"
+    ) == (  # a+b is one member, right on all four rows; e outvotes it on row 2
+        "every member right 75.00%, every one wrong 0.00%, split 25.00% (the mean right on 0 of 1: 0.0%)"
+    )
     np.savez(c, val=np.zeros(4), y_val=y[::-1], test=np.zeros(4), y_test=y)
     with pytest.raises(SystemExit, match="same validation and test rows"):
         members.ensemble_accuracy([a, c])
@@ -201,8 +213,10 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
     )
     lines = r.stdout.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["토큰", "자모", "선형"] and lines[3].startswith("mean of 2")
-    assert lines[4].startswith("behaviour") and "double negation" in lines[4]  # the mean's suite, per category
-    assert "val" in lines[5] and "test" in lines[6] and all("McNemar p = " in line for line in lines[5:7])
+    assert lines[4].startswith("agreement val") and lines[5].startswith("agreement test")  # 2 members: tok+jamo, linear
+    assert all("every member right" in line and "every one wrong" in line for line in lines[4:6])
+    assert lines[6].startswith("behaviour") and "double negation" in lines[6]  # the mean's suite, per category
+    assert "val" in lines[7] and "test" in lines[8] and all("McNemar p = " in line for line in lines[7:9])
 
 
 def test_inference_benchmark_times_models_and_the_baseline_side_by_side(trained, nsmc_dir):
@@ -610,3 +624,61 @@ def test_members_unpack_saves_each_member_of_a_model_on_its_validation_rows(smal
     assert seeds == [42, 43, 44]
     # the token members differ: each file holds its own member, not the ensemble's mean
     assert not np.allclose(parts[0]["test"], parts[1]["test"])
+
+
+def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_root, monkeypatch, capsys):
+    """accuracy.py cut off in seed 43's second epoch keeps seed 42 and the baseline in benchmark.json;
+    --resume keeps seed 42 as it was, continues seed 43 from its checkpoint, and completes the file."""
+    from ksent.checkpoint import Slot
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import accuracy
+
+    monkeypatch.setenv("KSENT_DATA_DIR", str(nsmc_dir))
+    out = hangul_root / "정확도-재개"
+    sets = [a for s in ["epochs=2", "patience=9", "hidden=8", "embed_dim=8"] for a in ("--set", s)]
+    command = ["accuracy.py", "--config", "default", "--limit", "600", "--seeds", "42,43", "--out", str(out), *sets]
+
+    class Stopped(Exception):
+        pass
+
+    real = Slot.save
+
+    def save(self, at, *args, **kwargs):  # seed 43's first epoch is saved, then the run dies
+        real(self, at, *args, **kwargs)
+        if "seed-43" in self.root.name and at == 1:
+            raise Stopped
+
+    with monkeypatch.context() as m:
+        m.setattr(Slot, "save", save)
+        m.setattr(sys, "argv", command)
+        with pytest.raises(Stopped):
+            accuracy.main()
+    cut = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+    assert cut["complete"] is False and [r["seed"] for r in cut["runs"]] == [42]
+    assert cut["baseline"]["test"]["n"] == 600 and not (out / "seed-43").exists()
+    assert (out / ".seed-43.checkpoint" / "member-1.epoch-1").exists()
+    kept = (out / "seed-42" / "model.safetensors").stat().st_mtime_ns
+
+    monkeypatch.setattr(sys, "argv", [*command[: -len(sets)], "--set", "epochs=3", *sets[2:], "--resume"])
+    with pytest.raises(SystemExit, match="from another command"):  # another command's file is not mixed in
+        accuracy.main()
+    monkeypatch.setattr(sys, "argv", [*command, "--resume", "--restart"])
+    with pytest.raises(SystemExit):
+        accuracy.main()
+    assert "choose one" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [*command, "--resume"])
+    accuracy.main()
+    err = capsys.readouterr().err
+    assert "seed 42: kept from" in err and "resuming from the checkpoint" in err
+    done = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+    assert done["complete"] is True and [r["seed"] for r in done["runs"]] == [42, 43]
+    assert done["runs"][0] == cut["runs"][0]  # seed 42 as it was, its folder untouched
+    assert (out / "seed-42" / "model.safetensors").stat().st_mtime_ns == kept
+    resumed = done["runs"][1]
+    assert "resumed" in resumed and "resumed" not in done["runs"][0]
+    assert not (out / ".seed-43.checkpoint").exists()  # removed once the model folder is written
+    metrics = json.loads((out / "seed-43" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["training"]["resumed_after_epoch"] == 1 and resumed["epochs_run"] == 2
+    assert resumed["test_accuracy"] == evaluated(out / "seed-43", nsmc_dir, 600)["accuracy"]
+    assert done["test_accuracy_mean"] == pytest.approx((resumed["test_accuracy"] + cut["runs"][0]["test_accuracy"]) / 2)
