@@ -33,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,11 @@ from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 from ksent import atomic, checkpoint  # noqa: E402
+from ksent.checkpoint import _holds_work as holds_work  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
-from ksent.data import nsmc_path, read_labelled  # noqa: E402
+from ksent.data import fingerprint, nsmc_path, read_labelled  # noqa: E402
+from ksent.errors import KsentError  # noqa: E402
 from ksent.metrics import classification_report, paired_comparison  # noqa: E402
 from ksent.models import Ensemble  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
@@ -76,23 +79,28 @@ def folder_bytes(path: Path) -> int:
 
 
 def one_run(
-    cfg, train, test, out: Path, teacher: str | None = None, resume: bool = False, restart: bool = False
+    cfg, train, test, out: Path, teacher: str | None, resume: bool, restart: bool, after_save: Callable[[], None]
 ) -> tuple[dict, np.ndarray]:
     """Train, save and score one config: its summary and P(positive) of each test review. Every finished
     epoch is checkpointed beside `out` (`resume`: continue from there; `restart`: discard one there);
-    the caller removes the checkpoint once the run is in benchmark.json."""
+    the caller removes the checkpoint once the run is in benchmark.json. `after_save` runs as soon as the
+    model folder is written (with one seed the folder is OUT, and saving it replaces benchmark.json)."""
     saved = checkpoint.beside(out)
-    resumed = resume and (saved / "checkpoint.json").is_file()
     with tempfile.TemporaryDirectory() as cache:
         clf = SentimentClassifier(cfg, device="cpu", progress=True, cache=Path(cache), teacher=teacher)
         t0 = time.perf_counter()
         try:
             clf.fit_labelled(train, checkpoint=saved, resume=resume, restart=restart)
         except KeyboardInterrupt:
-            if (saved / "checkpoint.json").is_file():
-                print(f"stopped: {saved} keeps the finished epochs; the same command with --resume continues",
-                      file=sys.stderr)  # fmt: skip
+            if saved.is_dir() and holds_work(saved):
+                how = "with --resume instead of --restart" if restart else "with --resume"
+                print(f"stopped: {saved} keeps the finished epochs; the same command {how} continues", file=sys.stderr)
             raise
+        except KsentError as e:  # another run's checkpoint: ksent train's advice does not fit this script
+            raise SystemExit(
+                f"{e}\naccuracy.py: remove {saved} to train seed {cfg.seed} from the start, then rerun with --resume "
+                "(the seeds already finished are kept)"
+            ) from None
         fit_s = time.perf_counter() - t0
         clf.set_params(cache=None)  # inference below is cold: no token cache
         t0 = time.perf_counter()
@@ -102,10 +110,19 @@ def one_run(
     report = classification_report(test.labels, probs)
     clf.metrics_["test"] = report
     clf.save(out, report=True)
+    after_save()
+    histories = [t, *t.get("members", [])]
+    resumed = [h["resumed_after_epoch"] for h in histories if "resumed_after_epoch" in h]
+    epochs_s = t.get("seconds", sum(e["seconds"] for e in t["epochs"]))  # every epoch's, a resumed run's too
     summary = {
         "config": cfg.name,
         "seed": cfg.seed,
-        **({"resumed": "from its checkpoint: the timings are this process's part"} if resumed else {}),
+        "config_values": cfg.to_dict(),
+        **(
+            {"resumed": f"after epoch {max(resumed)}: fit_seconds is this process's part, training_seconds all epochs'"}
+            if resumed
+            else {}
+        ),
         "test_accuracy": report["accuracy"],
         "test_n": report["n"],
         "roc_auc": report["roc_auc"],
@@ -117,8 +134,8 @@ def one_run(
         "parameters": sum(p.numel() for p in clf.model_.parameters()),
         "model_bytes": folder_bytes(out),
         "fit_seconds": round(fit_s, 1),
-        "training_seconds": round(t.get("seconds", sum(e["seconds"] for e in t["epochs"])), 1),
-        "preprocess_seconds": round(fit_s - t.get("seconds", sum(e["seconds"] for e in t["epochs"])), 1),
+        "training_seconds": round(epochs_s, 1),
+        "preprocess_seconds": None if resumed else round(fit_s - epochs_s, 1),
         **({"teacher": {"model": teacher, **t["teacher"]}} if teacher else {}),
         "test_predict_seconds": round(predict_s, 1),
         "predict_reviews_per_s": round(len(test) / predict_s),
@@ -171,17 +188,32 @@ def main() -> None:
     args = ap.parse_args()
     if args.resume and args.restart:
         ap.error("--resume continues an interrupted run and --restart discards it: choose one")
-
-    command = {k: getattr(args, k) for k in ("config", "overrides", "seeds", "teacher", "baseline_only", "limit")}
-    path = args.out / "benchmark.json"
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
-    configs = [resolve(args.config, args.overrides + ([f"seed={s}"] if s is not None else [])) for s in seeds]
-    folders = [args.out / f"seed-{cfg.seed}" if len(seeds) > 1 else args.out for cfg in configs]
-    done = finished(path, command, {c.seed: f for c, f in zip(configs, folders, strict=True)}) if args.resume else {}
+    if len(set(seeds)) < len(seeds):
+        ap.error(f"--seeds {args.seeds}: each seed once (they share a folder)")
 
     train = read_labelled(nsmc_path("train", args.data_dir)).head(args.limit)
     test = read_labelled(nsmc_path("test", args.data_dir)).head(args.limit)
-    # the baseline first: each run is compared with it as soon as it ends, and a crash keeps both
+    command = {
+        **{k: getattr(args, k) for k in ("config", "overrides", "seeds", "teacher", "baseline_only", "limit")},
+        "train": {"file": str(train.path), "rows": fingerprint(train)},
+        "test": {"file": str(test.path), "rows": fingerprint(test)},
+    }
+    path = args.out / "benchmark.json"
+    sets = [args.overrides + ([f"seed={s}"] if s is not None else []) for s in seeds]
+    configs = [] if args.baseline_only else [resolve(args.config, one) for one in sets]
+    folders = {cfg.seed: args.out / f"seed-{cfg.seed}" if len(configs) > 1 else args.out for cfg in configs}
+    before = earlier(path, folders, args.resume, args.restart)
+    if before.get("complete") and before.get("command") == json.loads(json.dumps(command)) and args.resume:
+        print(f"{path}: this command finished already; nothing to resume", file=sys.stderr)
+        print(json.dumps(before, indent=1, ensure_ascii=False))
+        return
+    done = finished(path, before, command, configs, folders) if args.resume else {}
+    if args.restart:
+        for folder in folders.values():
+            checkpoint.remove(checkpoint.beside(folder))
+
+    # the baseline first: each run is compared with it as soon as it ends, and benchmark.json keeps both
     baseline, p_baseline = linear_baseline(train, test)
     summary = {
         "command": command,
@@ -193,21 +225,25 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    write_summary(path, summary)
-    if not args.baseline_only:
-        for cfg, out in zip(configs, folders, strict=True):
-            if cfg.seed in done:
-                summary["runs"].append(done[cfg.seed])
-                print(f"seed {cfg.seed}: kept from {path} (finished in an earlier run)", file=sys.stderr)
-                continue
-            teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
-            run, p = one_run(cfg, train, test, out, teacher, args.resume, args.restart)
-            # row by row, on the same test reviews (McNemar, bootstrap); the rate against this process's baseline
-            run["vs_baseline"] = paired_comparison(test.labels, p >= 0.5, p_baseline >= 0.5)
-            run["predict_rate_vs_baseline"] = round(run["predict_reviews_per_s"] / baseline["predict_reviews_per_s"], 3)
-            summary["runs"].append(run)
-            write_summary(path, summary)
-            checkpoint.remove(checkpoint.beside(out))  # only now: until the run is in benchmark.json, it is the run
+    for cfg in configs:
+        out = folders[cfg.seed]
+        if cfg.seed in done:  # finished in an earlier run: kept (and its checkpoint, if one was left, removed)
+            summary["runs"].append(done[cfg.seed])
+            checkpoint.remove(checkpoint.beside(out))
+            print(f"seed {cfg.seed}: kept from {path} (finished in an earlier run)", file=sys.stderr)
+            continue
+        write_summary(path, summary)  # the baseline and the seeds so far, before this one's hours
+        teacher = args.teacher.replace("{seed}", str(cfg.seed)) if args.teacher else None
+        run, p = one_run(
+            cfg, train, test, out, teacher, args.resume, args.restart, lambda: write_summary(path, summary)
+        )
+        # row by row, on the same test reviews (McNemar, bootstrap); the rate beside this process's baseline
+        run["vs_baseline"] = paired_comparison(test.labels, p >= 0.5, p_baseline >= 0.5)
+        run["baseline_predict_reviews_per_s"] = baseline["predict_reviews_per_s"]
+        run["predict_rate_vs_baseline"] = round(run["predict_reviews_per_s"] / baseline["predict_reviews_per_s"], 3)
+        summary["runs"].append(run)
+        write_summary(path, summary)
+        checkpoint.remove(checkpoint.beside(out))  # only now: until the run is in benchmark.json, it is the run
     runs = summary["runs"]
     if runs:
         acc = np.array([r["test_accuracy"] for r in runs])
@@ -222,24 +258,48 @@ def write_summary(path: Path, summary: dict) -> None:
     atomic.write_text(path, json.dumps(summary, indent=1, ensure_ascii=False))
 
 
-def finished(path: Path, command: dict, folders: dict[int, Path]) -> dict[int, dict]:
-    """The runs an earlier, interrupted run of the same command finished, by seed: those in its
-    benchmark.json whose model folder is there. Another command's file is refused, not mixed in."""
-    if not path.is_file():
-        return {}
-    try:
-        before = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"{path}: cannot read it to resume ({e}); move it away to start over") from None
-    if before.get("command") != json.loads(json.dumps(command)):
+def earlier(path: Path, folders: dict[int, Path], resume: bool, restart: bool) -> dict:
+    """What an earlier run left in OUT: its benchmark.json ({} if none). Without --resume or --restart, an
+    interrupted run (benchmark.json not complete, or a seed's checkpoint holding epochs) is refused
+    before any work, so that a rerun that forgot --resume cannot lose its finished seeds."""
+    before = {}
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{path}: cannot read it ({e}); move it away to start over") from None
+    if resume or restart:
+        return before
+    working = [str(c) for c in map(checkpoint.beside, folders.values()) if c.is_dir() and holds_work(c)]
+    if before.get("complete") is False or working:
+        left = f"{path} of an unfinished run" if before.get("complete") is False else f"checkpoints {working}"
         raise SystemExit(
-            f"{path} is from another command ({before.get('command')}; this one: {command}): "
+            f"{path.parent} holds an interrupted run ({left}): --resume goes on with it (its finished seeds "
+            "kept), --restart starts over (its checkpoints discarded)"
+        )
+    return before
+
+
+def finished(path: Path, before: dict, command: dict, configs: list, folders: dict[int, Path]) -> dict[int, dict]:
+    """The runs an earlier, interrupted run of the same command finished, by seed: those in its
+    benchmark.json with the same config values whose model folder is there. Another command's file (or
+    one from before accuracy.py could resume) is refused, not mixed in."""
+    if not before:
+        return {}
+    if "command" not in before:
+        raise SystemExit(
+            f"{path} was written by an accuracy.py that could not resume: move it away, or use another --out"
+        )
+    if before["command"] != json.loads(json.dumps(command)):
+        raise SystemExit(
+            f"{path} is from another command or data ({before['command']}; this one: {command}): "
             "run that command with --resume, or use another --out"
         )
+    values = {cfg.seed: json.loads(json.dumps(cfg.to_dict())) for cfg in configs}
     return {
         r["seed"]: r
         for r in before["runs"]
-        if r["seed"] in folders and (folders[r["seed"]] / "model.safetensors").is_file()
+        if r.get("config_values") == values.get(r["seed"]) and (folders[r["seed"]] / "model.safetensors").is_file()
     }
 
 

@@ -21,7 +21,7 @@ columns, the block's own epochs (`syllable_epochs`, when set, for syllables; a v
 option, e.g. `--set 'views={"jamo": {"epochs": 6}}'`). `combine` averages the logits of
 the given members and prints validation and test accuracy of the mean, and of each member alone,
 where the members agree (the share of rows every one gets right, every one gets wrong, which no
-combination of them gets, and split, with how many of those the mean wins), the mean's
+average of them gets, and split, with how many of those the mean wins), the mean's
 behavioural-suite pass rates per category (runs that saved the suite's logits), and with
 `--against` a paired comparison (McNemar, bootstrap interval) with another ensemble. `linear` saves
 the linear baseline as a member, fitted on the members' training rows.
@@ -275,8 +275,8 @@ def ensemble_accuracy(files: list) -> tuple[float, float]:
 
 def agreement(files: list, split_name: str) -> str:
     """Where the members (each file argument one, "a+b" averaged first) agree on one split: the share of
-    rows every one gets right, every one gets wrong (no way of combining them gets those), and split,
-    with how many of the split ones their mean gets right. Says how much room a combination has."""
+    rows every one gets right, every one gets wrong (no weighted average of them gets those), and split,
+    with how many of the split ones their mean gets right. Says how much room a weighting has."""
     parts = [mean_logits([f]) for f in files]
     y = parts[0][f"y_{split_name}"]
     right = np.array([(r[split_name] >= 0) == (y == 1) for r in parts])  # (members, rows)

@@ -627,8 +627,9 @@ def test_members_unpack_saves_each_member_of_a_model_on_its_validation_rows(smal
 
 
 def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_root, monkeypatch, capsys):
-    """accuracy.py cut off in seed 43's second epoch keeps seed 42 and the baseline in benchmark.json;
-    --resume keeps seed 42 as it was, continues seed 43 from its checkpoint, and completes the file."""
+    """accuracy.py cut off in seed 43 keeps seed 42 and the baseline in benchmark.json; a rerun without
+    --resume is refused before any work; --resume keeps seed 42 as it was (also when cut off again) and
+    continues seed 43 from its last checkpointed epoch, then completes the file."""
     from ksent.checkpoint import Slot
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -636,49 +637,66 @@ def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_r
 
     monkeypatch.setenv("KSENT_DATA_DIR", str(nsmc_dir))
     out = hangul_root / "정확도-재개"
-    sets = [a for s in ["epochs=2", "patience=9", "hidden=8", "embed_dim=8"] for a in ("--set", s)]
+    sets = [a for s in ["epochs=3", "patience=9", "hidden=8", "embed_dim=8"] for a in ("--set", s)]
     command = ["accuracy.py", "--config", "default", "--limit", "600", "--seeds", "42,43", "--out", str(out), *sets]
 
     class Stopped(Exception):
         pass
 
-    real = Slot.save
+    def run(*more: str, stop_at: int | None = None) -> None:
+        """accuracy.py with these arguments; with `stop_at`, it dies once seed 43 has saved that epoch."""
+        real = Slot.save
 
-    def save(self, at, *args, **kwargs):  # seed 43's first epoch is saved, then the run dies
-        real(self, at, *args, **kwargs)
-        if "seed-43" in self.root.name and at == 1:
-            raise Stopped
+        def save(self, at, *args, **kwargs):
+            real(self, at, *args, **kwargs)
+            if "seed-43" in self.root.name and at == stop_at:
+                raise Stopped
 
-    with monkeypatch.context() as m:
-        m.setattr(Slot, "save", save)
-        m.setattr(sys, "argv", command)
-        with pytest.raises(Stopped):
+        with monkeypatch.context() as m:
+            m.setattr(Slot, "save", save)
+            m.setattr(sys, "argv", [*command, *more])
             accuracy.main()
-    cut = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+
+    def written() -> dict:
+        return json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+
+    with pytest.raises(Stopped):
+        run(stop_at=1)
+    cut = written()
     assert cut["complete"] is False and [r["seed"] for r in cut["runs"]] == [42]
     assert cut["baseline"]["test"]["n"] == 600 and not (out / "seed-43").exists()
     assert (out / ".seed-43.checkpoint" / "member-1.epoch-1").exists()
     kept = (out / "seed-42" / "model.safetensors").stat().st_mtime_ns
 
-    monkeypatch.setattr(sys, "argv", [*command[: -len(sets)], "--set", "epochs=3", *sets[2:], "--resume"])
+    with pytest.raises(SystemExit, match="holds an interrupted run"):  # forgot --resume: refused, nothing lost
+        run()
+    assert written() == cut and (out / ".seed-43.checkpoint" / "member-1.epoch-1").exists()
+    with pytest.raises(SystemExit):
+        run("--resume", "--restart")
+    assert "choose one" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [*command[: -len(sets)], "--set", "epochs=4", *sets[2:], "--resume"])
     with pytest.raises(SystemExit, match="from another command"):  # another command's file is not mixed in
         accuracy.main()
-    monkeypatch.setattr(sys, "argv", [*command, "--resume", "--restart"])
-    with pytest.raises(SystemExit):
-        accuracy.main()
-    assert "choose one" in capsys.readouterr().err
-    monkeypatch.setattr(sys, "argv", [*command, "--resume"])
-    accuracy.main()
+
+    with pytest.raises(Stopped):  # cut off again, one epoch further: seed 42 is still there
+        run("--resume", stop_at=2)
+    again = written()
+    assert again["complete"] is False and again["runs"] == cut["runs"]
+    run("--resume")
     err = capsys.readouterr().err
     assert "seed 42: kept from" in err and "resuming from the checkpoint" in err
-    done = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+    done = written()
     assert done["complete"] is True and [r["seed"] for r in done["runs"]] == [42, 43]
     assert done["runs"][0] == cut["runs"][0]  # seed 42 as it was, its folder untouched
     assert (out / "seed-42" / "model.safetensors").stat().st_mtime_ns == kept
     resumed = done["runs"][1]
-    assert "resumed" in resumed and "resumed" not in done["runs"][0]
-    assert not (out / ".seed-43.checkpoint").exists()  # removed once the model folder is written
+    assert resumed["resumed"].startswith("after epoch 2") and "resumed" not in done["runs"][0]
+    assert resumed["preprocess_seconds"] is None and resumed["fit_seconds"] < resumed["training_seconds"] + 60
+    assert not (out / ".seed-43.checkpoint").exists()  # removed once the run is in benchmark.json
     metrics = json.loads((out / "seed-43" / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["training"]["resumed_after_epoch"] == 1 and resumed["epochs_run"] == 2
+    assert metrics["training"]["resumed_after_epoch"] == 2 and resumed["epochs_run"] == 3
     assert resumed["test_accuracy"] == evaluated(out / "seed-43", nsmc_dir, 600)["accuracy"]
-    assert done["test_accuracy_mean"] == pytest.approx((resumed["test_accuracy"] + cut["runs"][0]["test_accuracy"]) / 2)
+    mean = (resumed["test_accuracy"] + cut["runs"][0]["test_accuracy"]) / 2
+    assert done["test_accuracy_mean"] == pytest.approx(mean)
+    run("--resume")  # a finished run: nothing to do, the file as it was
+    assert written() == done and "finished already" in capsys.readouterr().err
