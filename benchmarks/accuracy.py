@@ -30,6 +30,7 @@ timings then cover only this process's part. Without --resume, a checkpoint that
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -45,7 +46,6 @@ from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 from ksent import atomic, checkpoint  # noqa: E402
-from ksent.checkpoint import _holds_work as holds_work  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import resolve  # noqa: E402
 from ksent.data import fingerprint, nsmc_path, read_labelled  # noqa: E402
@@ -92,7 +92,7 @@ def one_run(
         try:
             clf.fit_labelled(train, checkpoint=saved, resume=resume, restart=restart)
         except KeyboardInterrupt:
-            if saved.is_dir() and holds_work(saved):
+            if saved.is_dir() and checkpoint.holds_work(saved):
                 how = "with --resume instead of --restart" if restart else "with --resume"
                 print(f"stopped: {saved} keeps the finished epochs; the same command {how} continues", file=sys.stderr)
             raise
@@ -165,6 +165,15 @@ def one_run(
 
 
 def main() -> None:
+    # `kill` and job schedulers stop with SIGTERM: stop as Ctrl-C does (the checkpoint says where to resume)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        benchmark()
+    finally:  # a caller that runs main() in its own process (tests) gets its handler back
+        signal.signal(signal.SIGTERM, previous)
+
+
+def benchmark() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="default")
     ap.add_argument("--out", type=Path, required=True)
@@ -270,7 +279,7 @@ def earlier(path: Path, folders: dict[int, Path], resume: bool, restart: bool) -
             raise SystemExit(f"{path}: cannot read it ({e}); move it away to start over") from None
     if resume or restart:
         return before
-    working = [str(c) for c in map(checkpoint.beside, folders.values()) if c.is_dir() and holds_work(c)]
+    working = [str(c) for c in map(checkpoint.beside, folders.values()) if c.is_dir() and checkpoint.holds_work(c)]
     if before.get("complete") is False or working:
         left = f"{path} of an unfinished run" if before.get("complete") is False else f"checkpoints {working}"
         raise SystemExit(

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -643,13 +644,16 @@ def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_r
     class Stopped(Exception):
         pass
 
-    def run(*more: str, stop_at: int | None = None) -> None:
-        """accuracy.py with these arguments; with `stop_at`, it dies once seed 43 has saved that epoch."""
+    def run(*more: str, stop_at: int | None = None, kill: bool = False) -> None:
+        """accuracy.py with these arguments; with `stop_at`, it dies once seed 43 has saved that epoch
+        (`kill`: by SIGTERM, as `kill` or a job scheduler stops it)."""
         real = Slot.save
 
         def save(self, at, *args, **kwargs):
             real(self, at, *args, **kwargs)
             if "seed-43" in self.root.name and at == stop_at:
+                if kill:
+                    os.kill(os.getpid(), signal.SIGTERM)
                 raise Stopped
 
         with monkeypatch.context() as m:
@@ -678,8 +682,11 @@ def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_r
     with pytest.raises(SystemExit, match="from another command"):  # another command's file is not mixed in
         accuracy.main()
 
-    with pytest.raises(Stopped):  # cut off again, one epoch further: seed 42 is still there
-        run("--resume", stop_at=2)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):  # killed, one epoch further: seed 42 is still there
+        run("--resume", stop_at=2, kill=True)
+    assert signal.getsignal(signal.SIGTERM) is before  # accuracy.py's handler is gone with it
+    assert "keeps the finished epochs; the same command with --resume continues" in capsys.readouterr().err
     again = written()
     assert again["complete"] is False and again["runs"] == cut["runs"]
     run("--resume")

@@ -85,7 +85,7 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _holds_work(path: Path) -> bool:
+def holds_work(path: Path) -> bool:
     """Whether a checkpoint folder holds anything a resumed run would reuse (beyond whose run it is)."""
     return any(p.name not in ("checkpoint.json", "inputs.json") and not p.name.startswith(".") for p in path.iterdir())
 
@@ -173,7 +173,7 @@ class Checkpoint:
             if progress:
                 notice(f"resuming from the checkpoint {path}")
             return cls(path)
-        if there and not restart and _holds_work(path):
+        if there and not restart and holds_work(path):
             differs = _differences(_read_json(path / "checkpoint.json"), now)
             whose = f"another run ({'; '.join(differs)})" if differs else "this same run"
             go_on = "" if differs else "--resume (resume=True) continues it; "
