@@ -208,12 +208,13 @@ def benchmark() -> None:
         "train": {"file": str(train.path), "rows": fingerprint(train)},
         "test": {"file": str(test.path), "rows": fingerprint(test)},
     }
+    command = json.loads(json.dumps(command))  # as benchmark.json holds it, so that the two compare equal
     path = args.out / "benchmark.json"
     sets = [args.overrides + ([f"seed={s}"] if s is not None else []) for s in seeds]
     configs = [] if args.baseline_only else [resolve(args.config, one) for one in sets]
     folders = {cfg.seed: args.out / f"seed-{cfg.seed}" if len(configs) > 1 else args.out for cfg in configs}
     before = earlier(path, folders, args.resume, args.restart)
-    if before.get("complete") and before.get("command") == json.loads(json.dumps(command)) and args.resume:
+    if before.get("complete") and before.get("command") == command and args.resume:
         print(f"{path}: this command finished already; nothing to resume", file=sys.stderr)
         print(json.dumps(before, indent=1, ensure_ascii=False))
         return
@@ -299,7 +300,7 @@ def finished(path: Path, before: dict, command: dict, configs: list, folders: di
         raise SystemExit(
             f"{path} was written by an accuracy.py that could not resume: move it away, or use another --out"
         )
-    if before["command"] != json.loads(json.dumps(command)):
+    if before["command"] != command:
         raise SystemExit(
             f"{path} is from another command or data ({before['command']}; this one: {command}): "
             "run that command with --resume, or use another --out"

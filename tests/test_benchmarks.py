@@ -698,7 +698,7 @@ def test_an_interrupted_accuracy_run_resumes_where_it_stopped(nsmc_dir, hangul_r
     assert (out / "seed-42" / "model.safetensors").stat().st_mtime_ns == kept
     resumed = done["runs"][1]
     assert resumed["resumed"].startswith("after epoch 2") and "resumed" not in done["runs"][0]
-    assert resumed["preprocess_seconds"] is None and resumed["fit_seconds"] < resumed["training_seconds"] + 60
+    assert resumed["preprocess_seconds"] is None  # this process did not prepare what the first one did
     assert not (out / ".seed-43.checkpoint").exists()  # removed once the run is in benchmark.json
     metrics = json.loads((out / "seed-43" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["training"]["resumed_after_epoch"] == 2 and resumed["epochs_run"] == 3
