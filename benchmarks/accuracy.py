@@ -52,7 +52,7 @@ from ksent.data import fingerprint, nsmc_path, read_labelled  # noqa: E402
 from ksent.errors import KsentError  # noqa: E402
 from ksent.metrics import classification_report, paired_comparison  # noqa: E402
 from ksent.models import Ensemble  # noqa: E402
-from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
+from ksent.models.inference import member_logits, p_positive  # noqa: E402
 
 
 def linear_baseline(train, test) -> tuple[dict, np.ndarray]:
@@ -142,20 +142,27 @@ def one_run(
         "behaviour": behaviour.pass_rates(lambda texts: clf.predict_proba(texts)[:, 1]),
     }
     if isinstance(clf.model_, Ensemble):  # each member alone, on the same test ids (each reads its own columns)
-        x = clf.encode(test.texts)
+        z = member_logits(clf.model_, clf.encode(test.texts))  # (members, reviews)
         summary["members"] = [
             {
                 "seed": h["seed"],
                 "reads": h["reads"],
                 "born_again": "born_again" in h,
                 "best_val_accuracy": h["best_val_accuracy"],
-                "test_accuracy": classification_report(test.labels, p_positive(evaluate_logits(net, x)))["accuracy"],
+                "test_accuracy": classification_report(test.labels, p_positive(zk))["accuracy"],
             }
-            for net, h in zip(clf.model_.members(), t["members"], strict=True)
+            for zk, h in zip(z, t["members"], strict=True)
         ]
-        first = [net for net, h in zip(clf.model_.members(), t["members"], strict=True) if "born_again" not in h]
-        if len(first) < len(t["members"]):  # the model before its born-again members, on the same test reviews
-            p_first = p_positive(evaluate_logits(Ensemble(first), x))
+        if clf.model_.weighted:  # weights fitted on validation (ksent.combine) beside the members' plain mean
+            p_mean = p_positive(z.mean(axis=0))
+            summary["combine"] = {
+                **t["combine"],
+                "mean_test_accuracy": classification_report(test.labels, p_mean)["accuracy"],
+                "model_minus_mean": paired_comparison(test.labels, probs >= 0.5, p_mean >= 0.5),
+            }
+        first = [k for k, h in enumerate(t["members"]) if "born_again" not in h]
+        if len(first) < len(t["members"]):  # the model before its born-again members (their mean), same reviews
+            p_first = p_positive(z[first].mean(axis=0))
             summary["before_born_again"] = {
                 **t["before_born_again"],
                 "test_accuracy": classification_report(test.labels, p_first)["accuracy"],

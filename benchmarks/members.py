@@ -23,7 +23,9 @@ the given members and prints validation and test accuracy of the mean, and of ea
 where the members agree (the share of rows every one gets right, every one gets wrong, which no
 average of them gets, and split, with how many of those the mean wins), the mean's
 behavioural-suite pass rates per category (runs that saved the suite's logits), and with
-`--against` a paired comparison (McNemar, bootstrap interval) with another ensemble. `linear` saves
+`--against` a paired comparison (McNemar, bootstrap interval) with another ensemble; with `--fitted`,
+also the members weighed as `combine="fitted"` weighs them (`ksent.combine`: weights and a bias fitted
+on the validation rows, compared with the mean out of fold there) and that mix on test. `linear` saves
 the linear baseline as a member, fitted on the members' training rows.
 `unpack` reads a trained model folder and saves each of its members as a member file
 (NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
@@ -58,6 +60,7 @@ from baseline import linear_pipeline  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 from ksent import atomic  # noqa: E402
+from ksent import combine as combine_weights  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
 from ksent.config import Config, resolve  # noqa: E402
 from ksent.data import nsmc_path, read_labelled  # noqa: E402
@@ -201,10 +204,12 @@ def before_born_again(args) -> None:
     first = [net for net, h in zip(clf.model_.members(), histories, strict=True) if "born_again" not in h]
     if len(first) == len(histories) or len(first) < 2:
         raise SystemExit(f"{args.model}: not an ensemble with born-again members")
-    clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0).validate()
+    # the first members' mean: weights fitted for all of them (combine="fitted") do not hold for fewer
+    clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0, combine="mean").validate()
     clf.model_ = Ensemble(first).eval()
     before = training["before_born_again"]
     kept = {**training, "members": histories[: len(first)], "best_val_accuracy": before["best_val_accuracy"]}
+    kept.pop("combine", None)
     clf.metrics_ = {**clf.metrics_, "training": kept, "made_by": f"members.py before-born-again {args.model}"}
     clf.save(args.out)
     print(f"{args.out}: the first {len(first)} members of {args.model} (val. acc. {before['best_val_accuracy']:.4f})")
@@ -267,6 +272,18 @@ def mean_logits(files: list) -> dict[str, np.ndarray]:
     return {**out, "y_val": parts[0]["y_val"], "y_test": parts[0]["y_test"]}
 
 
+def fitted_logits(files: list) -> dict:
+    """The members' logits combined by weights fitted on the validation rows (`ksent.combine.fit`, as a
+    model with combine="fitted" fits them; each file argument one member, "a+b" averaged first), on
+    every split, with the fit's report. The fitted weights are applied even when the fit would keep the
+    mean (the report says which it chose)."""
+    parts = [mean_logits([f]) for f in files]
+    keys = [k for k in ("val", "test", "suite") if all(k in r for r in parts)]
+    _, report = combine_weights.fit(np.stack([r["val"] for r in parts], axis=1), parts[0]["y_val"])
+    w, b = np.asarray(report["fitted_weights"], dtype=np.float32), report["fitted_bias"]
+    return {k: np.stack([r[k] for r in parts], axis=1) @ w + b for k in keys} | {"report": report}
+
+
 def ensemble_accuracy(files: list) -> tuple[float, float]:
     """Validation and test accuracy of the members' mean logit."""
     m = mean_logits(files)
@@ -308,6 +325,26 @@ def combine(args) -> None:
     if "suite" in mean:  # the behavioural suite, per category (benchmarks/behaviour.tsv)
         rates = behaviour.pass_rates(lambda _: 1 / (1 + np.exp(-mean["suite"])))["pass_rate"]
         print(f"{'behaviour':28s} " + "  ".join(f"{c} {r:.2f}" for c, r in rates.items()))
+    if args.fitted and len(args.files) > 1:  # weights fitted on validation, as combine="fitted" trains them
+        weighted = fitted_logits(args.files)
+        report = weighted.pop("report")
+        oof = report["val_accuracy_out_of_fold"]
+        print(
+            f"{'fitted weights':28s} {report['chosen']} (validation out of fold: fitted {oof['fitted']:.5f}, mean "
+            f"{oof['mean']:.5f}); weights {', '.join(f'{w:.3f}' for w in report['fitted_weights'])}, "
+            f"bias {report['fitted_bias']:+.3f}"
+        )
+        print(f"{'as fitted':28s} val {acc(weighted['val'], mean['y_val']):.5f} (in sample)  "
+              f"test {acc(weighted['test'], mean['y_test']):.5f}")  # fmt: skip
+        y = mean["y_test"]
+        cmp = paired_comparison(y, weighted["test"] >= 0, mean["test"] >= 0)
+        print(
+            f"{'as fitted vs the mean':28s} test {cmp['a_minus_b']:+.2f} points (95 % CI {cmp['ci95'][0]:+.2f} to "
+            f"{cmp['ci95'][1]:+.2f}; McNemar p = {cmp['mcnemar_p']:.3g})"
+        )
+        if "suite" in weighted:
+            rates = behaviour.pass_rates(lambda _: 1 / (1 + np.exp(-weighted["suite"])))["pass_rate"]
+            print(f"{'behaviour, as fitted':28s} " + "  ".join(f"{c} {r:.2f}" for c, r in rates.items()))
     if args.against:  # a paired comparison, row by row, on each split
         a, b = mean_logits(args.files), mean_logits(args.against)
         for split_name in ("val", "test"):
@@ -357,6 +394,12 @@ def main() -> None:
     c = sub.add_parser("combine")
     c.add_argument("files", nargs="+", help="Members (NAME.npz), or sub-ensembles a.npz+b.npz weighed as one.")
     c.add_argument("--against", nargs="+", help="Another ensemble: a paired comparison with it on each split.")
+    c.add_argument(
+        "--fitted",
+        action="store_true",
+        help="Also weights fitted on the validation rows (ksent.combine, as combine=fitted): the choice against "
+        "the mean out of fold, the weights, test accuracy and a paired comparison with the mean.",
+    )
     li = sub.add_parser("linear")
     li.add_argument("--name", required=True)
     li.add_argument("--seed", type=int, default=42)

@@ -86,6 +86,29 @@ def test_members_combine_averages_logits(tmp_path):
         members.ensemble_accuracy([a, c])
 
 
+def test_members_combine_fits_weights_on_validation_rows_only(tmp_path, capsys, monkeypatch):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import members
+
+    rng = np.random.default_rng(0)
+    y_val, y_test = rng.integers(0, 2, 600), rng.integers(0, 2, 600)
+    good, loud = tmp_path / "좋은.npz", tmp_path / "시끄러운.npz"  # one member knows, the other is loud noise
+    meta = json.dumps({"train_seconds": 1.0, "epoch_seconds": [1.0]})
+    np.savez(good, val=2.0 * (2 * y_val - 1) + rng.normal(0, 1.5, 600), y_val=y_val,
+             test=2.0 * (2 * y_test - 1) + rng.normal(0, 1.5, 600), y_test=y_test, meta=meta)  # fmt: skip
+    np.savez(loud, val=rng.normal(0, 6, 600), y_val=y_val, test=rng.normal(0, 6, 600), y_test=y_test, meta=meta)
+    weighted = members.fitted_logits([good, loud])
+    report = weighted.pop("report")
+    assert report["chosen"] == "fitted" and abs(report["fitted_weights"][1]) < 0.05 < report["fitted_weights"][0]
+    mean = members.mean_logits([good, loud])
+    assert members.acc(weighted["test"], y_test) > members.acc(mean["test"], y_test) + 0.05
+    monkeypatch.setattr(sys, "argv", ["members.py", "combine", str(good), str(loud), "--fitted"])
+    members.main()
+    out = capsys.readouterr().out
+    assert "fitted weights               fitted (validation out of fold: fitted 0.9" in out
+    assert "as fitted vs the mean        test +" in out
+
+
 def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, capsys):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import members

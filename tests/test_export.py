@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import ksent
 from ksent.cli import app
-from ksent.config import resolve
+from ksent.config import Config, resolve
 from ksent.data import nsmc_path, read_labelled
 from ksent.errors import KsentError
 from ksent.export import export
@@ -33,7 +33,9 @@ KINDS = {  # every kind of model ksent trains, small: what each reads and how it
         + ['views={"jamo": {"members": 1, "max_len": 120, "epochs": 1}, "chargrams": {"members": 1}}'],
     ),
     "fast": ("fast", ["subword_vocab=800"]),  # one packed LSTM over subword pieces, max + mean pooled
+    "weighted": ("best", ["members=2", "syllable_members=0", "piece_members=0", "combine=fitted"]),  # weights
 }
+WEIGHTS = ([0.8, -0.3], 0.25)  # the weighted kind's, whatever its fit chose: the graph must carry them
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,8 @@ def models(nsmc_dir, tmp_path_factory):
         if kind == "seed":
             pytest.importorskip("konlpy")
         clf = ksent.SentimentClassifier(resolve(preset, TINY + over), device="cpu").fit_labelled(train)
+        if kind == "weighted":
+            clf.model_.set_weights(*WEIGHTS)
         clf.save(root / f"{kind} 모델")
         out[kind] = (clf, export(root / f"{kind} 모델", root / f"{kind} 내보냄", int8=True))
     return out
@@ -118,6 +122,7 @@ def test_explain_on_an_export_equals_explain_on_torch(models, reviews, kind):
         assert [(t.text, t.status, t.step) for t in got.tokens] == [(t.text, t.status, t.step) for t in want.tokens]
         np.testing.assert_allclose([t.evidence for t in got.fed], [t.evidence for t in want.fed], atol=1e-5)
         assert abs(got.p_positive - want.p_positive) <= 1e-5 and abs(got.member_logit - want.member_logit) <= 1e-5
+        assert got.member_weight == pytest.approx(want.member_weight) and got.n_members == want.n_members
     assert shown >= 20
     # the trace is nn.LSTM's own computation, not only the same numpy code run twice
     import torch
@@ -136,7 +141,9 @@ def test_explain_on_an_export_equals_explain_on_torch(models, reviews, kind):
                 ex.explain(reviews[0], member=k)
             continue
         want, got = clf.explain(reviews[0], member=k), ex.explain(reviews[0], member=k)
-        assert got.reads == want.reads == net.reads != "tokens" and len(got.fed) > 1
+        assert got.reads == want.reads == net.reads and len(got.fed) > 1
+        assert net.reads != "tokens" or kind == "weighted"  # `best`'s other members read other units
+        assert got.member_weight == pytest.approx(want.member_weight) == clf.model_.member_weights()[k]
         assert [(t.text, t.start, t.step) for t in got.fed] == [(t.text, t.start, t.step) for t in want.fed]
         for name in (*SIGNALS, "contributions"):
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0, atol=1e-5, err_msg=name)
@@ -323,6 +330,7 @@ def test_the_bundled_export_is_the_export_of_the_bundled_model(reviews):
     folder = ksent.load(BUNDLED, device="cpu")
     assert shipped["features"] == folder.features_.state(readable=False)
     meta = json.loads((BUNDLED_EXPORT / "config.json").read_text(encoding="utf-8"))
-    assert meta["config"] == folder.config_.to_dict() and meta["files"] == ["model.onnx", "model.int8.onnx"]
+    # the same config, fields added since the export at their defaults (as loading reads it)
+    assert Config.from_dict(meta["config"]) == folder.config_ and meta["files"] == ["model.onnx", "model.int8.onnx"]
     got = ksent.load(BUNDLED_EXPORT).predict_proba(reviews)[:, 1]
     np.testing.assert_allclose(got, folder.predict_proba(reviews)[:, 1], rtol=0, atol=1e-5)

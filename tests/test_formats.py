@@ -10,7 +10,9 @@ The old layouts, from `git log -p -- src/ksent/artifacts.py src/ksent/config.py`
   4: + the "subword" tokenizer: vocab.json "subword" (its learnt pieces, tokenizer JSON); later
      distill and augment joined the config
   5: + piece members: vocab.json "pieces" {"words", "subword"}
-  6 (now): vocab.json {"features": [one section per block]}, config "views"
+  6: vocab.json {"features": [one section per block]}, config "views"; later augment_recipe,
+     adversarial, born_again and distill_loss joined the config under the same number
+  7 (now): config "combine" (a "fitted" ensemble's weights hold its members' weights and bias)
 The rewrite was checked once against folders that ksent itself wrote at each of those commits (its
 source from `git archive`): the same config keys and vocab.json layout, and this ksent loads them and
 gives the same probabilities as the ksent that trained them.
@@ -45,6 +47,7 @@ KEYS_2_BEST = (  # 5bdb23f: the best config's parts, still format 2
 KEYS_3 = (*KEYS_2_BEST, "syllable_members", "syllable_max_len", "syllable_epochs")  # a928c08
 KEYS_4 = (*KEYS_3, "subword_vocab")  # 5f4c7b6
 KEYS_5 = (*KEYS_4, "distill", "augment", "piece_members", "piece_max_len")  # a8175d6, a116e4d
+KEYS_6 = (*KEYS_5, "views", "augment_recipe", "adversarial", "born_again", "distill_loss")  # c99f637
 
 TEXTS = [
     "연기도 좋고 스토리도 최고",
@@ -108,16 +111,16 @@ def write_old(clf, folder, version: int, keys: tuple[str, ...]):
     else:
         meta["tokenizer"] = provenance(clf.config_.tokenizer)  # the analyser's alone, as then
     (out / "config.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    sections = json.loads((out / "vocab.json").read_text(encoding="utf-8"))["features"]
-    (out / "vocab.json").write_text(json.dumps(old_vocab(sections), ensure_ascii=False, indent=1), encoding="utf-8")
+    if version <= 5:
+        sections = json.loads((out / "vocab.json").read_text(encoding="utf-8"))["features"]
+        (out / "vocab.json").write_text(json.dumps(old_vocab(sections), ensure_ascii=False, indent=1), encoding="utf-8")
     return out
 
 
 def test_the_key_lists_name_config_fields():
     fields = [f.name for f in dataclasses.fields(Config)]
-    # fields added while the format is 6
-    newer = {"views", "augment_recipe", "adversarial", "born_again", "distill_loss"}
-    assert set(KEYS_5) | newer == set(fields) and len(KEYS_5) == len(set(KEYS_5))
+    newer = {"combine"}  # fields added while the format is 7
+    assert set(KEYS_6) | newer == set(fields) and len(KEYS_6) == len(set(KEYS_6))
 
 
 @pytest.mark.parametrize(
@@ -129,8 +132,9 @@ def test_the_key_lists_name_config_fields():
         (3, "syllables", KEYS_3, ["oov", "syllables", "words"]),
         (4, "subword", KEYS_4, ["oov", "subword", "syllables", "words"]),
         (5, "pieces", KEYS_5, ["oov", "pieces", "syllables", "words"]),
+        (6, "pieces", KEYS_6, ["features"]),
     ],
-    ids=["1", "2", "2-best", "3", "4", "5"],
+    ids=["1", "2", "2-best", "3", "4", "5", "6"],
 )
 def test_old_formats_load_and_predict_as_the_model_they_came_from(
     models, hangul_root, version, model, keys, vocab_keys
@@ -170,7 +174,7 @@ def test_a_newer_format_is_refused_saying_what_to_do(trained, hangul_root):
     with pytest.raises(KsentError) as e:
         ksent.load(new, device="cpu")
     assert str(e.value) == (
-        f"{new} has model format version 7; this ksent reads versions 1, 2, 3, 4, 5, 6. "
+        f"{new} has model format version 8; this ksent reads versions 1, 2, 3, 4, 5, 6, 7. "
         "Use the ksent version that wrote it (9.0.0) or retrain"
     )
-    assert artifacts.FORMAT_VERSION == 6 and artifacts.READS == (1, 2, 3, 4, 5, 6)  # this file covers each
+    assert artifacts.FORMAT_VERSION == 7 and artifacts.READS == (1, 2, 3, 4, 5, 6, 7)  # this file covers each

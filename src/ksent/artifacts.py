@@ -25,9 +25,10 @@ from ksent.features import FeatureSet
 
 FORMAT = "ksent-model"
 # 2: + "tokenizer" provenance, config "architecture" and "readout"; 3: + syllable members; 4: + subword;
-# 5: + piece members; 6: vocab.json is the feature set's sections, one per block
-FORMAT_VERSION = 6
-READS = (1, 2, 3, 4, 5, 6)  # older folders load: their missing fields mean what their version did
+# 5: + piece members; 6: vocab.json is the feature set's sections, one per block; 7: + config "combine"
+# (a "fitted" ensemble's weights hold `weights` and `bias`, ksent.combine)
+FORMAT_VERSION = 7
+READS = (1, 2, 3, 4, 5, 6, 7)  # older folders load: their missing fields mean what their version did
 FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ksent import artifacts, distill
+from ksent import artifacts, combine, distill
 from ksent.checkpoint import Checkpoint, digest, identity
 from ksent.config import Config, resolve
 from ksent.data import NO_TOKENS, DropReport, Labelled, cache_dir, clean_training, fingerprint
@@ -27,7 +27,7 @@ from ksent.errors import KsentError
 from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
 from ksent.models import Ensemble, build_model
-from ksent.models.inference import evaluate_logits, p_positive, resolve_device
+from ksent.models.inference import evaluate_logits, member_logits, p_positive, resolve_device
 from ksent.predict import Predicting, check_texts
 from ksent.progress import bar, notice
 from ksent.text.tokenizers import (  # noqa: F401  (TokenizerMismatchWarning: its old home was here)
@@ -286,6 +286,8 @@ class SentimentClassifier(Predicting):
             history["teacher"] = taught
         if cfg.born_again:
             model, history = self._born_again(model, history, x, y, rows, members[len(first) :], saved)
+        if cfg.combine == "fitted":
+            model, history = _weigh(model, history, x, y, self.progress)
         # The last n_val rows are the validation split: their scores under the kept weights go into
         # metrics.json and the run's plots (the test set is never looked at during training).
         y_val = y[len(y) - history["n_val"] :]
@@ -408,6 +410,24 @@ class SentimentClassifier(Predicting):
             raise KsentError("this classifier is not trained yet: call fit(texts, labels) or ksent.load(DIR)")
 
 
+def _weigh(model: Ensemble, history: dict, x: np.ndarray, y: np.ndarray, progress: bool) -> tuple[Ensemble, dict]:
+    """The ensemble with a weight per member and a bias fitted on the validation rows (`ksent.combine`:
+    the mean's when the fitted ones do not beat it out of fold). Its history gains `combine`, the choice."""
+    n_val = history["n_val"]
+    x_val, y_val = x[len(x) - n_val :], y[len(y) - n_val :]
+    weights, report = combine.fit(member_logits(model, x_val).T, y_val)
+    weighted = Ensemble(model.members(), weighted=True).eval()
+    weighted.set_weights(weights.weights, weights.bias)
+    val_loss, val_acc = loss_accuracy(evaluate_logits(weighted, x_val), y_val)
+    if progress:
+        oof = report["val_accuracy_out_of_fold"]
+        notice(
+            f"members' weights: {report['chosen']} (validation out of fold: fitted {oof['fitted']:.4f}, "
+            f"mean {oof['mean']:.4f}); weights {', '.join(f'{w:.3f}' for w in report['weights'])}"
+        )
+    return weighted, {**history, "best_val_accuracy": val_acc, "val_loss": val_loss, "combine": report}
+
+
 def _load_teacher(teacher, device: str, workers: int | None, progress: bool = False) -> "SentimentClassifier":
     """A fitted classifier, or a model folder loaded as one."""
     if isinstance(teacher, SentimentClassifier):
@@ -435,7 +455,7 @@ def load(path: str | Path | None = None, device: str = "auto", progress: bool = 
     state, cfg, features, metrics, tokenizer = artifacts.load(path)
     warn_if_tokenizer_differs(path, tokenizer, cfg.tokenizer, features.packages())
     clf = SentimentClassifier(cfg, device=device, progress=progress, workers=workers)
-    model = build_model([m.spec for m in members_of(cfg, features)], cfg.architecture)
+    model = build_model([m.spec for m in members_of(cfg, features)], cfg.architecture, cfg.combine == "fitted")
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

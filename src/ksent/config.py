@@ -14,6 +14,7 @@ from ksent.text.clean import SEED_STOPWORDS
 
 ARCHITECTURES = ("lstm",)
 READOUTS = ("last", "mean", "max", "max_mean")
+COMBINES = ("mean", "fitted")  # ksent.combine: how an ensemble's members make one logit
 AUGMENT_RECIPES = ("drop_crop", "mask_swap_ngram")  # ksent.distill: how a perturbed copy is made
 DISTILL_LOSSES = ("soft", "logits")  # ksent.train.target_loss
 READOUT_PARTS = {"last": ("last",), "mean": ("mean",), "max": ("max",), "max_mean": ("max", "mean")}
@@ -91,6 +92,10 @@ class Config:
     # from a teacher (`distill` and `augment` above; no --teacher), then joining it. The ensemble is then
     # the mean of all of them.
     born_again: int = 0
+    # how an ensemble's members make one logit (ksent.combine): "mean" | "fitted" (a weight per member and a
+    # bias, fitted on the validation rows once every member is trained; kept only if they beat the mean there
+    # out of fold)
+    combine: str = "mean"
 
     def validate(self) -> "Config":
         checks = [
@@ -146,6 +151,12 @@ class Config:
                 "born_again members learn from the other members' answers: set distill and/or augment "
                 "(e.g. distill=0.8, augment=8)",
             ),
+            (self.combine in COMBINES, f"combine must be one of {', '.join(COMBINES)}"),
+            (
+                self.combine == "mean" or self.n_members() > 1,
+                "combine='fitted' weighs an ensemble's members, and this config trains one network: "
+                "add members (members, syllable_members, piece_members, views, born_again) or set combine=mean",
+            ),
             (
                 self.augment_recipe in AUGMENT_RECIPES,
                 f"augment_recipe must be one of {', '.join(AUGMENT_RECIPES)}",
@@ -155,6 +166,12 @@ class Config:
             if not ok:
                 raise KsentError(f"config {self.name!r}: {msg}")
         return self
+
+    def n_members(self) -> int:
+        """How many networks the model has (an ensemble when more than one)."""
+        counts = [v.get("members", 1) for v in self.views.values() if isinstance(v, dict)]
+        views = sum(n for n in counts if _count(n))
+        return self.members + self.syllable_members + self.piece_members + views + self.born_again
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -247,10 +264,18 @@ PRESETS = {
 # runs/teacher`): `best`'s four LSTMs and a linear member over character n-grams
 # (ksent.models.linear), then one more Kiwi BiLSTM born again from those five (taught by their answers
 # on the training rows and 8 perturbed copies of each, as `distilled` is taught), the six logits
-# averaged. The linear view errs differently from every LSTM, and the born-again member was the first
-# that moved the ensemble (docs/benchmarks.md#views-amd and #born-again have the runs that chose them).
+# weighed by weights fitted on the validation rows (ksent.combine; the mean where those do not beat it
+# out of fold). The linear view errs differently from every LSTM, and the born-again member was the
+# first that moved the ensemble (docs/benchmarks.md#views-amd, #born-again and #combine-fitted have the
+# runs that chose them).
 PRESETS["teacher"] = dataclasses.replace(
-    PRESETS["best"], name="teacher", views={"chargrams": {"members": 1}}, distill=0.8, augment=8, born_again=1
+    PRESETS["best"],
+    name="teacher",
+    views={"chargrams": {"members": 1}},
+    distill=0.8,
+    augment=8,
+    born_again=1,
+    combine="fitted",
 )
 # No analyser: BPE pieces learnt from the training texts, read left to right by one LSTM trained as
 # `best`'s are. Several times faster to prepare and to predict than any Kiwi config, for some

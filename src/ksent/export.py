@@ -152,7 +152,8 @@ def _member(g: _Graph, spec, columns: slice | None, weights: dict[str, np.ndarra
 
 def onnx_model(model, weights_out: bool = True, half: bool = False):
     """A ksent network (`LSTMClassifier` or `Ensemble`) -> an ONNX ModelProto: ids (batch, length)
-    int64 -> logit (batch,) float32, the mean of its members' logits. With `weights_out`, the
+    int64 -> logit (batch,) float32, the mean of its members' logits (a weighted ensemble's: their
+    weighted sum and its bias). With `weights_out`, the
     members' weights are outputs too (`weights.{member}.{embedding,W0,R0,B0,...,head_weight,head_bias}`,
     in ONNX's LSTM layout), so explain can step the LSTM in numpy without torch or onnx; `half`:
     weights that float16 holds exactly are stored as float16."""
@@ -169,7 +170,13 @@ def onnx_model(model, weights_out: bool = True, half: bool = False):
         out = logits[0]
     else:
         stacked = g.op("Concat", [g.op("Unsqueeze", [lg, g.const("axis", np.array([0]))]) for lg in logits], axis=0)
-        out = g.op("ReduceMean", [stacked, g.const("axis", np.array([0]))], keepdims=0)
+        if getattr(model, "weighted", False):  # a weight per member and a bias (ksent.combine)
+            w = np.asarray(model.member_weights(), dtype=np.float32)[:, None]
+            summed = g.op("ReduceSum", [g.op("Mul", [stacked, g.const("member_weights", w)]),
+                                        g.const("axis", np.array([0]))], keepdims=0)  # fmt: skip
+            out = g.op("Add", [summed, g.const("bias", np.array([float(model.bias)], dtype=np.float32))])
+        else:
+            out = g.op("ReduceMean", [stacked, g.const("axis", np.array([0]))], keepdims=0)
     g.nodes.append(helper.make_node("Identity", [out], ["logit"]))
     outputs = [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch"])]
     for name, value, shape in g.exposed if weights_out else ():
@@ -188,11 +195,17 @@ def onnx_model(model, weights_out: bool = True, half: bool = False):
     return proto
 
 
-def _spec_json(net) -> dict:
+def _spec_json(net, weight: float) -> dict:
     spec = dataclasses.asdict(net.spec)
     columns = net.columns
     spec["columns"] = None if columns is None else [columns.start, columns.stop]
+    spec["weight"] = weight  # its weight in the model's logit (explain shows it)
     return spec
+
+
+def member_weights(model) -> list[float]:
+    """Each member's weight in the model's logit: 1 for a single network, 1/K each in a mean ensemble."""
+    return model.member_weights() if hasattr(model, "member_weights") else [1.0]
 
 
 def export(model: str | Path | None, out: str | Path, int8: bool = False) -> Path:
@@ -242,7 +255,9 @@ def export(model: str | Path | None, out: str | Path, int8: bool = False) -> Pat
             "source": "bundled" if model is None else str(model),
             "files": files,
             "tokenizer": clf.tokenizer_,
-            "members": [_spec_json(net) for net in clf.model_.members()],
+            "members": [
+                _spec_json(net, w) for net, w in zip(clf.model_.members(), member_weights(clf.model_), strict=True)
+            ],
             "config": clf.config_.to_dict(),
         }
         atomic.write_json(tmp / "config.json", meta)  # last: what loading checks first

@@ -175,7 +175,8 @@ class ExportedClassifier(Predicting):
             ids = np.zeros((1, self.features_.width), np.int64)  # any input of the right width will do
             arrays = dict(zip(names, session.run(names, {"ids": ids}), strict=True))
             members = [_open_member(spec, k, arrays) for k, spec in enumerate(self.members_)]
-            self._open = OpenModel(members, lambda x: p_positive(self.logits(x)))
+            weights = [spec.get("weight", 1.0 / len(members)) for spec in self.members_]  # older exports: the mean
+            self._open = OpenModel(members, lambda x: p_positive(self.logits(x)), weights)
         return self._open
 
     def __repr__(self) -> str:

@@ -60,6 +60,7 @@ class Explanation:
     head_bias: float
     member: int = 0  # which member the trace and head belong to
     n_members: int = 1
+    member_weight: float = 1.0  # its weight in the model's logit (1/n_members in a mean ensemble)
     reads: str = "tokens"  # what that member reads (its featurizer's kind): `tokens` are those units
     width: int | None = None  # steps that member reads at most (None: the config's max_len)
     classes: tuple[str, str] = field(default=("negative", "positive"))
@@ -93,7 +94,8 @@ class Explanation:
 
     @property
     def member_logit(self) -> float:
-        """The shown member's logit; a single model's is the model's (an ensemble averages its members')."""
+        """The shown member's logit; a single model's is the model's (an ensemble combines its members':
+        their mean, or `member_weight` times each summed with a bias)."""
         return float(self.contributions.sum()) + self.head_bias
 
     def summary(self, layer: int = -1) -> list[dict]:
@@ -171,6 +173,7 @@ class Explanation:
                 "oov": cfg.oov,
                 "members": self.n_members,
                 "member": self.member,  # the member whose trace and head are shown
+                "member_weight": _r(self.member_weight),  # its weight in the model's logit
                 "reads": self.reads,  # the units that member reads: "tokens" lists them
             },
             "padding_steps": self.padding_steps,

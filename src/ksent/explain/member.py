@@ -120,10 +120,15 @@ class OpenModel:
 
     members: list[OpenMember | OpenLinear]
     p_positive: Callable[[np.ndarray], np.ndarray]
+    weights: list[float] | None = None  # each member's weight in the model's logit (None: the mean's)
+
+    def member_weight(self, k: int) -> float:
+        return 1.0 / len(self.members) if self.weights is None else self.weights[k]
 
     @classmethod
     def from_torch(cls, model) -> "OpenModel":
         """A torch model of `ksent.models` (an `LSTMClassifier` or an `Ensemble`)."""
         from ksent.models.inference import predict_proba_ids
 
-        return cls([open_member(net) for net in model.members()], lambda x: predict_proba_ids(model, x))
+        weights = model.member_weights() if hasattr(model, "member_weights") else None
+        return cls([open_member(net) for net in model.members()], lambda x: predict_proba_ids(model, x), weights)

@@ -122,6 +122,7 @@ def explain_review(model, features: FeatureSet, cfg: Config, text: str, member: 
         head_bias=net.head_bias,
         member=member,
         n_members=len(members),
+        member_weight=model.member_weight(member),
         reads=chosen.reads,
         width=reader.width,
     )

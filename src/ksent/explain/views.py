@@ -53,7 +53,8 @@ def _whose(ex: Explanation) -> str:
     if ex.n_members == 1:
         return ""
     reads = "" if ex.reads == "tokens" else f", which reads {ex.unit}s"
-    return f"; ensemble member {ex.member} of {ex.n_members} (counted from 0){reads}"
+    weight = "" if abs(ex.member_weight * ex.n_members - 1) < 1e-6 else f", weight {ex.member_weight:.3f}"
+    return f"; ensemble member {ex.member} of {ex.n_members} (counted from 0){reads}{weight}"
 
 
 def _caption(ex: Explanation, layer: int) -> str:

@@ -49,8 +49,9 @@ def evaluate_logits(
     if not len(x):
         return np.zeros(0, dtype=np.float32)
     nets = model.members()
-    if len(nets) > 1:  # an ensemble: each member on its own columns, then the mean logit (as its forward)
-        return np.mean([evaluate_logits(net, x, device, batch, advance) for net in nets], axis=0, dtype=np.float32)
+    if len(nets) > 1:  # an ensemble: each member on its own columns, then combined as its forward (or averaged)
+        logits = member_logits(model, x, device, batch, advance)
+        return model.combine(logits) if hasattr(model, "combine") else np.mean(logits, axis=0, dtype=np.float32)
     x = own_columns(model, x)
     out = np.empty(len(x), dtype=np.float32)
     if not _packed(model):
@@ -64,6 +65,11 @@ def evaluate_logits(
         if advance is not None:
             advance(len(rows))
     return out
+
+
+def member_logits(model: nn.Module, x: np.ndarray, device=None, batch: int = 256, advance=None) -> np.ndarray:
+    """Each member's logits (K, N) for padded ids (N, T): what an ensemble combines."""
+    return np.stack([evaluate_logits(net, x, device, batch, advance) for net in model.members()])
 
 
 def predict_proba_ids(model: nn.Module, x: np.ndarray) -> np.ndarray:
