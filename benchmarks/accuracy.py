@@ -47,7 +47,7 @@ from machine import cpu_name  # noqa: E402
 
 from ksent import atomic, checkpoint  # noqa: E402
 from ksent.classifier import SentimentClassifier  # noqa: E402
-from ksent.config import resolve  # noqa: E402
+from ksent.config import Config, resolve  # noqa: E402
 from ksent.data import fingerprint, nsmc_path, read_labelled  # noqa: E402
 from ksent.errors import KsentError  # noqa: E402
 from ksent.metrics import classification_report, paired_comparison  # noqa: E402
@@ -313,10 +313,12 @@ def finished(path: Path, before: dict, command: dict, configs: list, folders: di
             "run that command with --resume, or use another --out"
         )
     values = {cfg.seed: json.loads(json.dumps(cfg.to_dict())) for cfg in configs}
+    defaults = json.loads(json.dumps(Config().to_dict()))  # fields a finished run predates: their defaults
     return {
         r["seed"]: r
         for r in before["runs"]
-        if r.get("config_values") == values.get(r["seed"]) and (folders[r["seed"]] / "model.safetensors").is_file()
+        if {**defaults, **r.get("config_values", {})} == values.get(r["seed"])
+        and (folders[r["seed"]] / "model.safetensors").is_file()
     }
 
 

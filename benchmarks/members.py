@@ -24,8 +24,9 @@ where the members agree (the share of rows every one gets right, every one gets 
 average of them gets, and split, with how many of those the mean wins), the mean's
 behavioural-suite pass rates per category (runs that saved the suite's logits), and with
 `--against` a paired comparison (McNemar, bootstrap interval) with another ensemble; with `--fitted`,
-also the members weighed as `combine="fitted"` weighs them (`ksent.combine`: weights and a bias fitted
-on the validation rows, compared with the mean out of fold there) and that mix on test. `linear` saves
+also the weights and bias `combine="fitted"` fits on the validation rows (`ksent.combine`), whether it
+would keep them (they beat the mean out of fold there) or the mean, and the members so weighed on
+test (the fitted weights, whichever it would keep). `linear` saves
 the linear baseline as a member, fitted on the members' training rows.
 `unpack` reads a trained model folder and saves each of its members as a member file
 (NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
@@ -78,7 +79,8 @@ def prepared(cfg: Config, reads: str, seed: int) -> Config:
     (`jamo`) keeps its section of the config's `views`, if it has one, for its options."""
     counts = {field: int(kind in ("tokens", reads)) for kind, field in BUILT_IN.items()}
     views = {} if reads in BUILT_IN else {reads: {**cfg.views.get(reads, {}), "members": 1}}
-    return dataclasses.replace(cfg, **counts, views=views, seed=seed).validate()
+    # one member is trained: nothing to weigh (combine="fitted" needs an ensemble)
+    return dataclasses.replace(cfg, **counts, views=views, seed=seed, combine="mean").validate()
 
 
 def the_member(cfg: Config, features, reads: str) -> Member:

@@ -43,8 +43,9 @@ def test_the_mean_is_kept_when_the_fitted_weights_do_not_beat_it_out_of_fold():
     assert report["chosen"] == "mean" and report["weights"] == pytest.approx([1 / 3] * 3) and report["bias"] == 0
     assert weights.weights.tolist() == pytest.approx([1 / 3] * 3) and weights.bias == 0
     assert report["val_accuracy_out_of_fold"]["fitted"] == report["val_accuracy_out_of_fold"]["mean"]
-    with pytest.raises(ValueError, match="at least 10 validation rows of both labels"):
-        combine.fit(np.zeros((50, 2)), np.ones(50))
+    # too few rows of one label to fit and check weights: the mean, and why (never an error after training)
+    few, report = combine.fit(np.ones((50, 2)), np.r_[np.ones(46), np.zeros(4)])
+    assert report["chosen"] == "mean" and few.weights.tolist() == [0.5, 0.5] and "4 validation rows" in report["why"]
 
 
 def test_a_weighted_ensemble_is_its_members_weighted_sum_and_its_mean_until_weighed():
@@ -99,9 +100,10 @@ def test_training_fits_the_weights_on_validation_and_the_folder_keeps_them(fitte
     state = load_file(folder / "model.safetensors")
     assert state["weights"].tolist() == pytest.approx(report["weights"], abs=1e-6)
     assert json.loads((folder / "config.json").read_text(encoding="utf-8"))["config"]["combine"] == "fitted"
-    # the validation accuracy recorded is the model's, with the weights it keeps
+    # the validation accuracy recorded is out of fold (the weights were fitted on those rows); in sample beside it
     y_val, p_val = clf.validation_
-    assert clf.metrics_["training"]["best_val_accuracy"] == pytest.approx(((p_val >= 0.5) == (y_val == 1)).mean())
+    assert report["val_accuracy_in_sample"] == pytest.approx(((p_val >= 0.5) == (y_val == 1)).mean())
+    assert clf.metrics_["training"]["best_val_accuracy"] == report["val_accuracy_out_of_fold"][report["chosen"]]
     texts = ["연기도 좋고 스토리도 최고", "시간 아깝다 최악", "", "10점 만점에 1점"]
     loaded = ksent.load(folder, device="cpu")
     np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))

@@ -51,7 +51,8 @@ def save(
         # half: float16 on disk (half the size); loading copies the weights into float32 parameters
         tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         if half:
-            tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+            # an ensemble's own weights and bias (ksent.combine) stay float32: a few numbers, read as fitted
+            tensors = {k: v.half() if v.is_floating_point() and "." in k else v for k, v in tensors.items()}
         save_file(tensors, tmp / "model.safetensors")
         atomic.write_json(tmp / "vocab.json", {"features": features.state()})
         atomic.write_json(tmp / "metrics.json", metrics)

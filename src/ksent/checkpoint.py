@@ -90,12 +90,16 @@ def holds_work(path: Path) -> bool:
     return any(p.name not in ("checkpoint.json", "inputs.json") and not p.name.startswith(".") for p in path.iterdir())
 
 
+DEFAULTS = json.loads(json.dumps(Config().to_dict()))  # a field a checkpoint predates means its default
+
+
 def _differences(saved: dict, now: dict) -> list[str]:
     """What differs between a checkpoint's run and this one, in words."""
     if (saved.get("format"), saved.get("format_version")) != (FORMAT, FORMAT_VERSION):
         return [f"checkpoint format {saved.get('format_version')!r}; this ksent writes {FORMAT_VERSION}"]
     out = []
     theirs, ours = saved.get("config") or {}, now.get("config") or {}
+    theirs = {**DEFAULTS, **theirs} if isinstance(theirs, dict) else theirs  # fields added since: their defaults
     fields = [k for k in dict.fromkeys([*theirs, *ours]) if theirs.get(k) != ours.get(k)]
     if fields:
         shown = "; ".join(f"{k} {_short(theirs.get(k))} there, {_short(ours.get(k))} here" for k in fields[:3])

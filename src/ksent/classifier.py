@@ -27,7 +27,7 @@ from ksent.errors import KsentError
 from ksent.features import FeatureSet, Run
 from ksent.metrics import classification_report
 from ksent.models import Ensemble, build_model
-from ksent.models.inference import evaluate_logits, member_logits, p_positive, resolve_device
+from ksent.models.inference import evaluate_logits, member_logits, model_device, p_positive, resolve_device
 from ksent.predict import Predicting, check_texts
 from ksent.progress import bar, notice
 from ksent.text.tokenizers import (  # noqa: F401  (TokenizerMismatchWarning: its old home was here)
@@ -416,14 +416,16 @@ def _weigh(model: Ensemble, history: dict, x: np.ndarray, y: np.ndarray, progres
     n_val = history["n_val"]
     x_val, y_val = x[len(x) - n_val :], y[len(y) - n_val :]
     weights, report = combine.fit(member_logits(model, x_val).T, y_val)
-    weighted = Ensemble(model.members(), weighted=True).eval()
+    weighted = Ensemble(model.members(), weighted=True).to(model_device(model)).eval()
     weighted.set_weights(weights.weights, weights.bias)
-    val_loss, val_acc = loss_accuracy(evaluate_logits(weighted, x_val), y_val)
+    val_loss, report["val_accuracy_in_sample"] = loss_accuracy(evaluate_logits(weighted, x_val), y_val)
+    # the weights were fitted on these rows: the accuracy to compare with other models is out of fold
+    val_acc = report["val_accuracy_out_of_fold"][report["chosen"]]
     if progress:
         oof = report["val_accuracy_out_of_fold"]
+        why = report.get("why") or f"validation out of fold: fitted {oof['fitted']:.4f}, mean {oof['mean']:.4f}"
         notice(
-            f"members' weights: {report['chosen']} (validation out of fold: fitted {oof['fitted']:.4f}, "
-            f"mean {oof['mean']:.4f}); weights {', '.join(f'{w:.3f}' for w in report['weights'])}"
+            f"members' weights: {report['chosen']} ({why}); weights {', '.join(f'{w:.3f}' for w in report['weights'])}"
         )
     return weighted, {**history, "best_val_accuracy": val_acc, "val_loss": val_loss, "combine": report}
 

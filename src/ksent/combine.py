@@ -61,13 +61,25 @@ def accuracy(logit: np.ndarray, y: np.ndarray) -> float:
 
 def fit(logits: np.ndarray, y: np.ndarray) -> tuple[Weights, dict]:
     """Weights for members' validation logits (N, K) and labels (N,): the fitted ones when they beat the
-    mean out of fold, else the mean's. Returns them and a report of the choice (for metrics.json)."""
+    mean out of fold, else the mean's. Returns them and a report of the choice (for metrics.json). Too few
+    validation rows to fit and check weights (fewer than `FOLDS` of either label): the mean, and the
+    report says why (training never fails at its last step over this)."""
     logits = np.asarray(logits, dtype=np.float32)
     y = np.asarray(y)
     n, k = logits.shape
-    if n < 2 * FOLDS or len(np.unique(y)) < 2:
-        raise ValueError(f"fitting members' weights needs at least {2 * FOLDS} validation rows of both labels")
     mean = Weights.mean(k)
+    fewest = min(int((y == 1).sum()), int((y == 0).sum()))
+    if fewest < FOLDS:
+        return mean, {
+            "chosen": "mean",
+            "why": f"{fewest} validation rows of one label: weights need at least {FOLDS} of each to be fitted and "
+            "checked out of fold",
+            "weights": [round(float(v), 6) for v in mean.weights],
+            "bias": 0.0,
+            "val_accuracy_out_of_fold": {"mean": accuracy(mean.logit(logits), y), "fitted": None},
+            "folds": FOLDS,
+            "n_val": int(n),
+        }
     out_of_fold = np.empty(n, dtype=np.float32)
     for fold in range(FOLDS):
         held = np.arange(fold, n, FOLDS)

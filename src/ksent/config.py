@@ -51,7 +51,7 @@ class Config:
     token_dropout: float = 0.0  # training only: each token's embedding is zeroed with this probability
     head_dropout: float = 0.0  # training only: dropout on the features the head reads
     pack: bool = False  # the LSTM reads only real tokens (packed sequences; needs padding="post")
-    members: int = 1  # an ensemble: this many LSTMs (seeds seed, seed+1, ...), their logits averaged
+    members: int = 1  # an ensemble: this many LSTMs (seeds seed, seed+1, ...), their logits combined (`combine`)
     # ensemble members that read syllables (every character of the text, spaces as "▁") instead of tokens
     syllable_members: int = 0
     syllable_max_len: int = 150  # characters a syllable member reads (truncated as `truncating` says)
@@ -89,8 +89,8 @@ class Config:
     distill_loss: str = "soft"
     # born again (Furlanello et al. 2018, arXiv 1805.04770): once the members above are trained, this many
     # more token members (seeds seed, seed+1, ...), each learning from their ensemble as a student learns
-    # from a teacher (`distill` and `augment` above; no --teacher), then joining it. The ensemble is then
-    # the mean of all of them.
+    # from a teacher (`distill` and `augment` above; no --teacher), then joining it. The ensemble then
+    # combines all of them (`combine`); each born-again member learns from the others' mean.
     born_again: int = 0
     # how an ensemble's members make one logit (ksent.combine): "mean" | "fitted" (a weight per member and a
     # bias, fitted on the validation rows once every member is trained; kept only if they beat the mean there
@@ -169,7 +169,8 @@ class Config:
 
     def n_members(self) -> int:
         """How many networks the model has (an ensemble when more than one)."""
-        counts = [v.get("members", 1) for v in self.views.values() if isinstance(v, dict)]
+        sections = self.views.values() if isinstance(self.views, dict) else ()
+        counts = [v.get("members", 1) for v in sections if isinstance(v, dict)]
         views = sum(n for n in counts if _count(n))
         return self.members + self.syllable_members + self.piece_members + views + self.born_again
 

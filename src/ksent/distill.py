@@ -190,6 +190,9 @@ ANSWERS_FORMAT = 1  # bump when what a cached answer file holds changes
 # config fields added since answers were cached that only shape training (the weights' digest holds what they
 # did): left out of the key, so that answers cached before a field existed still serve
 TRAINING_ONLY = frozenset({"distill_loss"})
+# fields a teacher's answers do not depend on at their default (added later: cached answers still hold);
+# a fitted teacher's weights are in its state_dict digest
+UNHASHED_DEFAULTS = {"combine": "mean"}
 
 
 def teacher_key(teacher: Teacher) -> str | None:
@@ -202,7 +205,11 @@ def teacher_key(teacher: Teacher) -> str | None:
     if model is None or features is None:
         return None
     h = hashlib.sha256(f"ksent-teacher/{ANSWERS_FORMAT}\n{digest(model.state_dict())}\n".encode())
-    config = {k: v for k, v in dataclasses.asdict(teacher.config_).items() if k not in TRAINING_ONLY}
+    config = {
+        k: v
+        for k, v in dataclasses.asdict(teacher.config_).items()
+        if k not in TRAINING_ONLY and UNHASHED_DEFAULTS.get(k, ...) != v
+    }
     made = [config, features.state(readable=False), features.packages()]
     made.append({"device": model_device(model).type, "torch": torch.__version__})
     h.update(json.dumps(made, sort_keys=True, ensure_ascii=False, default=str).encode())

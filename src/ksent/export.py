@@ -4,8 +4,8 @@ The graph is built op by op from the weights (no tracing): ids (B, T) int64 -> l
 member slices its own columns, embeds them, runs ONNX's LSTM with each review's length as
 `sequence_lens` (a packed model reads only its real tokens, exactly as PyTorch's packed sequences;
 the seed's unpacked model reads every step), pools or takes its last state as the model's readout,
-and applies its head; an ensemble averages its members' logits. Lengths are dynamic, so one graph
-answers any batch.
+and applies its head; an ensemble averages its members' logits (a fitted one weighs them and adds
+its bias). Lengths are dynamic, so one graph answers any batch.
 
 The export folder: model.onnx (float32 arithmetic; weights that float16 holds exactly, as a model
 saved with --half has, stored as float16; the weights are also outputs, so explain steps the LSTM
@@ -26,7 +26,9 @@ from ksent import atomic
 from ksent.errors import KsentError
 
 FORMAT = "ksent-export"
-FORMAT_VERSION = 2  # 2: vocab.json keeps learnt subword models as the tokenizer's own text
+# 2: vocab.json keeps learnt subword models as the tokenizer's own text; 3: config "combine" and each
+# member's "weight" (a fitted ensemble's weights are in the graph)
+FORMAT_VERSION = 3
 OPSET = 18  # Reduce* take their axes as an input from 18 on
 TORCH_TO_ONNX_GATES = (0, 3, 1, 2)  # PyTorch stacks the gates i, f, g, o; ONNX's LSTM wants i, o, f, c
 

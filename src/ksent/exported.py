@@ -25,7 +25,7 @@ from ksent.text.tokenizers import warn_if_tokenizer_differs
 
 FORMAT = "ksent-export"
 BUNDLED_EXPORT = Path(__file__).with_name("bundled_onnx")  # the bundled model, exported (float32 and int8)
-READS = (1, 2)  # 1: learnt subword models as JSON objects
+READS = (1, 2, 3)  # 1: learnt subword models as JSON objects
 BATCH = 256
 LOGIT = ["logit"]  # the one output predictions fetch (the float32 graph also answers with its weights)
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX's LSTM stacks the gates i, o, f, c; PyTorch's (and explain's) i, f, g, o

@@ -40,7 +40,7 @@ class Ensemble(nn.Module):
         """The members' logits (K, N) -> the model's (N,), as `forward` combines them."""
         if not self.weighted:
             return np.mean(logits, axis=0, dtype=np.float32)
-        w = self.weights.detach().cpu().numpy()
+        w = self.weights.detach().float().cpu().numpy()
         return (np.tensordot(w, logits, axes=1) + float(self.bias)).astype(np.float32)
 
     def set_weights(self, weights, bias: float) -> None:
@@ -53,7 +53,7 @@ class Ensemble(nn.Module):
         """Each member's weight in the model's logit (1/K each for a mean ensemble)."""
         if not self.weighted:
             return [1.0 / len(self.nets)] * len(self.nets)
-        return [float(v) for v in self.weights.detach().cpu()]
+        return [float(v) for v in self.weights.detach().float().cpu()]
 
     def members(self) -> list[LSTMClassifier]:
         return list(self.nets)

@@ -169,5 +169,5 @@ class LSTMClassifier(nn.Module):
         return self.classify(self.embed(ids), ids)
 
     def members(self) -> list["LSTMClassifier"]:
-        """The LSTMs whose average logit this model outputs: just itself (an ensemble lists several)."""
+        """The LSTMs whose combined logit this model outputs: just itself (an ensemble lists several)."""
         return [self]
