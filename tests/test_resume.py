@@ -308,6 +308,16 @@ def test_a_checkpoint_without_work_is_replaced_and_one_with_work_refused(tmp_pat
     assert not (bare / "teacher").exists()
 
 
+def test_a_checkpoint_from_before_a_config_field_resumes_when_the_field_is_at_its_default(tmp_path):
+    """A field added to Config after a checkpoint was written (e.g. `combine`) means its default there."""
+    saved = tmp_path / "옛 체크포인트"
+    checkpoint.Checkpoint.open(saved, {"config": {"epochs": 3}})
+    (saved / "teacher").mkdir()  # work worth keeping
+    checkpoint.Checkpoint.open(saved, {"config": {"epochs": 3, "combine": "mean"}}, resume=True)
+    with pytest.raises(KsentError, match=r"config: combine \"mean\" there, \"fitted\" here"):
+        checkpoint.Checkpoint.open(saved, {"config": {"epochs": 3, "combine": "fitted"}}, resume=True)
+
+
 def test_resume_with_no_checkpoint_starts_from_the_beginning(nsmc_dir, tmp_path, capsys):
     cfg = resolve("fast", [*TINY, "epochs=1"])
     rows = read_labelled(_rows(nsmc_dir, tmp_path, 300))

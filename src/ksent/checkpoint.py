@@ -99,7 +99,8 @@ def _differences(saved: dict, now: dict) -> list[str]:
         return [f"checkpoint format {saved.get('format_version')!r}; this ksent writes {FORMAT_VERSION}"]
     out = []
     theirs, ours = saved.get("config") or {}, now.get("config") or {}
-    theirs = {**DEFAULTS, **theirs} if isinstance(theirs, dict) else theirs  # fields added since: their defaults
+    if isinstance(theirs, dict):  # a field added since the checkpoint was written means its default there
+        theirs = {**{k: DEFAULTS[k] for k in ours if k in DEFAULTS and k not in theirs}, **theirs}
     fields = [k for k in dict.fromkeys([*theirs, *ours]) if theirs.get(k) != ours.get(k)]
     if fields:
         shown = "; ".join(f"{k} {_short(theirs.get(k))} there, {_short(ours.get(k))} here" for k in fields[:3])
