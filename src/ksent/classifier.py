@@ -415,10 +415,11 @@ def _weigh(model: Ensemble, history: dict, x: np.ndarray, y: np.ndarray, progres
     the mean's when the fitted ones do not beat it out of fold). Its history gains `combine`, the choice."""
     n_val = history["n_val"]
     x_val, y_val = x[len(x) - n_val :], y[len(y) - n_val :]
-    weights, report = combine.fit(member_logits(model, x_val).T, y_val)
+    z = member_logits(model, x_val)  # (members, rows): scored once, for the fit and the in-sample figure
+    weights, report = combine.fit(z.T, y_val)
     weighted = Ensemble(model.members(), weighted=True).to(model_device(model)).eval()
     weighted.set_weights(weights.weights, weights.bias)
-    val_loss, report["val_accuracy_in_sample"] = loss_accuracy(evaluate_logits(weighted, x_val), y_val)
+    val_loss, report["val_accuracy_in_sample"] = loss_accuracy(weighted.combine(z), y_val)
     # the weights were fitted on these rows: the accuracy to compare with other models is out of fold
     val_acc = report["val_accuracy_out_of_fold"][report["chosen"]]
     if progress:
