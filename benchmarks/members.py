@@ -27,7 +27,8 @@ behavioural-suite pass rates per category (runs that saved the suite's logits), 
 also the weights and bias `combine="fitted"` fits on the validation rows (`ksent.combine`), whether it
 would keep them (they beat the mean out of fold there) or the mean, and the members so weighed on
 test (the fitted weights, whichever it would keep). `linear` saves
-the linear baseline as a member, fitted on the members' training rows.
+the linear baseline as a member, fitted on the members' training rows (`--words N`: over the word
+1..N-grams of the config's tokens, the `words` view's n-grams, instead of character n-grams).
 `unpack` reads a trained model folder and saves each of its members as a member file
 (NAME-READSk.npz, e.g. b42-tokens0.npz), scored on the validation rows that model held out: models
 of one config and data share those rows, so members of several seeds' models can be recombined.
@@ -141,23 +142,42 @@ def linear(args) -> None:
     x, y, _, rows = clf._fit_rows(train_rows)  # the kept rows, in the order the members split them
     prep_s = time.perf_counter() - t0
     n_train, _ = split(len(x), cfg.val_split)
-    pipe = linear_pipeline(args.binary, args.min_df)
+    if args.words:  # the `words` view's n-grams of the config's tokens (what `views={"words": ...}` reads)
+        from functools import partial
+
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        from ksent.features.words import ngrams
+
+        analyzer = partial(ngrams, n=args.words)
+        pipe = make_pipeline(
+            TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=args.min_df),
+            LogisticRegression(C=4, max_iter=1000),
+        )
+        read = clf.tokens
+        reads = f"linear (word 1-{args.words}-gram TF-IDF + logistic regression, C=4)"
+    else:
+        pipe, read = linear_pipeline(args.binary, args.min_df), list
+        reads = "linear (char 1-4-gram TF-IDF + logistic regression, C=4)"
+    docs = read(rows.texts)
     t0 = time.perf_counter()
-    pipe.fit(rows.texts[:n_train], y[:n_train])
+    pipe.fit(docs[:n_train], y[:n_train])
     train_s = time.perf_counter() - t0
-    val = pipe.decision_function(rows.texts[n_train:]).astype(np.float32)
-    suite = pipe.decision_function(SUITE_TEXTS).astype(np.float32)
+    val = pipe.decision_function(docs[n_train:]).astype(np.float32)
+    suite = pipe.decision_function(read(SUITE_TEXTS)).astype(np.float32)
     t0 = time.perf_counter()
-    test = pipe.decision_function(test_rows.texts).astype(np.float32)
+    test = pipe.decision_function(read(test_rows.texts)).astype(np.float32)
     test_s = time.perf_counter() - t0
     meta = {
         "config": cfg.to_dict(),
         "member": {
-            "reads": "linear (char 1-4-gram TF-IDF + logistic regression, C=4)",
+            "reads": reads,
             "binary": args.binary,
             "min_df": args.min_df,
             "features": len(pipe[0].vocabulary_),
-            "ngrams_per_review": np.percentile(np.diff(pipe[0].transform(rows.texts).indptr), [50, 99, 100]).tolist(),
+            "ngrams_per_review": np.percentile(np.diff(pipe[0].transform(docs).indptr), [50, 99, 100]).tolist(),
         },
         "cpu": cpu_name(),
         "prepare_seconds": round(prep_s, 1),
@@ -409,6 +429,9 @@ def main() -> None:
     li.add_argument("--set", dest="overrides", action="append", default=[])
     li.add_argument("--binary", action="store_true", help="Count each n-gram once per review (TF 1).")
     li.add_argument("--min-df", type=int, default=1, help="Leave out n-grams in fewer training reviews.")
+    li.add_argument(
+        "--words", type=int, default=0, help="N: word 1..N-grams of the config's tokens (the words view), not chars."
+    )
     li.add_argument("--out", type=Path, default=Path("runs/exp"))
     li.add_argument("--data-dir", type=Path, default=None)
     u = sub.add_parser("unpack")

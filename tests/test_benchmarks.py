@@ -231,6 +231,12 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
     pipe = linear_pipeline().fit(rows.texts[:n_train], y[:n_train])
     np.testing.assert_allclose(lin["val"], pipe.decision_function(rows.texts[n_train:]), rtol=1e-5, atol=1e-5)
     assert len(lin["val"]) == n_val and len(lin["test"]) == 300
+    # --words 2: the same over the word 1-2-grams of the config's tokens (the `words` view's n-grams)
+    members_py("linear", "--name", "단어", "--words", "2", *common)
+    words = np.load(out / "단어.npz")
+    assert json.loads(str(words["meta"]))["member"]["reads"].startswith("linear (word 1-2-gram")
+    np.testing.assert_array_equal(words["y_val"], tok["y_val"])
+    assert not np.allclose(words["val"], lin["val"], atol=1e-3)  # another view, other logits
 
     r = members_py(
         "combine", f"{out / '토큰.npz'}+{out / '자모.npz'}", str(out / "선형.npz"), "--against", str(out / "토큰.npz")

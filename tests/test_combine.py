@@ -74,7 +74,7 @@ def test_combine_is_checked_in_the_config():
     with pytest.raises(KsentError, match="combine='fitted' weighs an ensemble's members, and this config trains one"):
         resolve("default", ["combine=fitted"])
     cfg = resolve("default", ["combine=fitted", 'views={"chargrams": {"members": 1}}'])
-    assert cfg.n_members() == 2 and resolve("teacher").n_members() == 6
+    assert cfg.n_members() == 2 and resolve("teacher").n_members() == 7
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,12 @@ KINDS = {  # every kind of model ksent trains, small: what each reads and how it
     "seed": ("seed", []),  # Okt tokens, pre-padded, unpacked, the last state
     "default": ("default", []),  # Kiwi tokens, the same network
     "best": (  # an ensemble: bidirectional two-layer packed members over tokens, syllables, pieces and
-        "best",  # jamo, and a linear member over character n-grams
+        "best",  # jamo, and linear members over character n-grams and word n-grams
         ["members=1", "syllable_members=1", "syllable_epochs=1", "piece_members=1", "num_layers=2"]
-        + ['views={"jamo": {"members": 1, "max_len": 120, "epochs": 1}, "chargrams": {"members": 1}}'],
+        + [
+            'views={"jamo": {"members": 1, "max_len": 120, "epochs": 1}, "chargrams": {"members": 1}, '
+            '"words": {"members": 1}}'
+        ],
     ),
     "fast": ("fast", ["subword_vocab=800"]),  # one packed LSTM over subword pieces, max + mean pooled
     "weighted": ("best", ["members=2", "syllable_members=0", "piece_members=0", "combine=fitted"]),  # weights

@@ -428,43 +428,96 @@ def test_a_chargrams_block_lists_each_known_ngram_once():
     assert reader.variants("별로 좋아", [Token("좋아", 3, 5)]).tolist() == [full, only_space, full]
 
 
-def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(nsmc_dir):
+@pytest.mark.parametrize("kind", ["chargrams", "words"])
+def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(nsmc_dir, kind):
     """Fitted by ksent.train (its idf from the training rows, L-BFGS), a linear member answers as
-    scikit-learn's LogisticRegression(C=4) on TfidfVectorizer(char_wb, 1-4, binary) over the same
-    n-grams does: the same objective, solved."""
+    scikit-learn's LogisticRegression(C=4) on a binary TfidfVectorizer over the same n-grams does
+    (char_wb 1-4 for character n-grams; the tokens' runs of one to three for word n-grams): the same
+    objective, solved."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
+    from ksent.features.words import ngrams
     from ksent.models.inference import predict_proba_ids
     from ksent.train import fit, members_of
 
     data = read_labelled(nsmc_path("train", nsmc_dir)).head(3000)
     texts, y = list(data.texts), np.asarray(data.labels)
-    cfg = Config(views={"chargrams": {"members": 1}})
+    cfg = Config(views={kind: {"members": 1}})
     features = FeatureSet.from_config(cfg)
     x = features.fit(texts)
     reader = features.blocks[1].featurizer
-    assert (x[:, features.columns("chargrams")] != 0).sum(axis=1).max() < reader.width  # nothing cut
+    assert (x[:, features.columns(kind)] != 0).sum(axis=1).max() < reader.width  # nothing cut
     model, history = fit(cfg, x, y, members_of(cfg, features)[1:], device="cpu", progress=False)
     n = history["n_train"]
     vocabulary = {w: i for i, w in enumerate(reader.vocab.words)}
-    tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), binary=True, vocabulary=vocabulary)
-    lr = LogisticRegression(C=4, tol=1e-8, max_iter=10_000).fit(tfidf.fit_transform(texts[:n]), y[:n])
-    want = lr.predict_proba(tfidf.transform(texts))[:, 1]
+    if kind == "chargrams":
+        docs, analyzer = texts, {"analyzer": "char_wb", "ngram_range": (1, 4)}
+    else:
+        docs, analyzer = Tokens(cfg).read(texts, Run()), {"analyzer": ngrams}
+    tfidf = TfidfVectorizer(**analyzer, binary=True, vocabulary=vocabulary)
+    lr = LogisticRegression(C=4, tol=1e-8, max_iter=10_000).fit(tfidf.fit_transform(docs[:n]), y[:n])
+    want = lr.predict_proba(tfidf.transform(docs))[:, 1]
     np.testing.assert_allclose(predict_proba_ids(model, x), want, rtol=0, atol=2e-3)
     assert history["best_val_accuracy"] == pytest.approx(((want[n:] >= 0.5) == (y[n:] == 1)).mean(), abs=0.002)
+
+
+# --- word n-grams: the analyser's tokens and their runs, read by a linear member ---------------------
+
+
+WORD_TEXTS = ["영화 정말 재밌다 정말 재밌다", "  안 재밌어요 ㅠㅠ\t최고 ", "GOOD 배우 good", "", "!!!"]
+
+
+@pytest.mark.parametrize("stopwords", [[], ["영화", "정말"]])
+@pytest.mark.parametrize("text", WORD_TEXTS)
+def test_word_ngrams_are_runs_of_the_tokens_each_once_with_its_span(text, stopwords):
+    from ksent.features.words import SEP, Words, ngrams
+
+    cfg = Config(tags=False, clean=False, stopwords=stopwords)
+    reader, tokens = Words(cfg, {"n": 3}), Tokens(cfg).units(text)
+    kept = [t for t in tokens if t.form not in stopwords]
+    units = reader.units(text)
+    # the block's corpus path reads the same n-grams, and they are the tokens' runs of one to three
+    assert [u.form for u in units] == reader.read([text], Run())[0] == ngrams([t.form for t in kept], 3)
+    assert len({u.form for u in units}) == len(units)  # each once
+    for u in units:  # its span runs from its first token's start to its last token's end
+        forms = u.form.split(SEP)
+        i = next(i for i in range(len(kept)) if [t.form for t in kept[i : i + len(forms)]] == forms)
+        assert (u.start, u.end) == (kept[i].start, kept[i + len(forms) - 1].end)
+        assert not set(forms) & set(stopwords)
+
+
+def test_a_words_block_lists_each_known_ngram_once():
+    from collections import Counter
+
+    from ksent.features.words import ngrams
+
+    with pytest.raises(KsentError, match=r"the 'words' view has no option 'epochs' \(its options: members, max_"):
+        FeatureSet.from_config(Config(views={"words": {"epochs": 3}}))
+    features = FeatureSet.from_config(Config(tags=False, views={"words": {"n": 2, "max_len": 8, "min_count": 2}}))
+    reader = features.blocks[1].featurizer
+    texts = ["정말 좋아 정말 좋아", "정말 좋아", "별로 안 좋아", "안 좋아"]
+    x = reader.fit(texts)
+    docs = Tokens(Config(tags=False)).read(texts, Run())
+    df = Counter(g for d in docs for g in set(ngrams(d, 2)))
+    assert sorted(reader.vocab.words) == sorted(g for g, n in df.items() if n >= 2)  # document frequency >= 2
+    assert reader.network == "linear" and not reader.oov and reader.epochs(Config(epochs=9)) == 1
+    for row, doc in zip(x.tolist(), docs, strict=True):  # each known n-gram once, in order, post-padded
+        want = [reader.vocab.words.index(g) + 1 for g in ngrams(doc, 2) if df[g] >= 2]
+        assert row == want + [0] * (8 - len(want))
 
 
 def test_a_model_with_a_linear_member_trains_saves_loads_and_explains(nsmc_dir, hangul_root):
     import ksent
 
     train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
-    cfg = Config(epochs=1, hidden=8, embed_dim=8, views={"chargrams": {"members": 1}})
+    cfg = Config(epochs=1, hidden=8, embed_dim=8, views={"chargrams": {"members": 1}, "words": {"members": 1}})
     clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(train)
-    assert clf.features_.kinds() == ["tokens", "chargrams"]
-    linear = clf.model_.members()[1]
-    assert linear.weight.shape == (clf.features_.blocks[1].featurizer.vocab_size,) and linear.idf[0] == 0
-    assert clf.metrics_["training"]["members"][1]["epochs"][0]["lbfgs_steps"] > 0
+    assert clf.features_.kinds() == ["tokens", "chargrams", "words"]
+    for k in (1, 2):  # a linear member over each n-gram block
+        linear = clf.model_.members()[k]
+        assert linear.weight.shape == (clf.features_.blocks[k].featurizer.vocab_size,) and linear.idf[0] == 0
+        assert clf.metrics_["training"]["members"][k]["epochs"][0]["lbfgs_steps"] > 0
     again = ksent.load(clf.save(hangul_root / "선형 모델"), device="cpu")
     texts = ["정말 재밌는 영화 최고", "시간 아깝다 최악", ""]
     np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
@@ -472,3 +525,9 @@ def test_a_model_with_a_linear_member_trains_saves_loads_and_explains(nsmc_dir, 
     assert ex.fed and all(t.evidence is not None for t in ex.fed)
     with pytest.raises(KsentError, match="member 1 is a linear model over character n-grams: it has no gates"):
         again.explain("배우들 연기가 정말 좋았다", member=1)
+    with pytest.raises(KsentError, match="member 2 is a linear model over word n-grams: it has no gates"):
+        again.explain("배우들 연기가 정말 좋았다", member=2)
+    # deleting a token deletes every word n-gram it is part of: the words member alone moves with it
+    words = again.features_.block_of("words").featurizer
+    row = words.variants("정말 좋았다", [Token("정말", 0, 2)])[1]
+    assert set(row[row != 0].tolist()) <= set(words.encode(["좋았다"])[0].tolist())

@@ -14,6 +14,7 @@ UNIT = {
     "pieces": "piece",
     "jamo": "letter",
     "chargrams": "character n-gram",
+    "words": "word n-gram",
 }
 
 

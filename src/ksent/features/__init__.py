@@ -42,7 +42,7 @@ for _cls in (Tokens, Syllables, Pieces):
     register(_cls)
 
 # Views shipped with ksent, each registering itself as any outside featurizer would (named in `views`).
-from ksent.features import chargrams, jamo  # noqa: E402, F401
+from ksent.features import chargrams, jamo, words  # noqa: E402, F401
 
 
 @dataclass
