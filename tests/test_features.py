@@ -428,6 +428,28 @@ def test_a_chargrams_block_lists_each_known_ngram_once():
     assert reader.variants("별로 좋아", [Token("좋아", 3, 5)]).tolist() == [full, only_space, full]
 
 
+def test_the_tokens_and_words_blocks_analyse_each_text_once(monkeypatch):
+    from ksent.text import tokenizers
+
+    calls = []
+    real = tokenizers._RUNNERS["kiwi"]
+
+    def counting(texts, *args, **kwargs):
+        calls.append(len(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setitem(tokenizers._RUNNERS, "kiwi", counting)
+    features = FeatureSet.from_config(Config(min_count=1, views={"words": {"members": 1, "min_count": 1}}))
+    features.fit(["정말 재밌다", "너무 지루하다", "정말 재밌다"])
+    assert calls == [2]  # two distinct texts, analysed once for both blocks
+    x = features.encode(["정말 지루하다", "재밌다"])
+    assert calls == [2, 2]
+    # the same ids as each block reading on its own (each analysing again)
+    alone = [b.featurizer.encode(["정말 지루하다", "재밌다"], Run()) for b in features.blocks]
+    np.testing.assert_array_equal(x, np.hstack(alone))
+    assert calls == [2, 2, 2, 2]
+
+
 @pytest.mark.parametrize("kind", ["chargrams", "words"])
 def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(nsmc_dir, kind):
     """Fitted by ksent.train (its idf from the training rows, L-BFGS), a linear member answers as

@@ -11,6 +11,7 @@ its kind in a config's `views` (`{"jamo": {"members": 1, "max_len": 200}}`: its 
 its own options). Its state is saved in its own section of vocab.json: no format change.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,12 @@ for _cls in (Tokens, Syllables, Pieces):
 
 # Views shipped with ksent, each registering itself as any outside featurizer would (named in `views`).
 from ksent.features import chargrams, jamo, words  # noqa: E402, F401
+
+
+def _memoised(run: Run) -> Run:
+    """`run` with a memo of its own for one call over the blocks: blocks that read the same analysis
+    (tokens, words) analyse the texts once between them."""
+    return run if run.memo is not None else dataclasses.replace(run, memo={})
 
 
 @dataclass
@@ -117,9 +124,11 @@ class FeatureSet:
 
     def fit(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
         """Fit every featurizer on the training texts; their ids, concatenated (N, width)."""
+        run = _memoised(run)
         return self._joined([b.featurizer.fit(texts, run) for b in self.blocks])
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        run = _memoised(run)
         return self._joined([b.featurizer.encode(texts, run) for b in self.blocks])
 
     def variants(self, text: str, fed, ids: np.ndarray, kind: str = "tokens") -> np.ndarray:

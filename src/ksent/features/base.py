@@ -45,11 +45,14 @@ class TokenFate(NamedTuple):
 
 @dataclass(frozen=True)
 class Run:
-    """How to run a featurizer, not what it learns: analyser threads, a token cache, progress bars."""
+    """How to run a featurizer, not what it learns: analyser threads, a token cache, progress bars, and
+    `memo`: analyses already made for these texts (`FeatureSet` gives its blocks one per call, so that
+    the blocks that read the analyser's tokens analyse each text once)."""
 
     workers: int | None = None
     cache: Path | None = None
     progress: bool = False
+    memo: dict | None = None
 
 
 QUIET = Run()  # the default: the analyser's default threads, no cache, no progress bars

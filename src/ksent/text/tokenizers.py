@@ -391,6 +391,7 @@ def tokenize(
     spans: bool = False,
     tags: bool = False,
     subword: str | None = None,
+    memo: dict | None = None,
 ) -> list[list[str]] | list[list[Token]]:
     """Morphemes (or subword pieces) for each text, in order. Duplicate texts are analysed once.
 
@@ -400,6 +401,8 @@ def tokenize(
     With `tags`, each form carries its part-of-speech tag ("점/NNB").
     `subword`: the learnt model the "subword" backend needs (`fit_subword`); its pieces are cached
     under that model's hash.
+    `memo`: a dict that keeps each analysis made or read by its cache key, so that another call with the
+    same texts and backend reuses it (a feature set's blocks that read the same analysis: tokens, words).
     """
     bid = backend_id(name, tags)
     if name == "subword":
@@ -429,12 +432,16 @@ def tokenize(
     unique = list(dict.fromkeys(texts))
     key = _cache_key(unique, bid)
     path = cache / f"tokens-{key[:32]}.json" if cache is not None else None
-    toks = _cache_read(path, key, len(unique)) if path is not None else None
+    toks = memo.get(key) if memo is not None else None
+    if toks is None and path is not None:
+        toks = _cache_read(path, key, len(unique))
     if toks is None:
         with bar(f"tokenizing ({name})", len(unique), progress) as advance:
             toks = run(unique, advance)
         if path is not None:
             obj = {"key": key, "backend": bid, "docs": _pack(toks)}
             atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
+    if memo is not None:
+        memo[key] = toks
     index = dict(zip(unique, range(len(unique)), strict=True))
     return [toks[index[t]] for t in texts]
