@@ -10,7 +10,7 @@ in one file, registered with `ksent.features.register`.
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -52,7 +52,7 @@ class Run:
     workers: int | None = None
     cache: Path | None = None
     progress: bool = False
-    memo: dict | None = None
+    memo: dict | None = field(default=None, compare=False)  # not what a run is: equal runs may hold other memos
 
 
 QUIET = Run()  # the default: the analyser's default threads, no cache, no progress bars
