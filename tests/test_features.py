@@ -551,5 +551,7 @@ def test_a_model_with_a_linear_member_trains_saves_loads_and_explains(nsmc_dir, 
         again.explain("배우들 연기가 정말 좋았다", member=2)
     # deleting a token deletes every word n-gram it is part of: the words member alone moves with it
     words = again.features_.block_of("words").featurizer
-    row = words.variants("정말 좋았다", [Token("정말", 0, 2)])[1]
-    assert set(row[row != 0].tolist()) <= set(words.encode(["좋았다"])[0].tolist())
+    full, without = words.variants("정말 좋았다", [Token("정말", 0, 2)])[:2]
+    alone = words.encode(["좋았다"])[0]
+    assert set(without[without != 0].tolist()) == set(alone[alone != 0].tolist()) != set()
+    assert (full != 0).sum() > (without != 0).sum()  # the n-grams with 정말 in them are gone

@@ -8,7 +8,7 @@ reviews are left out (no OOV id). A linear member (`ksent.models.linear`, TF-IDF
 regression) over these sees phrases the character n-grams split ("안 재밌" as two morphemes in a row,
 whatever the spacing) and errs differently again from both the LSTMs and the character n-grams: beside
 them it is what lifted the `teacher` preset (docs/benchmarks.md#words-view). The analysis is the
-tokens block's, so with a token cache (training, a teacher's answers) the analyser runs once for both.
+tokens block's: a feature set's blocks share one per call (`Run.memo`), so the analyser runs once for both.
 
 Options (`views={"words": {...}}`): members, n (the longest run; default 3), max_len (n-grams kept per
 review; default 400), min_count (default 2).
@@ -21,11 +21,10 @@ import numpy as np
 from ksent.config import Config
 from ksent.features import register
 from ksent.features.base import QUIET, Featurizer, Run
-from ksent.features.chargrams import unique
+from ksent.features.chargrams import Chargrams, unique
 from ksent.features.tokens import Tokens
 from ksent.text.clean import is_stopword
 from ksent.text.tokenizers import Token
-from ksent.text.vocab import pad_sequences
 
 MAX_LEN = 400
 MIN_COUNT = 2
@@ -78,9 +77,6 @@ class Words(Tokens):
                 out.append(Token(form, run[0].start if placed else None, run[-1].end if placed else None))
         return out
 
-    def pad(self, seqs: Sequence[Sequence[int]]) -> np.ndarray:
-        # explain's variants delete units one occurrence at a time: an n-gram counts once per row
-        return pad_sequences([unique(s) for s in seqs], self.width, self.padding, self.truncating)
-
-    def epochs(self, cfg: Config) -> int:
-        return 1  # a linear member is fitted once, to convergence (ksent.train)
+    # a set of n-grams read by a linear member, as the character n-grams are: padded and fitted alike
+    pad = Chargrams.pad
+    epochs = Chargrams.epochs
