@@ -206,3 +206,10 @@ def test_learning_curves_of_an_ensemble_show_every_member():
     val_acc = [line.get_ydata() for line in fig.axes[1].get_lines() if line.get_label().endswith("validation")]
     assert [len(v) for v in val_acc] == [3, 2]  # each member's own epochs
     assert "2 members" in fig._suptitle.get_text()
+    # seven members (the teacher's): seven colours, and the legend beside the curves, not over them
+    fig = plots.learning_curves(EPOCHS, 3, [{"epochs": EPOCHS, "best_epoch": 3}] * 7)
+    colours = [line.get_color() for line in fig.axes[1].get_lines() if line.get_label().endswith("validation")]
+    assert len(colours) == 7 and len(set(colours)) == 7
+    fig.canvas.draw()
+    legend = fig.axes[1].get_legend()
+    assert fig.axes[0].get_legend() is None and legend.get_window_extent().x0 >= fig.axes[1].get_window_extent().x1

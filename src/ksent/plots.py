@@ -59,6 +59,8 @@ def new_figure(**kwargs):
 LABEL_COLORS = {0: "#c44e52", 1: "#4c72b0"}
 LABEL_TICKS = {0: "0 = 부정 (negative)", 1: "1 = 긍정 (positive)"}
 SPLIT_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3")
+# an ensemble's members, one colour each (SPLIT_COLORS first; ten before any repeats, as `teacher` has seven)
+MEMBER_COLORS = (*SPLIT_COLORS, "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 
 
 def subplots(*args, figsize: tuple[float, float], layout: str | None = None, **kwargs):
@@ -179,11 +181,11 @@ def learning_curves(
     runs = [("", epochs, best_epoch)]
     if members:
         runs = [(f"{k + 1} ({m.get('reads', 'tokens')})", m["epochs"], m["best_epoch"]) for k, m in enumerate(members)]
-    fig, axes = subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = subplots(1, 2, figsize=(14, 4.2) if members else (11, 4.2))
     for ax, key, name in zip(axes, ("loss", "accuracy"), ("loss (binary cross-entropy)", "accuracy"), strict=True):
         for k, (who, run, best) in enumerate(runs):
             x = [e["epoch"] for e in run]
-            train_color, val_color = (SPLIT_COLORS[k % len(SPLIT_COLORS)],) * 2 if members else SPLIT_COLORS[:2]
+            train_color, val_color = (MEMBER_COLORS[k % len(MEMBER_COLORS)],) * 2 if members else SPLIT_COLORS[:2]
             prefix = f"member {who}: " if members else ""
             ax.plot(x, [e[key] for e in run], "o--" if members else "o-", color=train_color, label=f"{prefix}{train}")
             ax.plot(x, [e[f"val_{key}"] for e in run], "o-", color=val_color, label=f"{prefix}validation")
@@ -194,7 +196,10 @@ def learning_curves(
         ax.set_xlabel("epoch")
         ax.set_xticks(sorted({e["epoch"] for _, run, _ in runs for e in run}))
         ax.set_title(name)
-        ax.legend(fontsize="small" if members else None)
+        if not members:
+            ax.legend()
+        elif key == "accuracy":  # one legend for both panels, beside them: over the curves it hid them
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     title = "학습 곡선 · learning curves"
     if members:
         title += f" — {len(members)} members (dashed: train, solid: validation; ringed: the epoch each keeps)"
