@@ -328,6 +328,17 @@ def test_answer_memory_benchmark_answers_the_copies_a_student_would(trained, nsm
     assert row["mean_p"] == pytest.approx(float(p.mean()), abs=2e-6)
 
 
+def test_answer_speed_benchmark_gives_the_same_ids_and_answers_both_ways(trained, nsmc_dir):
+    """answer_speed.py: a born-again member's copies and training rows answered the way before and the
+    shared way; the script itself refuses ids that differ, and the answers are the model's own."""
+    _, folder = trained
+    r = bench("answer_speed.py", "--teacher", str(folder), "--copies", "300", "--rows", "200", nsmc_dir=nsmc_dir)
+    row = json.loads(r.stdout.strip().splitlines()[-1])
+    assert row["copies"] == 300 and row["rows"] == 200 and row["members"] == 1
+    assert row["max_answer_difference"] < 1e-5
+    assert row["copies_speedup"] > 0 and row["rows_speedup"] > 0 and row["members"] == 1
+
+
 # -- the scripts behind the headline figures, each in its small mode: real output, checked against the package --
 
 

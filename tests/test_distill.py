@@ -22,6 +22,7 @@ from ksent.distill import (
     answered,
     check_teacher,
     check_validation_rows,
+    encoded_and_answered,
     perturb,
     perturbed,
     perturbed_rounds,
@@ -226,6 +227,84 @@ def test_a_teacher_answers_many_texts_a_chunk_at_a_time(trained, monkeypatch, ca
     np.testing.assert_allclose(p, whole, rtol=1e-5, atol=1e-6)
     err = capsys.readouterr().err
     assert err.count("teacher answering") == 1 and "scoring" not in err
+
+
+def test_a_student_and_a_teacher_with_one_analyser_analyse_each_copy_once(trained, tmp_path, monkeypatch, capsys):
+    """`encoded_and_answered`: the student's ids and the teacher's answers, a chunk at a time inside one
+    shared analysis: a born-again member and the ensemble teaching it (one analyser) analyse each copy
+    once between them, under one bar; the ids and answers are those of one call each, and the cached
+    answers (whole, or a leading part) are read as `answered` reads them, the chunks starting again where
+    they end."""
+    from ksent import distill
+    from ksent.text import tokenizers
+
+    teacher = ksent.load(trained[1], device="cpu", progress=True)
+    texts = ["연기가 정말 좋았어요", "시간이 아깝다", "", "최고의 영화", "두 번 볼 영화", "별로", "다시 보고 싶다"] * 2
+    texts[7:] = [t + " 진짜" for t in texts[7:]]  # 14 distinct texts
+
+    def encode(ts):  # as a born-again member's: the teacher's own tokens block
+        ids = teacher.features_.tokens.encode(ts, teacher._run(len(ts)))
+        return ids, (ids != 0).sum(axis=1) > 0
+
+    x_whole, fed_whole = encode(texts)
+    p_whole = teacher.predict_proba(texts)[:, 1]
+    analysed, asked = [], []
+    real = tokenizers._RUNNERS["kiwi"]
+    monkeypatch.setitem(tokenizers._RUNNERS, "kiwi", lambda ts, *a, **k: analysed.extend(ts) or real(ts, *a, **k))
+    ask = teacher.predict_proba
+    teacher.predict_proba = lambda ts: asked.append(len(ts)) or ask(ts)
+    monkeypatch.setattr(distill, "ASK_CHUNK", 5)
+    encode(texts), distill.ask(teacher, texts)  # the way before: the analyser reads every text twice
+    before = sorted(analysed)
+    analysed.clear(), asked.clear()
+    capsys.readouterr()
+    key = teacher_key(teacher)
+    x, fed, p, hit = encoded_and_answered(encode, teacher, texts, tmp_path, key, progress=True)
+    assert len(set(analysed)) == len(analysed) == len(texts) and before == sorted(analysed * 2)  # once each
+    assert asked == [5, 5, 4] and hit == 0
+    np.testing.assert_array_equal(x, x_whole)
+    np.testing.assert_array_equal(fed, fed_whole)
+    np.testing.assert_allclose(p, p_whole, rtol=1e-5, atol=1e-6)
+    err = capsys.readouterr().err
+    assert err.count("encoding and answering") == 1 and "tokenizing" not in err and "scoring" not in err
+    cached, hit = answered(teacher, texts, tmp_path, key)  # the same cache files as `answered`'s
+    assert hit == len(texts)
+    np.testing.assert_array_equal(cached, p)
+    # all answers cached: the student still encodes every copy, the teacher is asked nothing
+    analysed.clear(), asked.clear()
+    x, _, p_again, hit = encoded_and_answered(encode, teacher, texts, tmp_path, key)
+    assert hit == len(texts) and not asked and len(analysed) == len(texts)
+    np.testing.assert_array_equal(p_again, p)
+    np.testing.assert_array_equal(x, x_whole)
+    # a leading part cached (fewer rounds before): the teacher answers the rest, in chunks that start there
+    more = [*texts, "두 번 다시 안 본다", "배우가 아깝다", "음악 최고"]
+    analysed.clear(), asked.clear()
+    x, _, p_more, hit = encoded_and_answered(encode, teacher, more, tmp_path, key, prefixes=[7, len(texts)])
+    assert hit == len(texts) and asked == [3] and len(analysed) == len(more) == len(set(analysed))
+    np.testing.assert_allclose(p_more, ask(more)[:, 1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(x[: len(texts)], x_whole)
+    # no cache: asked every time, the same answers
+    asked.clear()
+    assert encoded_and_answered(encode, teacher, texts)[3] == 0 and asked == [5, 5, 4]
+
+
+def test_teach_takes_the_training_rows_answers_the_caller_has():
+    """A born-again member's teacher has the training rows' ids already: `row_answers` stand for its
+    answers on them (the texts are not read again), and the targets blend them as they blend asked ones."""
+    texts = ["연기 좋다 정말", "시간 아깝다 진짜", "좋은 영화 였다 추천", "별로 였다 그냥"] * 5
+    x = np.arange(1, 21).reshape(20, 1).repeat(4, axis=1)
+    y = np.array([1, 0, 1, 0] * 5)
+    cfg = Config(distill=0.5, augment=0, val_split=0.1, max_len=4, seed=3)
+    n_train = 18  # 2 validation rows
+    asked = teach(cfg, None, FakeTeacher(), texts, x, y, progress=False)[2]
+    given = np.array([0.9 if "좋" in t else 0.2 for t in texts[:n_train]], dtype=np.float32)  # FakeTeacher's
+    silent = FakeTeacher()
+    told = teach(cfg, None, silent, texts, x, y, progress=False, row_answers=given)[2]
+    assert silent.asked == []  # the texts were not read again
+    np.testing.assert_allclose(told, asked, rtol=1e-6)
+    zero = teach(cfg, None, silent, texts, x, y, progress=False, row_answers=np.zeros(n_train, np.float32))[2]
+    np.testing.assert_allclose(zero[:n_train], 0.5 * y[:n_train])  # the answers given are the ones blended
+    np.testing.assert_array_equal(zero[n_train:], y[n_train:])  # validation rows keep their labels
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

@@ -529,6 +529,24 @@ def test_a_words_block_lists_each_known_ngram_once():
         assert row == want + [0] * (8 - len(want))
 
 
+@pytest.mark.parametrize("kind", ["chargrams", "words"])
+def test_a_linear_blocks_encode_gives_the_ids_of_the_general_path(nsmc_dir, kind):
+    """The n-gram blocks encode in one pass per row (`known_ids`); the ids are those the general path
+    gives (units listed once, looked up lowercased, unknown ones left out, post-padded and cut), on NSMC
+    reviews, on rows longer than the block (cut after max_len), and on letters whose lowercase is
+    special (Greek final sigma, Turkish dotted I, German sharp s, Latin case pairs)."""
+    texts = list(read_labelled(nsmc_path("train", nsmc_dir)).head(1200).texts)
+    tricky = ["ΟΔΟΣ ΣΑΣ οδος", "İstanbul ISTANBUL istanbul", "STRASSE Straße ẞ", "GOOD good Good 배우", "", "  "]
+    features = FeatureSet.from_config(Config(tags=True, views={kind: {"members": 1, "max_len": 60, "min_count": 1}}))
+    features.fit(texts + tricky)
+    reader = features.blocks[1].featurizer
+    probe = texts[:300] + tricky + [" ".join(texts[:40])]  # the last one holds far more than 60 n-grams
+    fast = reader.encode(probe, Run())
+    np.testing.assert_array_equal(fast, Featurizer.encode(reader, probe, Run()))
+    assert (fast[-1] != 0).all()  # cut at max_len
+    assert (fast[len(texts[:300]) : -1] != 0).sum() > 0  # the tricky rows hold known n-grams
+
+
 def test_a_model_with_a_linear_member_trains_saves_loads_and_explains(nsmc_dir, hangul_root):
     import ksent
 

@@ -299,3 +299,29 @@ def test_subword_needs_its_model_and_has_no_tags(pieces_model):
     with pytest.raises(KsentError, match="subword model cannot be read"):
         tokenize(["좋다"], "subword", progress=False, subword='{"model": 1}')
     assert provenance("subword")["packages"] == {"tokenizers": version("tokenizers")}
+
+
+def test_calls_inside_analyses_shared_analyse_the_same_texts_once(monkeypatch):
+    """Inside `analyses_shared()` a second call over the same texts and backend reuses the first one's
+    analysis (a born-again member and its teaching ensemble); other texts, another backend (tags) and
+    calls after the block analyse again, and the tokens are those of an unshared call."""
+    calls = []
+    real = tokenizers._RUNNERS["kiwi"]
+
+    def counting(texts, *args, **kwargs):
+        calls.append(list(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setitem(tokenizers._RUNNERS, "kiwi", counting)
+    texts = ["연기가 정말 좋았어요", "시간이 아깝다", "연기가 정말 좋았어요"]
+    alone = tokenizers.tokenize(texts, "kiwi", progress=False)
+    calls.clear()
+    with tokenizers.analyses_shared() as memo:
+        assert tokenizers.tokenize(texts, "kiwi", progress=False) == alone
+        assert tokenizers.tokenize(texts, "kiwi", progress=False, memo={}) == alone  # a call's own memo too
+        assert len(calls) == 1 and len(memo) == 1
+        tokenizers.tokenize(texts[:1], "kiwi", progress=False)  # other texts
+        tokenizers.tokenize(texts, "kiwi", progress=False, tags=True)  # another backend
+        assert len(calls) == 3
+    tokenizers.tokenize(texts, "kiwi", progress=False)
+    assert len(calls) == 4  # the shared memo lived for the block only

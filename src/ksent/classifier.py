@@ -329,6 +329,9 @@ class SentimentClassifier(Predicting):
             ids = tokens.featurizer.encode(texts, self._run(len(texts)))
             return ids, (ids != 0).sum(axis=1) > 0
 
+        # the teacher's answers on the training rows, from the ids already made (its members read x)
+        n_train = split(len(x), cfg.val_split)[0]
+        p_rows = p_positive(evaluate_logits(model, x[:n_train])).astype(np.float32) if cfg.distill else None
         nets = []
         for j, member in enumerate(taught):
             if self.progress:
@@ -338,7 +341,7 @@ class SentimentClassifier(Predicting):
             answers = stage.answers(x_tokens, y) if stage is not None else None
             if answers is None:
                 kept = self._cache_folder("answers")
-                answers = distill.teach(own, encode, teacher, rows.texts, x_tokens, y, self.progress, kept)
+                answers = distill.teach(own, encode, teacher, rows.texts, x_tokens, y, self.progress, kept, p_rows)
                 if stage is not None:
                     stage.save_answers(x_tokens, y, answers)
             xs, ys, targets, n_val, info = answers

@@ -37,8 +37,8 @@ from ksent.checkpoint import digest
 from ksent.config import AUGMENT_RECIPES, Config
 from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
-from ksent.progress import bar, notice
-from ksent.text.tokenizers import kiwi
+from ksent.progress import bar, notice, quiet
+from ksent.text.tokenizers import analyses_shared, kiwi
 from ksent.train import split
 
 WORD_DROP = 0.2  # a perturbed copy drops each word with this probability ...
@@ -230,26 +230,71 @@ def answered(
     `teacher` about 20 minutes on 2 cores). `prefixes` are lengths of leading parts of `texts` that an
     earlier call may have answered (the rounds of fewer copies): the longest found is read, and the
     teacher answers only the rest."""
+    known, path, these = _known_answers(texts, cache, key, prefixes)
+    if len(known) == len(texts) and path is not None:
+        return known, len(texts)
+    p = np.concatenate([known, ask(teacher, texts[len(known) :])])
+    _keep_answers(path, these, p)
+    return p, len(known)
+
+
+def encoded_and_answered(
+    encode: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]],
+    teacher: Teacher,
+    texts: Sequence[str],
+    cache: Path | None = None,
+    key: str | None = None,
+    prefixes: Sequence[int] = (),
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """`encode(texts)` (the student's ids, and whether each row has a token it knows) and `answered`'s
+    answers and cache hits, made `ASK_CHUNK` texts at a time: the student and the teacher read each
+    chunk inside one `analyses_shared()`, so where they read it with the same analyser (a born-again
+    member and the ensemble that teaches it) each text is analysed once, not twice."""
+    known, path, these = _known_answers(texts, cache, key, prefixes)
+    cut = len(known)  # the chunks start again where the cached answers end: the teacher's chunks are the student's
+    edges = [*range(0, cut, ASK_CHUNK), *range(cut, len(texts), ASK_CHUNK), len(texts)]
+    xs, fed, ps = [], [], [known]
+    with bar("encoding and answering copies", len(texts), progress) as advance, quiet():
+        for lo, hi in zip(edges, edges[1:], strict=False):
+            chunk = texts[lo:hi]
+            with analyses_shared():
+                x, f = encode(chunk)
+                if lo >= cut:
+                    ps.append(teacher.predict_proba(chunk)[:, 1].astype(np.float32))
+            xs.append(x)
+            fed.append(f)
+            advance(len(chunk))
+    if not xs:  # no texts
+        x, f = encode(texts)
+        return x, f, known, 0
+    p = np.concatenate(ps)
+    if cut < len(texts):
+        _keep_answers(path, these, p)
+    return np.concatenate(xs), np.concatenate(fed), p, cut
+
+
+def _known_answers(
+    texts: Sequence[str], cache: Path | None, key: str | None, prefixes: Sequence[int]
+) -> tuple[np.ndarray, Path | None, str | None]:
+    """The answers the cache holds for `texts` or its longest part among `prefixes` (empty when none),
+    where the answers for all of `texts` are kept, and their digest (None, None without a cache)."""
+    none = np.zeros(0, np.float32)
     if cache is None or key is None:
-        return ask(teacher, texts), 0
+        return none, None, None
     ends = sorted({int(n) for n in prefixes if 0 < n < len(texts)} | {len(texts)})
     digests = _digests(key, texts, ends)
-    these = digests[len(texts)]
-    path = _answers_path(cache, these)
-    p = _read_answers(path, these, len(texts))
-    if p is not None:
-        return p, len(texts)
-    known = np.zeros(0, np.float32)
-    for n in reversed(ends[:-1]):
+    for n in reversed(ends):
         found = _read_answers(_answers_path(cache, digests[n]), digests[n], n)
         if found is not None:
-            known = found
-            break
-    rest = ask(teacher, texts[len(known) :])
-    p = np.concatenate([known, rest])
-    with replacing(path) as f:
-        np.savez(f, key=np.array(these), p=p)
-    return p, len(known)
+            return found, _answers_path(cache, digests[len(texts)]), digests[len(texts)]
+    return none, _answers_path(cache, digests[len(texts)]), digests[len(texts)]
+
+
+def _keep_answers(path: Path | None, these: str | None, p: np.ndarray) -> None:
+    if path is not None:
+        with replacing(path) as f:
+            np.savez(f, key=np.array(these), p=p)
 
 
 ASK_CHUNK = 65_536  # texts a teacher reads at once (`ask`)
@@ -265,17 +310,11 @@ def ask(teacher: Teacher, texts: Sequence[str]) -> np.ndarray:
         return teacher.predict_proba(texts)[:, 1].astype(np.float32)
     shows = bool(getattr(teacher, "progress", False))  # one bar over the chunks, not two bars per chunk
     out = np.empty(len(texts), np.float32)
-    try:
-        if shows:
-            teacher.progress = False
-        with bar("teacher answering", len(texts), shows) as advance:
-            for start in range(0, len(texts), ASK_CHUNK):
-                chunk = texts[start : start + ASK_CHUNK]
-                out[start : start + len(chunk)] = teacher.predict_proba(chunk)[:, 1]
-                advance(len(chunk))
-    finally:
-        if shows:
-            teacher.progress = True
+    with bar("teacher answering", len(texts), shows) as advance, quiet():
+        for start in range(0, len(texts), ASK_CHUNK):
+            chunk = texts[start : start + ASK_CHUNK]
+            out[start : start + len(chunk)] = teacher.predict_proba(chunk)[:, 1]
+            advance(len(chunk))
     return out
 
 
@@ -361,12 +400,14 @@ def teach(
     y: np.ndarray,
     progress: bool,
     cache: Path | None = None,
+    row_answers: np.ndarray | None = None,
 ):
     """The student's rows and targets: the training rows with the teacher's answers blended in, then the
     perturbed copies (teacher's answers only), then the validation rows as they were. `texts` are the
     rows of `x` as written (the teacher reads them so); `encode(texts)` gives the student's ids and
     whether each row has a token it knows. With a `cache` folder, the teacher's answers are kept there
-    (`answered`).
+    (`answered`). `row_answers`: the teacher's answers for the training rows where the caller has them
+    (a born-again member's teacher reads the ids already made: no texts read again).
 
     Returns x, y (hard labels; a copy's is the teacher's answer rounded), targets, n_val and what was
     done (for metrics.json)."""
@@ -376,7 +417,10 @@ def teach(
     asked, cached = 0, 0  # answers to make, answers read from the cache
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
-        p, hit = answered(teacher, texts[:n_train], cache, key)
+        if row_answers is not None:
+            p, hit = row_answers[:n_train], 0
+        else:
+            p, hit = answered(teacher, texts[:n_train], cache, key)
         asked, cached = asked + n_train, cached + hit
         targets[:n_train] = (1 - cfg.distill) * y[:n_train] + cfg.distill * p
     info = {"teacher_config": teacher.config_.name, "distill": cfg.distill, "augment": cfg.augment}
@@ -385,10 +429,10 @@ def teach(
     if cfg.augment:
         rounds = perturbed_rounds(texts[:n_train], cfg.augment, cfg.seed, cfg.augment_recipe)
         copies = [t for one in rounds for t in one]
-        xa, fed = encode(copies)  # a copy with no token the student knows teaches nothing
-        pa, hit = answered(teacher, copies, cache, key, prefixes=np.cumsum([len(one) for one in rounds])[:-1])
+        ends = np.cumsum([len(one) for one in rounds])[:-1]
+        xa, fed, pa, hit = encoded_and_answered(encode, teacher, copies, cache, key, ends, progress)
         asked, cached = asked + len(copies), cached + hit
-        xa, pa = xa[fed], pa[fed]
+        xa, pa = xa[fed], pa[fed]  # a copy with no token the student knows teaches nothing
         x = np.concatenate([x[:n_train], xa, x[n_train:]])
         y = np.concatenate([y[:n_train], (pa >= 0.5).astype(y.dtype), y[n_train:]])
         targets = np.concatenate([targets[:n_train], pa, targets[n_train:]])

@@ -5,7 +5,10 @@ Both go to stderr: stdout carries results only, so `--json` output always parses
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
+
+_QUIET: ContextVar[bool] = ContextVar("ksent_quiet_bars", default=False)
 
 
 @cache
@@ -22,11 +25,22 @@ def notice(message: str) -> None:
 
 
 @contextmanager
+def quiet() -> Iterator[None]:
+    """No bars inside: for work that one outer bar counts as a whole (rich shows one live display at a
+    time, and a bar per chunk of a long job would say less)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
+@contextmanager
 def bar(description: str, total: int, enabled: bool = True, counts: bool = True) -> Iterator:
     """Yield an `advance(n)` function; the bar goes to stderr so stdout stays parseable.
 
     `counts`: show "done/total" (items); off, a percentage (for totals in bytes)."""
-    if not enabled:
+    if not enabled or _QUIET.get():
         yield lambda n=1, **kw: None
         return
     from rich.progress import (

@@ -13,13 +13,14 @@ per review; default 400, NSMC's 99th percentile is about 350), min_count (defaul
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ksent.config import Config
 from ksent.features import register
-from ksent.features.base import Featurizer, Run
+from ksent.features.base import QUIET, Featurizer, Run
+from ksent.runtime import gc_paused
 from ksent.text.tokenizers import Token
 from ksent.text.vocab import pad_sequences
 
@@ -54,6 +55,11 @@ def ngrams(text: str) -> list[Token]:
 def forms(text: str) -> list[str]:
     """The n-grams of `ngrams(text)`, each once, without their spans: what a block holds, made about
     three times as fast (a teacher reads every perturbed copy a student learns from)."""
+    return unique(grams(text))
+
+
+def grams(text: str) -> list[str]:
+    """The n-grams of `ngrams(text)`, repeats included, without their spans (lowercase already)."""
     out: list[str] = []
     for word in _WORD.finditer(text):
         w = f" {word.group().lower()} "
@@ -62,7 +68,21 @@ def forms(text: str) -> list[str]:
                 out.append(w)
                 break
             out += [w[k : k + n] for k in range(len(w) - n + 1)]
-    return unique(out)
+    return out
+
+
+def known_ids(units: Iterable[Iterable[str]], index: Mapping[str, int], width: int) -> np.ndarray:
+    """Each row's units as the ids `index` gives them, each id once where it first appears, unknown units
+    left out, post-padded and post-truncated to `width`: a linear block's `encode` in one pass per row
+    (no list of unique strings, no second pass to drop repeats). The units must be lowercase already, as
+    the vocabulary's words are (`Vocab.lookup` lowercases them first)."""
+    get, rows = index.get, []
+    with gc_paused():
+        for row in units:
+            ids = dict.fromkeys(map(get, row))
+            ids.pop(None, None)
+            rows.append(ids)
+        return pad_sequences(rows, width, "post", "post")
 
 
 def unique(forms: Sequence) -> list:
@@ -83,6 +103,10 @@ class Chargrams(Featurizer):
 
     def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
         return [forms(text) for text in texts]
+
+    def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
+        # the ids `Featurizer.encode` gives (the test says so), about twice as fast: a teacher reads ~1 M copies
+        return known_ids(map(grams, texts), self._fitted().index, self.width)
 
     def units(self, text: str) -> list[Token]:
         return ngrams(text)

@@ -20,8 +20,8 @@ import numpy as np
 
 from ksent.config import Config
 from ksent.features import register
-from ksent.features.base import QUIET, Featurizer, Run
-from ksent.features.chargrams import Chargrams, unique
+from ksent.features.base import QUIET, Run
+from ksent.features.chargrams import Chargrams, known_ids, unique
 from ksent.features.tokens import Tokens
 from ksent.text.clean import is_stopword
 from ksent.text.tokenizers import Token
@@ -38,7 +38,12 @@ def ngrams(tokens: Sequence[str], n: int = N) -> list[str]:
     >>> ngrams(["안/MAG", "재밌/VA", "다/EF"], 2)
     ['안/MAG', '재밌/VA', '다/EF', '안/MAG 재밌/VA', '재밌/VA 다/EF']
     """
-    return unique([SEP.join(tokens[i : i + k]) for k in range(1, n + 1) for i in range(len(tokens) - k + 1)])
+    return unique(runs(tokens, n))
+
+
+def runs(tokens: Sequence[str], n: int = N) -> list[str]:
+    """`ngrams` with repeats, in the same order."""
+    return [SEP.join(tokens[i : i + k]) for k in range(1, n + 1) for i in range(len(tokens) - k + 1)]
 
 
 @register
@@ -57,7 +62,10 @@ class Words(Tokens):
         return [ngrams(doc, self.n) for doc in super().read(texts, run)]
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
-        return Featurizer.encode(self, texts, run)  # n-grams of the tokens, never the subword ids path
+        # the ids `Featurizer.encode` gives (never the subword ids path of Tokens), in one pass per row;
+        # each n-gram lowercased as the vocabulary's words are
+        docs = super().read(texts, run)
+        return known_ids((map(str.lower, runs(doc, self.n)) for doc in docs), self._fitted().index, self.width)
 
     def units(self, text: str, workers: int | None = 1) -> list[Token]:
         """Each n-gram of the review's tokens (stopwords removed first, as `read` removes them),

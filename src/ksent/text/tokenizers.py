@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, partial
 from itertools import chain
 from pathlib import Path
@@ -24,6 +26,7 @@ from ksent.progress import bar
 from ksent.runtime import default_workers
 
 BACKENDS = ("kiwi", "okt", "subword")
+_SHARED: ContextVar[dict | None] = ContextVar("ksent_shared_analyses", default=None)
 CACHE_FORMAT = 2
 
 
@@ -382,6 +385,19 @@ def _cache_read(path: Path, key: str, n: int) -> list[list[str]] | None:
         return None  # missing, corrupt or foreign: rebuild
 
 
+@contextmanager
+def analyses_shared() -> Iterator[dict]:
+    """Inside, every `tokenize` call also keeps its analyses in one memo (yielded), and reuses one made
+    there for the same texts and backend: two models that read the same texts with the same analyser
+    (a born-again member and the ensemble that teaches it) analyse them once between them."""
+    memo: dict = {}
+    token = _SHARED.set(memo)
+    try:
+        yield memo
+    finally:
+        _SHARED.reset(token)
+
+
 def tokenize(
     texts: Sequence[str],
     name: str = "kiwi",
@@ -402,7 +418,8 @@ def tokenize(
     `subword`: the learnt model the "subword" backend needs (`fit_subword`); its pieces are cached
     under that model's hash.
     `memo`: a dict that keeps each analysis made or read by its cache key, so that another call with the
-    same texts and backend reuses it (a feature set's blocks that read the same analysis: tokens, words).
+    same texts and backend reuses it (a feature set's blocks that read the same analysis: tokens, words);
+    inside `analyses_shared()`, its memo is used as well.
     """
     bid = backend_id(name, tags)
     if name == "subword":
@@ -432,7 +449,8 @@ def tokenize(
     unique = list(dict.fromkeys(texts))
     key = _cache_key(unique, bid)
     path = cache / f"tokens-{key[:32]}.json" if cache is not None else None
-    toks = memo.get(key) if memo is not None else None
+    memos = [m for m in (memo, _SHARED.get()) if m is not None]
+    toks = next((m[key] for m in memos if key in m), None)
     if toks is None and path is not None:
         toks = _cache_read(path, key, len(unique))
     if toks is None:
@@ -441,7 +459,7 @@ def tokenize(
         if path is not None:
             obj = {"key": key, "backend": bid, "docs": _pack(toks)}
             atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
-    if memo is not None:
-        memo[key] = toks
+    for m in memos:
+        m[key] = toks
     index = dict(zip(unique, range(len(unique)), strict=True))
     return [toks[index[t]] for t in texts]
