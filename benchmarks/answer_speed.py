@@ -12,7 +12,10 @@ one after the other (after a warm-up, no token cache):
   analyser runs twice over each copy;
 - copies, shared: `distill.encoded_and_answered`, a chunk at a time inside one shared analysis;
 - training rows, before: the teacher's answers from their texts (`distill.ask`: analysed again);
-- training rows, from ids: the teacher over the ids a run already has (`row_answers` of `distill.teach`).
+- training rows, from ids: the teacher over the ids a run already has (`row_answers` of `distill.teach`);
+- each n-gram block of the teacher (character, word n-grams) encoding the copies, by the general path
+  of every featurizer (`Featurizer.encode`: units listed once, then looked up) and by its own one pass
+  per row (`known_ids`), the analysis made once beforehand for both.
 
 Checks that both ways give the same ids and answers, and prints one JSON line with the seconds,
 the ratios and the machine. Reads NSMC from --data-dir or $KSENT_DATA_DIR.
@@ -33,6 +36,7 @@ from machine import describe, timed  # noqa: E402
 
 from ksent import distill, load  # noqa: E402
 from ksent.data import clean_training, nsmc_path, read_labelled  # noqa: E402
+from ksent.features import Featurizer, Run  # noqa: E402
 from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
 
 
@@ -66,6 +70,18 @@ def main() -> None:
     p_rows_before, rows_before = timed(distill.ask, teacher, rows)
     x_rows = teacher.encode(rows)  # made by the run before (its training ids), not timed
     p_rows_ids, rows_ids = timed(lambda: p_positive(evaluate_logits(teacher.model_, x_rows)).astype(np.float32))
+    blocks = {}
+    for block in teacher.features_.blocks:
+        reader = block.featurizer
+        if reader.network != "linear":
+            continue
+        run = Run(memo={})
+        reader.encode(copies, run)  # the word block's analysis, made once for both ways
+        general, general_s = timed(Featurizer.encode, reader, copies, run)
+        one_pass, one_pass_s = timed(reader.encode, copies, run)
+        if not np.array_equal(general, one_pass):
+            raise SystemExit(f"the {reader.kind} block's ids differ between the two ways")
+        blocks[reader.kind] = {"general_s": round(general_s, 2), "one_pass_s": round(one_pass_s, 2)}
     if not (np.array_equal(x_before, x_shared) and np.array_equal(fed_before, fed_shared)):
         raise SystemExit("the student's ids differ between the two ways")
     differ = max(float(np.abs(p_before - p_shared).max()), float(np.abs(p_rows_before - p_rows_ids).max()))
@@ -83,6 +99,7 @@ def main() -> None:
                 "rows_from_ids_s": round(rows_ids, 3),
                 "rows_speedup": round(rows_before / rows_ids, 2),
                 "max_answer_difference": differ,
+                "ngram_blocks": blocks,
                 "machine": describe(),
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),

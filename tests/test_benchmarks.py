@@ -328,15 +328,22 @@ def test_answer_memory_benchmark_answers_the_copies_a_student_would(trained, nsm
     assert row["mean_p"] == pytest.approx(float(p.mean()), abs=2e-6)
 
 
-def test_answer_speed_benchmark_gives_the_same_ids_and_answers_both_ways(trained, nsmc_dir):
+def test_answer_speed_benchmark_gives_the_same_ids_and_answers_both_ways(nsmc_dir, tmp_path):
     """answer_speed.py: a born-again member's copies and training rows answered the way before and the
-    shared way; the script itself refuses ids that differ, and the answers are the model's own."""
-    _, folder = trained
+    shared way, and each n-gram block encoded by the general path and by its one pass; the script itself
+    refuses ids that differ, and the answers agree."""
+    from ksent import SentimentClassifier
+    from ksent.config import Config
+
+    cfg = Config(epochs=1, views={"chargrams": {"members": 1}, "words": {"members": 1}})
+    train = read_labelled(nsmc_path("train", nsmc_dir)).head(1500)
+    folder = SentimentClassifier(cfg, device="cpu").fit_labelled(train).save(tmp_path / "교사")
     r = bench("answer_speed.py", "--teacher", str(folder), "--copies", "300", "--rows", "200", nsmc_dir=nsmc_dir)
     row = json.loads(r.stdout.strip().splitlines()[-1])
-    assert row["copies"] == 300 and row["rows"] == 200 and row["members"] == 1
+    assert row["copies"] == 300 and row["rows"] == 200 and row["members"] == 3
     assert row["max_answer_difference"] < 1e-5
-    assert row["copies_speedup"] > 0 and row["rows_speedup"] > 0 and row["members"] == 1
+    assert row["copies_speedup"] > 0 and row["rows_speedup"] > 0
+    assert set(row["ngram_blocks"]) == {"chargrams", "words"}  # each timed both ways, the same ids
 
 
 # -- the scripts behind the headline figures, each in its small mode: real output, checked against the package --

@@ -305,6 +305,8 @@ def test_teach_takes_the_training_rows_answers_the_caller_has():
     zero = teach(cfg, None, silent, texts, x, y, progress=False, row_answers=np.zeros(n_train, np.float32))[2]
     np.testing.assert_allclose(zero[:n_train], 0.5 * y[:n_train])  # the answers given are the ones blended
     np.testing.assert_array_equal(zero[n_train:], y[n_train:])  # validation rows keep their labels
+    with pytest.raises(KsentError, match="row_answers holds 3 answers for 18 training rows"):
+        teach(cfg, None, silent, texts, x, y, progress=False, row_answers=given[:3])
 
 
 def test_a_teacher_must_have_learnt_from_the_same_rows_holding_out_the_students_validation():

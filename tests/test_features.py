@@ -544,6 +544,9 @@ def test_a_linear_blocks_encode_gives_the_ids_of_the_general_path(nsmc_dir, kind
     fast = reader.encode(probe, Run())
     np.testing.assert_array_equal(fast, Featurizer.encode(reader, probe, Run()))
     assert (fast[-1] != 0).all()  # cut at max_len
+    # the character path looks its n-grams up without lowercasing them again: lowercase is a fixed point
+    letters = "".join(map(chr, range(0x110000)))
+    assert all(c.lower().lower() == c.lower() for c in letters) and letters.lower().lower() == letters.lower()
     assert (fast[len(texts[:300]) : -1] != 0).sum() > 0  # the tricky rows hold known n-grams
 
 

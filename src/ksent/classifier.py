@@ -14,6 +14,7 @@ parameters, `fit` returns `self`, and what fitting learns ends in `_` (`config_`
 """
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -329,9 +330,17 @@ class SentimentClassifier(Predicting):
             ids = tokens.featurizer.encode(texts, self._run(len(texts)))
             return ids, (ids != 0).sum(axis=1) > 0
 
-        # the teacher's answers on the training rows, from the ids already made (its members read x)
-        n_train = split(len(x), cfg.val_split)[0]
-        p_rows = p_positive(evaluate_logits(model, x[:n_train])).astype(np.float32) if cfg.distill else None
+        @functools.cache
+        def rows_answered() -> np.ndarray | None:
+            """The teacher's answers on the training rows from the ids already made (its members read x), in
+            the slices `distill.ask` reads their texts in: the same batches, so the same answers. Made once,
+            and only for a stage whose answers are not in its checkpoint."""
+            if not cfg.distill:
+                return None
+            n_train = split(len(x), cfg.val_split)[0]
+            slices = [x[i : min(i + distill.ASK_CHUNK, n_train)] for i in range(0, n_train, distill.ASK_CHUNK)]
+            return np.concatenate([p_positive(evaluate_logits(model, part)) for part in slices]).astype(np.float32)
+
         nets = []
         for j, member in enumerate(taught):
             if self.progress:
@@ -341,6 +350,7 @@ class SentimentClassifier(Predicting):
             answers = stage.answers(x_tokens, y) if stage is not None else None
             if answers is None:
                 kept = self._cache_folder("answers")
+                p_rows = rows_answered()
                 answers = distill.teach(own, encode, teacher, rows.texts, x_tokens, y, self.progress, kept, p_rows)
                 if stage is not None:
                     stage.save_answers(x_tokens, y, answers)

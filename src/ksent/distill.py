@@ -418,7 +418,9 @@ def teach(
     targets = y.astype(np.float32)
     if cfg.distill:  # (only copies: the training rows keep their labels, and the teacher need not answer them)
         if row_answers is not None:
-            p, hit = row_answers[:n_train], 0
+            if len(row_answers) != n_train:
+                raise KsentError(f"row_answers holds {len(row_answers)} answers for {n_train} training rows")
+            p, hit = row_answers, 0
         else:
             p, hit = answered(teacher, texts[:n_train], cache, key)
         asked, cached = asked + n_train, cached + hit

@@ -71,18 +71,20 @@ def grams(text: str) -> list[str]:
     return out
 
 
-def known_ids(units: Iterable[Iterable[str]], index: Mapping[str, int], width: int) -> np.ndarray:
+def known_ids(
+    units: Iterable[Iterable[str]], index: Mapping[str, int], width: int, padding: str, truncating: str
+) -> np.ndarray:
     """Each row's units as the ids `index` gives them, each id once where it first appears, unknown units
-    left out, post-padded and post-truncated to `width`: a linear block's `encode` in one pass per row
-    (no list of unique strings, no second pass to drop repeats). The units must be lowercase already, as
-    the vocabulary's words are (`Vocab.lookup` lowercases them first)."""
+    left out, padded and cut to `width`: a linear block's `encode` in one pass per row (no list of unique
+    strings, no second pass to drop repeats). The units must be lowercase already, as the vocabulary's
+    words are (`Vocab.lookup` lowercases them first; lowercasing a lowercased string changes nothing)."""
     get, rows = index.get, []
     with gc_paused():
         for row in units:
             ids = dict.fromkeys(map(get, row))
             ids.pop(None, None)
-            rows.append(ids)
-        return pad_sequences(rows, width, "post", "post")
+            rows.append(ids)  # a dict iterates its keys in insertion order: the ids as they first appear
+        return pad_sequences(rows, width, padding, truncating)
 
 
 def unique(forms: Sequence) -> list:
@@ -106,7 +108,7 @@ class Chargrams(Featurizer):
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
         # the ids `Featurizer.encode` gives (the test says so), about twice as fast: a teacher reads ~1 M copies
-        return known_ids(map(grams, texts), self._fitted().index, self.width)
+        return known_ids(map(grams, texts), self._fitted().index, self.width, self.padding, self.truncating)
 
     def units(self, text: str) -> list[Token]:
         return ngrams(text)

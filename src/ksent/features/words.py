@@ -65,7 +65,8 @@ class Words(Tokens):
         # the ids `Featurizer.encode` gives (never the subword ids path of Tokens), in one pass per row;
         # each n-gram lowercased as the vocabulary's words are
         docs = super().read(texts, run)
-        return known_ids((map(str.lower, runs(doc, self.n)) for doc in docs), self._fitted().index, self.width)
+        rows = (map(str.lower, runs(doc, self.n)) for doc in docs)
+        return known_ids(rows, self._fitted().index, self.width, self.padding, self.truncating)
 
     def units(self, text: str, workers: int | None = 1) -> list[Token]:
         """Each n-gram of the review's tokens (stopwords removed first, as `read` removes them),

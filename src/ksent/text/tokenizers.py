@@ -387,9 +387,10 @@ def _cache_read(path: Path, key: str, n: int) -> list[list[str]] | None:
 
 @contextmanager
 def analyses_shared() -> Iterator[dict]:
-    """Inside, every `tokenize` call also keeps its analyses in one memo (yielded), and reuses one made
-    there for the same texts and backend: two models that read the same texts with the same analyser
-    (a born-again member and the ensemble that teaches it) analyse them once between them."""
+    """Inside, every `tokenize` call that can be cached (not `spans`; "subword" with a cache folder) also
+    keeps its analyses in one memo (yielded), and reuses one made there for the same texts and backend:
+    two models that read the same texts with the same analyser (a born-again member and the ensemble
+    that teaches it) analyse them once between them."""
     memo: dict = {}
     token = _SHARED.set(memo)
     try:
