@@ -194,7 +194,8 @@ def test_learning_curves_of_a_taught_model_say_what_train_was_scored_against():
 
 
 def test_learning_curves_of_an_ensemble_show_every_member():
-    members = [{"epochs": EPOCHS, "best_epoch": 3}, {"epochs": EPOCHS[:2], "best_epoch": 1, "reads": "syllables"}]
+    born = {"epochs": EPOCHS[:2], "best_epoch": 2, "born_again": {"teacher_config": "best", "distill": 0.8}}
+    members = [{"epochs": EPOCHS, "best_epoch": 3}, {"epochs": EPOCHS[:2], "best_epoch": 1, "reads": "syllables"}, born]
     fig = plots.learning_curves(EPOCHS, 3, members)
     labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert labels == [
@@ -202,10 +203,12 @@ def test_learning_curves_of_an_ensemble_show_every_member():
         "member 1 (tokens): validation",
         "member 2 (syllables): train",
         "member 2 (syllables): validation",
+        "member 3 (tokens, born again): train",  # taught by the members before it
+        "member 3 (tokens, born again): validation",
     ]
     val_acc = [line.get_ydata() for line in fig.axes[1].get_lines() if line.get_label().endswith("validation")]
-    assert [len(v) for v in val_acc] == [3, 2]  # each member's own epochs
-    assert "2 members" in fig._suptitle.get_text()
+    assert [len(v) for v in val_acc] == [3, 2, 2]  # each member's own epochs
+    assert "3 members" in fig._suptitle.get_text()
     # seven members (the teacher's): seven colours, and the legend beside the curves, not over them
     fig = plots.learning_curves(EPOCHS, 3, [{"epochs": EPOCHS, "best_epoch": 3}] * 7)
     colours = [line.get_color() for line in fig.axes[1].get_lines() if line.get_label().endswith("validation")]

@@ -169,6 +169,12 @@ def top_tokens(top: dict, method: str = "", k: int = 15):
     return fig
 
 
+def _reads(member: dict) -> str:
+    """What a member reads, and whether it was born again (taught by the members before it)."""
+    reads = member.get("reads", "tokens")
+    return f"{reads}, born again" if member.get("born_again") else reads
+
+
 @drawn_in_korean
 def learning_curves(
     epochs: list[dict], best_epoch: int | None = None, members: list[dict] | None = None, taught: bool = False
@@ -180,7 +186,7 @@ def learning_curves(
     train = "train (teacher's targets)" if taught else "train"
     runs = [("", epochs, best_epoch)]
     if members:
-        runs = [(f"{k + 1} ({m.get('reads', 'tokens')})", m["epochs"], m["best_epoch"]) for k, m in enumerate(members)]
+        runs = [(f"{k + 1} ({_reads(m)})", m["epochs"], m["best_epoch"]) for k, m in enumerate(members)]
     fig, axes = subplots(1, 2, figsize=(14, 4.2) if members else (11, 4.2))
     for ax, key, name in zip(axes, ("loss", "accuracy"), ("loss (binary cross-entropy)", "accuracy"), strict=True):
         for k, (who, run, best) in enumerate(runs):
