@@ -284,11 +284,9 @@ def _known_answers(
         return none, None, None
     ends = sorted({int(n) for n in prefixes if 0 < n < len(texts)} | {len(texts)})
     digests = _digests(key, texts, ends)
-    for n in reversed(ends):
-        found = _read_answers(_answers_path(cache, digests[n]), digests[n], n)
-        if found is not None:
-            return found, _answers_path(cache, digests[len(texts)]), digests[len(texts)]
-    return none, _answers_path(cache, digests[len(texts)]), digests[len(texts)]
+    these = digests[len(texts)]
+    found = (_read_answers(_answers_path(cache, digests[n]), digests[n], n) for n in reversed(ends))
+    return next((p for p in found if p is not None), none), _answers_path(cache, these), these
 
 
 def _keep_answers(path: Path | None, these: str | None, p: np.ndarray) -> None:
