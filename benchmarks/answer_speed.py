@@ -36,8 +36,8 @@ from machine import describe, timed  # noqa: E402
 
 from ksent import distill, load  # noqa: E402
 from ksent.data import clean_training, nsmc_path, read_labelled  # noqa: E402
-from ksent.features import Featurizer, Run  # noqa: E402
-from ksent.models.inference import evaluate_logits, p_positive  # noqa: E402
+from ksent.features import Featurizer  # noqa: E402
+from ksent.text.tokenizers import analyses_shared  # noqa: E402
 
 
 def main() -> None:
@@ -69,16 +69,16 @@ def main() -> None:
     (x_shared, fed_shared, p_shared, _), shared = timed(distill.encoded_and_answered, encode, teacher, copies)
     p_rows_before, rows_before = timed(distill.ask, teacher, rows)
     x_rows = teacher.encode(rows)  # made by the run before (its training ids), not timed
-    p_rows_ids, rows_ids = timed(lambda: p_positive(evaluate_logits(teacher.model_, x_rows)).astype(np.float32))
+    p_rows_ids, rows_ids = timed(distill.ask_ids, teacher.model_, x_rows)  # as a born-again run does
     blocks = {}
     for block in teacher.features_.blocks:
         reader = block.featurizer
         if reader.network != "linear":
             continue
-        run = Run(memo={})
-        reader.encode(copies, run)  # the word block's analysis, made once for both ways
-        general, general_s = timed(Featurizer.encode, reader, copies, run)
-        one_pass, one_pass_s = timed(reader.encode, copies, run)
+        with analyses_shared():
+            reader.encode(copies)  # the word block's analysis, made once for both ways
+            general, general_s = timed(Featurizer.encode, reader, copies)
+            one_pass, one_pass_s = timed(reader.encode, copies)
         if not np.array_equal(general, one_pass):
             raise SystemExit(f"the {reader.kind} block's ids differ between the two ways")
         blocks[reader.kind] = {"general_s": round(general_s, 2), "one_pass_s": round(one_pass_s, 2)}

@@ -159,8 +159,17 @@ def linear(args) -> None:
         read = clf.tokens
         reads = f"linear (word 1-{args.words}-gram TF-IDF + logistic regression, C=4)"
     else:
-        pipe, read = linear_pipeline(args.binary, args.min_df), list
-        reads = "linear (char 1-4-gram TF-IDF + logistic regression, C=4)"
+        lo, hi = args.ngrams
+        jamo = args.analyzer == "jamo"  # char_wb n-grams over each syllable's letters (ksent.features.jamo)
+        pipe = linear_pipeline(args.binary, args.min_df, "char_wb" if jamo else args.analyzer, (lo, hi))
+        read = list
+        if jamo:
+            from ksent.features.jamo import letters
+
+            def read(texts):
+                return ["".join(letters(c) if not c.isspace() else c for c in t) for t in texts]
+
+        reads = f"linear ({args.analyzer} {lo}-{hi}-gram TF-IDF + logistic regression, C=4)"
     docs = read(rows.texts)
     t0 = time.perf_counter()
     pipe.fit(docs[:n_train], y[:n_train])
@@ -432,6 +441,14 @@ def main() -> None:
     li.add_argument(
         "--words", type=int, default=0, help="N: word 1..N-grams of the config's tokens (the words view), not chars."
     )
+    li.add_argument(
+        "--analyzer",
+        choices=("char_wb", "char", "jamo"),
+        default="char_wb",
+        help="Character n-grams inside words (the baseline's), across spaces too, or inside words over "
+        "each syllable's letters (jamo).",
+    )
+    li.add_argument("--ngrams", type=int, nargs=2, default=(1, 4), metavar=("LO", "HI"), help="n-gram lengths.")
     li.add_argument("--out", type=Path, default=Path("runs/exp"))
     li.add_argument("--data-dir", type=Path, default=None)
     u = sub.add_parser("unpack")

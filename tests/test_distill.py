@@ -229,6 +229,21 @@ def test_a_teacher_answers_many_texts_a_chunk_at_a_time(trained, monkeypatch, ca
     assert err.count("teacher answering") == 1 and "scoring" not in err
 
 
+def test_a_teacher_answers_from_ids_it_made_as_it_answers_their_texts(trained, monkeypatch):
+    """`ask_ids`: a born-again member's training rows, answered from the ids the run made, in the slices
+    `ask` reads the texts in (the same batches: the same answers); no rows, no answers."""
+    from ksent import distill
+
+    teacher = ksent.load(trained[1], device="cpu")
+    texts = ["연기가 정말 좋았어요", "시간이 아깝다", "", "최고의 영화", "두 번 볼 영화", "별로"] * 2
+    monkeypatch.setattr(distill, "ASK_CHUNK", 5)
+    x = teacher.encode(texts)
+    p = distill.ask_ids(teacher.model_, x)
+    assert p.dtype == np.float32 and p.shape == (len(texts),)
+    np.testing.assert_array_equal(p, distill.ask(teacher, texts))
+    assert distill.ask_ids(teacher.model_, x[:0]).shape == (0,)
+
+
 def test_a_student_and_a_teacher_with_one_analyser_analyse_each_copy_once(trained, tmp_path, monkeypatch, capsys):
     """`encoded_and_answered`: the student's ids and the teacher's answers, a chunk at a time inside one
     shared analysis: a born-again member and the ensemble teaching it (one analyser) analyse each copy

@@ -401,17 +401,52 @@ def test_a_jamo_member_trains_saves_loads_and_its_letters_go_with_a_token_in_exp
 CHARGRAM_TEXTS = ["꿀잼", "정말  재밌는 영화!! 최고 ㅋㅋ", "A b", "10점 만점에 1점.", " 앞뒤\t공백 ", "", "👍👍 최고"]
 
 
-@pytest.mark.parametrize("text", CHARGRAM_TEXTS)
-def test_chargrams_are_scikit_learns_char_wb_ngrams_each_with_its_span(text):
+@pytest.mark.parametrize("n", [(1, 4), (2, 5), (3, 3)])
+@pytest.mark.parametrize("text", CHARGRAM_TEXTS + ["a\tb  c\n\nd", "안  재밌"])
+def test_chargrams_are_scikit_learns_char_wb_ngrams_each_with_its_span(text, n):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ksent.features.chargrams import forms, ngrams, unique
 
-    units = ngrams(text)
-    assert [u.form for u in units] == TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4)).build_analyzer()(text)
-    assert forms(text) == unique(u.form for u in units)  # the block's fast path reads the same n-grams
+    units = ngrams(text, n)
+    assert [u.form for u in units] == TfidfVectorizer(analyzer="char_wb", ngram_range=n).build_analyzer()(text)
+    assert forms(text, n) == unique(u.form for u in units)  # the block's fast path reads the same n-grams
     for u in units:  # each n-gram's span is its characters in the review, without the padding spaces
         assert text[u.start : u.end].lower() == u.form.strip()
+
+
+@pytest.mark.parametrize("n", [(1, 4), (2, 5), (3, 3)])
+@pytest.mark.parametrize("text", CHARGRAM_TEXTS + ["a\tb  c\n\nd", "안  재밌"])
+def test_chargrams_across_words_are_scikit_learns_char_ngrams_each_with_its_span(text, n):
+    """`across`: scikit-learn's `char` analyser (n-grams over the whole review, each run of two or more
+    whitespace characters one space); each n-gram spans the characters it was read from, a collapsed run
+    of spaces included."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from ksent.features.chargrams import forms, ngrams, unique
+
+    units = ngrams(text, n, across=True)
+    assert [u.form for u in units] == TfidfVectorizer(analyzer="char", ngram_range=n).build_analyzer()(text)
+    assert forms(text, n, across=True) == unique(u.form for u in units)
+    for u in units:
+        assert re.sub(r"\s\s+", " ", text[u.start : u.end].lower()) == u.form
+
+
+def test_chargrams_across_words_see_a_phrase_whatever_its_spacing():
+    features = FeatureSet.from_config(Config(views={"chargrams": {"min_count": 1, "across": True, "min_n": 3}}))
+    reader = features.blocks[1].featurizer
+    reader.fit(["안 재밌다", "안재밌다"])
+    assert "안 재" in reader.vocab.words and "안재밌" in reader.vocab.words and "재밌다" in reader.vocab.words
+    assert all(len(w) >= 3 for w in reader.vocab.words)
+    # explain deletes the n-grams that overlap a token's span: every 3-gram here touches 재밌다
+    assert reader.variants("안 재밌다", [Token("재밌다", 2, 5)]).tolist()[1] == [0] * reader.width
+    for bad, message in [
+        ({"across": 1}, "across must be true or false"),
+        ({"min_n": 5, "max_n": 4}, r"min_n \(5\) is above its max_n \(4\)"),
+        ({"min_n": 0}, "min_n must be a whole number >= 1"),
+    ]:
+        with pytest.raises(KsentError, match=message):
+            FeatureSet.from_config(Config(views={"chargrams": bad}))
 
 
 def test_a_chargrams_block_lists_each_known_ngram_once():
@@ -450,7 +485,7 @@ def test_the_tokens_and_words_blocks_analyse_each_text_once(monkeypatch):
     assert calls == [2, 2, 2, 2]
 
 
-@pytest.mark.parametrize("kind", ["chargrams", "words"])
+@pytest.mark.parametrize("kind", ["chargrams", "chargrams-across", "words"])
 def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(nsmc_dir, kind):
     """Fitted by ksent.train (its idf from the training rows, L-BFGS), a linear member answers as
     scikit-learn's LogisticRegression(C=4) on a binary TfidfVectorizer over the same n-grams does
@@ -465,16 +500,18 @@ def test_a_linear_member_is_scikit_learns_logistic_regression_on_binary_tfidf(ns
 
     data = read_labelled(nsmc_path("train", nsmc_dir)).head(3000)
     texts, y = list(data.texts), np.asarray(data.labels)
-    cfg = Config(views={kind: {"members": 1}})
+    across = kind == "chargrams-across"
+    section = {"members": 1, "across": True, "min_n": 2, "max_n": 5, "max_len": 520} if across else {"members": 1}
+    cfg = Config(views={kind.split("-")[0]: section})
     features = FeatureSet.from_config(cfg)
     x = features.fit(texts)
     reader = features.blocks[1].featurizer
-    assert (x[:, features.columns(kind)] != 0).sum(axis=1).max() < reader.width  # nothing cut
+    assert (x[:, features.columns(reader.kind)] != 0).sum(axis=1).max() < reader.width  # nothing cut
     model, history = fit(cfg, x, y, members_of(cfg, features)[1:], device="cpu", progress=False)
     n = history["n_train"]
     vocabulary = {w: i for i, w in enumerate(reader.vocab.words)}
-    if kind == "chargrams":
-        docs, analyzer = texts, {"analyzer": "char_wb", "ngram_range": (1, 4)}
+    if kind.startswith("chargrams"):
+        docs, analyzer = texts, {"analyzer": "char" if across else "char_wb", "ngram_range": reader.n}
     else:
         docs, analyzer = Tokens(cfg).read(texts, Run()), {"analyzer": ngrams}
     tfidf = TfidfVectorizer(**analyzer, binary=True, vocabulary=vocabulary)
@@ -529,7 +566,7 @@ def test_a_words_block_lists_each_known_ngram_once():
         assert row == want + [0] * (8 - len(want))
 
 
-@pytest.mark.parametrize("kind", ["chargrams", "words"])
+@pytest.mark.parametrize("kind", ["chargrams", "chargrams-across", "words"])
 def test_a_linear_blocks_encode_gives_the_ids_of_the_general_path(nsmc_dir, kind):
     """The n-gram blocks encode in one pass per row (`known_ids`); the ids are those the general path
     gives (units listed once, looked up lowercased, unknown ones left out, post-padded and cut), on NSMC
@@ -537,7 +574,10 @@ def test_a_linear_blocks_encode_gives_the_ids_of_the_general_path(nsmc_dir, kind
     special (Greek final sigma, Turkish dotted I, German sharp s, Latin case pairs)."""
     texts = list(read_labelled(nsmc_path("train", nsmc_dir)).head(1200).texts)
     tricky = ["ΟΔΟΣ ΣΑΣ οδος", "İstanbul ISTANBUL istanbul", "STRASSE Straße ẞ", "GOOD good Good 배우", "", "  "]
-    features = FeatureSet.from_config(Config(tags=True, views={kind: {"members": 1, "max_len": 60, "min_count": 1}}))
+    section = {"members": 1, "max_len": 60, "min_count": 1}
+    if kind == "chargrams-across":
+        section |= {"across": True, "min_n": 2, "max_n": 5}
+    features = FeatureSet.from_config(Config(tags=True, views={kind.split("-")[0]: section}))
     features.fit(texts + tricky)
     reader = features.blocks[1].featurizer
     probe = texts[:300] + tricky + [" ".join(texts[:40])]  # the last one holds far more than 60 n-grams

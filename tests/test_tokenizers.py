@@ -318,7 +318,8 @@ def test_calls_inside_analyses_shared_analyse_the_same_texts_once(monkeypatch):
     calls.clear()
     with tokenizers.analyses_shared() as memo:
         assert tokenizers.tokenize(texts, "kiwi", progress=False) == alone
-        assert tokenizers.tokenize(texts, "kiwi", progress=False, memo={}) == alone  # a call's own memo too
+        with tokenizers.analyses_shared() as inner:  # nested: the outer memo, not one of its own
+            assert inner is memo and tokenizers.tokenize(texts, "kiwi", progress=False) == alone
         assert len(calls) == 1 and len(memo) == 1
         tokenizers.tokenize(texts[:1], "kiwi", progress=False)  # other texts
         tokenizers.tokenize(texts, "kiwi", progress=False, tags=True)  # another backend

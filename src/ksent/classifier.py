@@ -337,9 +337,7 @@ class SentimentClassifier(Predicting):
             and only for a stage whose answers are not in its checkpoint."""
             if not cfg.distill:
                 return None
-            n_train = split(len(x), cfg.val_split)[0]
-            slices = [x[i : min(i + distill.ASK_CHUNK, n_train)] for i in range(0, n_train, distill.ASK_CHUNK)]
-            return np.concatenate([p_positive(evaluate_logits(model, part)) for part in slices]).astype(np.float32)
+            return distill.ask_ids(model, x[: split(len(x), cfg.val_split)[0]])
 
         nets = []
         for j, member in enumerate(taught):

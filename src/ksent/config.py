@@ -263,17 +263,20 @@ PRESETS = {
 }
 # The strongest model ksent trains, to teach the shipped one (`ksent train --config distilled --teacher
 # runs/teacher`): `best`'s four LSTMs and two linear members (ksent.models.linear), one over character
-# n-grams and one over word n-grams (the analyser's tokens and their runs of two and three), then one
-# more Kiwi BiLSTM born again from those six (taught by their answers on the training rows and 8
-# perturbed copies of each, as `distilled` is taught), the seven logits weighed by weights fitted on
-# the validation rows (ksent.combine; the mean where those do not beat it out of fold). The linear
-# views err differently from every LSTM, and the born-again member was the first that moved the
-# ensemble (docs/benchmarks.md#views-amd, #born-again, #combine-fitted and #words-view have the runs
-# that chose them).
+# n-grams (2 to 6 characters, across the spaces between words) and one over word n-grams (the
+# analyser's tokens and their runs of two and three), then one more Kiwi BiLSTM born again from those
+# six (taught by their answers on the training rows and 8 perturbed copies of each, as `distilled` is
+# taught), the seven logits weighed by weights fitted on the validation rows (ksent.combine; the mean
+# where those do not beat it out of fold). The linear views err differently from every LSTM, and the
+# born-again member was the first that moved the ensemble (docs/benchmarks.md#views-amd, #born-again,
+# #combine-fitted, #words-view and #chargrams-across have the runs that chose them).
 PRESETS["teacher"] = dataclasses.replace(
     PRESETS["best"],
     name="teacher",
-    views={"chargrams": {"members": 1}, "words": {"members": 1}},
+    views={
+        "chargrams": {"members": 1, "across": True, "min_n": 2, "max_n": 6, "max_len": 650},
+        "words": {"members": 1},
+    },
     distill=0.8,
     augment=8,
     born_again=1,

@@ -37,6 +37,7 @@ from ksent.checkpoint import digest
 from ksent.config import AUGMENT_RECIPES, Config
 from ksent.data import Labelled, fingerprint
 from ksent.errors import KsentError
+from ksent.models.inference import evaluate_logits, p_positive
 from ksent.progress import bar, notice, quiet
 from ksent.text.tokenizers import analyses_shared, kiwi
 from ksent.train import split
@@ -314,6 +315,14 @@ def ask(teacher: Teacher, texts: Sequence[str]) -> np.ndarray:
             out[start : start + len(chunk)] = teacher.predict_proba(chunk)[:, 1]
             advance(len(chunk))
     return out
+
+
+def ask_ids(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """`ask` for texts whose ids the teacher's own features already made (`x`, a born-again member's
+    training rows): the same `ASK_CHUNK` slices, so the same batches and the same answers, without
+    reading the texts again."""
+    parts = [p_positive(evaluate_logits(model, x[i : i + ASK_CHUNK])) for i in range(0, len(x), ASK_CHUNK)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.empty(0, np.float32)
 
 
 def _digests(key: str, texts: Sequence[str], ends: Sequence[int]) -> dict[int, str]:

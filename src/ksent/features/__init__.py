@@ -11,7 +11,6 @@ its kind in a config's `views` (`{"jamo": {"members": 1, "max_len": 200}}`: its 
 its own options). Its state is saved in its own section of vocab.json: no format change.
 """
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from ksent.features.base import QUIET, Featurizer, Run
 from ksent.features.pieces import Pieces
 from ksent.features.syllables import Syllables
 from ksent.features.tokens import Tokens
+from ksent.text.tokenizers import analyses_shared
 
 FEATURIZERS: dict[str, type[Featurizer]] = {}
 # their members are counted by their own config fields
@@ -44,12 +44,6 @@ for _cls in (Tokens, Syllables, Pieces):
 
 # Views shipped with ksent, each registering itself as any outside featurizer would (named in `views`).
 from ksent.features import chargrams, jamo, words  # noqa: E402, F401
-
-
-def _memoised(run: Run) -> Run:
-    """`run` with a memo of its own for one call over the blocks: blocks that read the same analysis
-    (tokens, words) analyse the texts once between them."""
-    return run if run.memo is not None else dataclasses.replace(run, memo={})
 
 
 @dataclass
@@ -124,12 +118,12 @@ class FeatureSet:
 
     def fit(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
         """Fit every featurizer on the training texts; their ids, concatenated (N, width)."""
-        run = _memoised(run)
-        return self._joined([b.featurizer.fit(texts, run) for b in self.blocks])
+        with analyses_shared():  # blocks that read the same analysis (tokens, words) make it once
+            return self._joined([b.featurizer.fit(texts, run) for b in self.blocks])
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
-        run = _memoised(run)
-        return self._joined([b.featurizer.encode(texts, run) for b in self.blocks])
+        with analyses_shared():
+            return self._joined([b.featurizer.encode(texts, run) for b in self.blocks])
 
     def variants(self, text: str, fed, ids: np.ndarray, kind: str = "tokens") -> np.ndarray:
         """Explain's variants of one review: `kind`'s block given (`ids`, its units deleted one by

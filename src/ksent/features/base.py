@@ -10,7 +10,7 @@ in one file, registered with `ksent.features.register`.
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -45,14 +45,11 @@ class TokenFate(NamedTuple):
 
 @dataclass(frozen=True)
 class Run:
-    """How to run a featurizer, not what it learns: analyser threads, a token cache, progress bars, and
-    `memo`: analyses already made for these texts (`FeatureSet` gives its blocks one per call, so that
-    the blocks that read the analyser's tokens analyse each text once)."""
+    """How to run a featurizer, not what it learns: analyser threads, a token cache, progress bars."""
 
     workers: int | None = None
     cache: Path | None = None
     progress: bool = False
-    memo: dict | None = field(default=None, compare=False)  # not what a run is: equal runs may hold other memos
 
 
 QUIET = Run()  # the default: the analyser's default threads, no cache, no progress bars
@@ -70,18 +67,22 @@ class Featurizer:
     network: ClassVar[str] = "lstm"  # the kind of member that reads this block (ksent.models.NETWORKS)
     oov = True  # unseen units read as <OOV> (id 1)
     stopwords: frozenset[str] = frozenset()  # units removed before the vocabulary (the token block's)
-    # the options a config's section may set (besides "members"), each a whole number >= 1
+    # the options a config's section may set (besides "members"): each a whole number >= 1, or true/false
     OPTIONS: ClassVar[tuple[str, ...]] = ("max_len", "epochs", "min_count")
+    FLAGS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: Config, options: Mapping | None = None):
         self.options = dict(options or {})
         for key, value in self.options.items():
-            if key not in self.OPTIONS:
+            if key not in self.OPTIONS + self.FLAGS:
                 raise KsentError(
                     f"config {cfg.name!r}: the {self.kind!r} view has no option {key!r} "
-                    f"(its options: members, {', '.join(self.OPTIONS)})"
+                    f"(its options: members, {', '.join(self.OPTIONS + self.FLAGS)})"
                 )
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            if key in self.FLAGS:
+                if not isinstance(value, bool):
+                    raise KsentError(f"config {cfg.name!r}: the {self.kind!r} view's {key} must be true or false")
+            elif not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise KsentError(f"config {cfg.name!r}: the {self.kind!r} view's {key} must be a whole number >= 1")
         self.width = int(self.options.get("max_len", cfg.max_len))
         self.padding, self.truncating = cfg.padding, cfg.truncating

@@ -7,9 +7,16 @@ once. Its errors differ most from the LSTMs' (docs/benchmarks.md#views-amd), so 
 most from it. A review's block lists each n-gram it holds once (the order they first appear, post-
 padded); n-grams seen in fewer than `min_count` training reviews are left out (no OOV id).
 
+With `across` (scikit-learn's `char` analyser), the n-grams run over the whole review, spaces
+included ("안 재", "재밌" in "안 재밌"; each run of two or more whitespace characters read as one
+space): phrases whatever the spacing, which `char_wb` splits at each space
+(docs/benchmarks.md#chargrams-across has the runs).
+
 The members that read this block are linear (`ksent.models.linear`), not LSTMs: the block is what
 they weigh, not a sequence. Options (`views={"chargrams": {...}}`): members, max_len (n-grams kept
-per review; default 400, NSMC's 99th percentile is about 350), min_count (default 2).
+per review; default 400, NSMC's 99th percentile is about 350 for 1- to 4-grams inside words, 414 for
+2- to 5-grams across them), min_count (default 2), min_n and max_n (the n-grams' lengths; default 1
+and 4), across (default false).
 """
 
 import re
@@ -18,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ksent.config import Config
+from ksent.errors import KsentError
 from ksent.features import register
 from ksent.features.base import QUIET, Featurizer, Run
 from ksent.runtime import gc_paused
@@ -28,46 +36,76 @@ MAX_LEN = 400
 MIN_COUNT = 2
 NGRAMS = (1, 4)
 _WORD = re.compile(r"\S+")
+_SPACES = re.compile(r"\s\s+")  # what scikit-learn's `char` analyser reads as one space
 
 
-def ngrams(text: str) -> list[Token]:
-    """Every character n-gram of `text` as scikit-learn's `char_wb` analyser makes them, in order,
-    each with its span in `text` (the padding spaces are not part of the text).
+def ngrams(text: str, n: tuple[int, int] = NGRAMS, across: bool = False) -> list[Token]:
+    """Every character n-gram of `text` as scikit-learn's `char_wb` analyser makes them (`char` with
+    `across`), in order, each with its span in `text` (the padding spaces are not part of the text).
 
     >>> [(t.form, t.start, t.end) for t in ngrams("꿀잼")][:4]
     [(' ', 0, 0), ('꿀', 0, 1), ('잼', 1, 2), (' ', 2, 2)]
+    >>> [(t.form, t.start, t.end) for t in ngrams("안  재밌", (3, 3), across=True)]
+    [('안 재', 0, 4), (' 재밌', 1, 5)]
     """
+    if across:
+        joined, starts, ends = _joined(text)
+        return [
+            Token(joined[k : k + m], starts[k], ends[k + m - 1])
+            for m in range(n[0], n[1] + 1)
+            for k in range(len(joined) - m + 1)
+        ]
     out = []
     for word in _WORD.finditer(text):
         # w[k] is text[base + k] inside the word (where lowercasing keeps its length, as for Hangul)
         w, base = f" {word.group().lower()} ", word.start() - 1
         lo, hi = word.start(), word.end()
-        for n in range(NGRAMS[0], NGRAMS[1] + 1):
-            last = max(len(w) - n, 0)  # a padded word shorter than n gives itself, once
+        for m in range(n[0], n[1] + 1):
+            last = max(len(w) - m, 0)  # a padded word shorter than m gives itself, once
             for k in range(last + 1):
-                start, end = min(max(base + k, lo), hi), max(min(base + k + n, hi), lo)
-                out.append(Token(w[k : k + n], start, end))
+                start, end = min(max(base + k, lo), hi), max(min(base + k + m, hi), lo)
+                out.append(Token(w[k : k + m], start, end))
             if last == 0:
                 break
     return out
 
 
-def forms(text: str) -> list[str]:
+def _joined(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` as the `char` analyser reads it (lowercased, each run of whitespace characters one space),
+    with the span in `text` each of its characters comes from (a run's space spans the run; indices
+    clamped to `text`, where lowercasing keeps the length, as for Hangul)."""
+    low, parts, starts, ends, last = text.lower(), [], [], [], 0
+    for run in _SPACES.finditer(low):
+        parts += [low[last : run.start()], " "]
+        starts += [*range(last, run.start()), run.start()]
+        ends += [*range(last + 1, run.start() + 1), run.end()]
+        last = run.end()
+    parts.append(low[last:])
+    starts += range(last, len(low))
+    ends += range(last + 1, len(low) + 1)
+    n = len(text)
+    return "".join(parts), [min(i, n) for i in starts], [min(i, n) for i in ends]
+
+
+def forms(text: str, n: tuple[int, int] = NGRAMS, across: bool = False) -> list[str]:
     """The n-grams of `ngrams(text)`, each once, without their spans: what a block holds, made about
     three times as fast (a teacher reads every perturbed copy a student learns from)."""
-    return unique(grams(text))
+    return unique(grams(text, n, across))
 
 
-def grams(text: str) -> list[str]:
+def grams(text: str, n: tuple[int, int] = NGRAMS, across: bool = False) -> list[str]:
     """The n-grams of `ngrams(text)`, repeats included, without their spans (lowercase already)."""
+    if across:
+        s = _SPACES.sub(" ", text.lower())
+        return [s[k : k + m] for m in range(n[0], n[1] + 1) for k in range(len(s) - m + 1)]
     out: list[str] = []
     for word in _WORD.finditer(text):
         w = f" {word.group().lower()} "
-        for n in range(NGRAMS[0], NGRAMS[1] + 1):
-            if len(w) <= n:  # a padded word no longer than n gives itself, once
+        for m in range(n[0], n[1] + 1):
+            if len(w) <= m:  # a padded word no longer than m gives itself, once
                 out.append(w)
                 break
-            out += [w[k : k + n] for k in range(len(w) - n + 1)]
+            out += [w[k : k + m] for k in range(len(w) - m + 1)]
     return out
 
 
@@ -97,21 +135,30 @@ class Chargrams(Featurizer):
     kind = "chargrams"
     network = "linear"
     oov = False  # as TF-IDF: an n-gram outside the vocabulary weighs nothing
-    OPTIONS = ("max_len", "min_count")
+    OPTIONS = ("max_len", "min_count", "min_n", "max_n")
+    FLAGS = ("across",)
 
     def __init__(self, cfg: Config, options: Mapping | None = None):
-        super().__init__(cfg, {"max_len": MAX_LEN, "min_count": MIN_COUNT, **(options or {})})
+        defaults = {"max_len": MAX_LEN, "min_count": MIN_COUNT, "min_n": NGRAMS[0], "max_n": NGRAMS[1]}
+        super().__init__(cfg, {**defaults, "across": False, **(options or {})})
+        self.n = (int(self.options["min_n"]), int(self.options["max_n"]))
+        self.across = bool(self.options["across"])
+        if self.n[0] > self.n[1]:
+            raise KsentError(
+                f"config {cfg.name!r}: the 'chargrams' view's min_n ({self.n[0]}) is above its max_n ({self.n[1]})"
+            )
         self.padding = self.truncating = "post"  # a set, not a sequence: keep the first max_len
 
     def read(self, texts: Sequence[str], run: Run) -> list[list[str]]:
-        return [forms(text) for text in texts]
+        return [forms(text, self.n, self.across) for text in texts]
 
     def encode(self, texts: Sequence[str], run: Run = QUIET) -> np.ndarray:
         # the ids `Featurizer.encode` gives (the test says so), about twice as fast: a teacher reads ~1 M copies
-        return known_ids(map(grams, texts), self._fitted().index, self.width, self.padding, self.truncating)
+        rows = (grams(text, self.n, self.across) for text in texts)
+        return known_ids(rows, self._fitted().index, self.width, self.padding, self.truncating)
 
     def units(self, text: str) -> list[Token]:
-        return ngrams(text)
+        return ngrams(text, self.n, self.across)
 
     def pad(self, seqs: Sequence[Sequence[int]]) -> np.ndarray:
         # explain's variants delete units one occurrence at a time: an n-gram counts once per row

@@ -64,7 +64,6 @@ class Tokens(Featurizer):
                 progress=run.progress,
                 tags=self.tags,
                 subword=self.subword,
-                memo=run.memo,
             )
             return [remove_stopwords(d, self.stopwords) for d in docs] if self.stopwords else docs
 

@@ -8,7 +8,8 @@ reviews are left out (no OOV id). A linear member (`ksent.models.linear`, TF-IDF
 regression) over these sees phrases the character n-grams split ("안 재밌" as two morphemes in a row,
 whatever the spacing) and errs differently again from both the LSTMs and the character n-grams: beside
 them it is what lifted the `teacher` preset (docs/benchmarks.md#words-view). The analysis is the
-tokens block's: a feature set's blocks share one per call (`Run.memo`), so the analyser runs once for both.
+tokens block's: a feature set's blocks share one per call (`ksent.text.tokenizers.analyses_shared`), so
+the analyser runs once for both.
 
 Options (`views={"words": {...}}`): members, n (the longest run; default 3), max_len (n-grams kept per
 review; default 400), min_count (default 2).

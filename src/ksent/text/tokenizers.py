@@ -389,8 +389,14 @@ def _cache_read(path: Path, key: str, n: int) -> list[list[str]] | None:
 def analyses_shared() -> Iterator[dict]:
     """Inside, every `tokenize` call that can be cached (not `spans`; "subword" with a cache folder) also
     keeps its analyses in one memo (yielded), and reuses one made there for the same texts and backend:
-    two models that read the same texts with the same analyser (a born-again member and the ensemble
-    that teaches it) analyse them once between them."""
+    a feature set's blocks that read the same analysis (tokens, words), or two models that read the same
+    texts with the same analyser (a born-again member and the ensemble that teaches it), analyse them
+    once between them. Nested inside another, it joins the outer one's memo (what the outer scope made
+    stays usable, and the outer scope decides when it is dropped)."""
+    outer = _SHARED.get()
+    if outer is not None:
+        yield outer
+        return
     memo: dict = {}
     token = _SHARED.set(memo)
     try:
@@ -408,7 +414,6 @@ def tokenize(
     spans: bool = False,
     tags: bool = False,
     subword: str | None = None,
-    memo: dict | None = None,
 ) -> list[list[str]] | list[list[Token]]:
     """Morphemes (or subword pieces) for each text, in order. Duplicate texts are analysed once.
 
@@ -418,9 +423,7 @@ def tokenize(
     With `tags`, each form carries its part-of-speech tag ("점/NNB").
     `subword`: the learnt model the "subword" backend needs (`fit_subword`); its pieces are cached
     under that model's hash.
-    `memo`: a dict that keeps each analysis made or read by its cache key, so that another call with the
-    same texts and backend reuses it (a feature set's blocks that read the same analysis: tokens, words);
-    inside `analyses_shared()`, its memo is used as well.
+    Inside `analyses_shared()`, an analysis made or read is kept in its memo, and one there is reused.
     """
     bid = backend_id(name, tags)
     if name == "subword":
@@ -450,8 +453,8 @@ def tokenize(
     unique = list(dict.fromkeys(texts))
     key = _cache_key(unique, bid)
     path = cache / f"tokens-{key[:32]}.json" if cache is not None else None
-    memos = [m for m in (memo, _SHARED.get()) if m is not None]
-    toks = next((m[key] for m in memos if key in m), None)
+    memo = _SHARED.get()
+    toks = memo.get(key) if memo is not None else None
     if toks is None and path is not None:
         toks = _cache_read(path, key, len(unique))
     if toks is None:
@@ -460,7 +463,7 @@ def tokenize(
         if path is not None:
             obj = {"key": key, "backend": bid, "docs": _pack(toks)}
             atomic.write_text(path, json.dumps(obj, ensure_ascii=False))
-    for m in memos:
-        m[key] = toks
+    if memo is not None:
+        memo[key] = toks
     index = dict(zip(unique, range(len(unique)), strict=True))
     return [toks[index[t]] for t in texts]
