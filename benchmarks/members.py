@@ -160,6 +160,8 @@ def linear(args) -> None:
         reads = f"linear (word 1-{args.words}-gram TF-IDF + logistic regression, C=4)"
     else:
         lo, hi = args.ngrams
+        if not 1 <= lo <= hi:
+            raise SystemExit(f"--ngrams {lo} {hi}: the lengths must be 1 <= LO <= HI")
         jamo = args.analyzer == "jamo"  # char_wb n-grams over each syllable's letters (ksent.features.jamo)
         pipe = linear_pipeline(args.binary, args.min_df, "char_wb" if jamo else args.analyzer, (lo, hi))
         read = list

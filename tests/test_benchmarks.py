@@ -237,6 +237,12 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
     assert json.loads(str(words["meta"]))["member"]["reads"].startswith("linear (word 1-2-gram")
     np.testing.assert_array_equal(words["y_val"], tok["y_val"])
     assert not np.allclose(words["val"], lin["val"], atol=1e-3)  # another view, other logits
+    # --analyzer char --ngrams 2 5: the baseline's pipeline over n-grams across the spaces between words
+    members_py("linear", "--name", "문자", "--analyzer", "char", "--ngrams", "2", "5", *common)
+    chars = np.load(out / "문자.npz")
+    assert json.loads(str(chars["meta"]))["member"]["reads"].startswith("linear (char 2-5-gram")
+    across = linear_pipeline(analyzer="char", ngrams=(2, 5)).fit(rows.texts[:n_train], y[:n_train])
+    np.testing.assert_allclose(chars["val"], across.decision_function(rows.texts[n_train:]), rtol=1e-5, atol=1e-5)
 
     r = members_py(
         "combine", f"{out / '토큰.npz'}+{out / '자모.npz'}", str(out / "선형.npz"), "--against", str(out / "토큰.npz")

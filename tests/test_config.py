@@ -85,9 +85,14 @@ def test_whole_numbers_are_valid_for_float_fields(folder):
 
 
 def test_presets_and_saved_configs_round_trip(folder):
+    from ksent.features import FeatureSet
+
     for name, preset in PRESETS.items():
         assert resolve(name) == preset
         assert resolve(str(write(folder, preset.to_dict(), f"{name}.json"))) == preset
+        # every view a preset names takes the options it gives (checked before any training)
+        features = FeatureSet.from_config(preset)
+        assert len(features.member_blocks()) == preset.n_members() - preset.born_again
 
 
 def test_other_config_file_errors_are_one_line(folder):

@@ -301,10 +301,10 @@ ASK_CHUNK = 65_536  # texts a teacher reads at once (`ask`)
 
 def ask(teacher: Teacher, texts: Sequence[str]) -> np.ndarray:
     """The teacher's P(positive) for each text (float32), read `ASK_CHUNK` texts at a time. At once, every
-    text's analyses and every member's ids are held together (400 columns of character n-grams among
-    them): the 6-member `teacher` peaked at 4,599 MiB on 200,000 copies, and a student's run answering
-    822,409 at 18.1 GiB; a chunk at a time it stays at 2,357 MiB whatever the number, in the same time
-    (`benchmarks/answer_memory.py`)."""
+    text's analyses and every member's ids are held together: the 6-member `teacher` (400 columns of
+    character n-grams among them; 650 since it reads 2- to 6-grams across words) peaked at 4,599 MiB on
+    200,000 copies, and a student's run answering 822,409 at 18.1 GiB; a chunk at a time it stayed at
+    2,357 MiB whatever the number, in the same time (`benchmarks/answer_memory.py`)."""
     if len(texts) <= ASK_CHUNK:
         return teacher.predict_proba(texts)[:, 1].astype(np.float32)
     shows = bool(getattr(teacher, "progress", False))  # one bar over the chunks, not two bars per chunk

@@ -1,8 +1,9 @@
-"""Character n-grams: the review as the set of its 1- to 4-character pieces, read by a linear member.
+"""Character n-grams: the review as the set of its 1- to 4-character pieces (by default), read by a
+linear member.
 
 The view of the character TF-IDF + logistic regression baseline (scikit-learn's `char_wb`
 analyser): the raw review lowercased, each whitespace-separated word padded with a space on each
-side (" 꿀잼 "), and every 1- to 4-gram inside a padded word; a word shorter than n gives itself
+side (" 꿀잼 "), and every 1- to 4-gram (by default) inside a padded word; a word shorter than n gives itself
 once. Its errors differ most from the LSTMs' (docs/benchmarks.md#views-amd), so a teacher gains
 most from it. A review's block lists each n-gram it holds once (the order they first appear, post-
 padded); n-grams seen in fewer than `min_count` training reviews are left out (no OOV id).
@@ -14,8 +15,8 @@ space): phrases whatever the spacing, which `char_wb` splits at each space
 
 The members that read this block are linear (`ksent.models.linear`), not LSTMs: the block is what
 they weigh, not a sequence. Options (`views={"chargrams": {...}}`): members, max_len (n-grams kept
-per review; default 400, NSMC's 99th percentile is about 350 for 1- to 4-grams inside words, 414 for
-2- to 5-grams across them), min_count (default 2), min_n and max_n (the n-grams' lengths; default 1
+per review; default 400, NSMC's 99th percentile is about 350 for 1- to 4-grams inside words, 465 for
+2- to 6-grams across them, at most 648), min_count (default 2), min_n and max_n (the n-grams' lengths; default 1
 and 4), across (default false).
 """
 
@@ -72,19 +73,19 @@ def ngrams(text: str, n: tuple[int, int] = NGRAMS, across: bool = False) -> list
 
 def _joined(text: str) -> tuple[str, list[int], list[int]]:
     """`text` as the `char` analyser reads it (lowercased, each run of whitespace characters one space),
-    with the span in `text` each of its characters comes from (a run's space spans the run; indices
-    clamped to `text`, where lowercasing keeps the length, as for Hangul)."""
+    with the span in `text` each of its characters comes from (a run's space spans the run; a character
+    whose lowercase is longer, as İ's, gives each of its characters its own span)."""
     low, parts, starts, ends, last = text.lower(), [], [], [], 0
+    src = [i for i, c in enumerate(text) for _ in c.lower()]  # low[j] comes from text[src[j]]
     for run in _SPACES.finditer(low):
         parts += [low[last : run.start()], " "]
-        starts += [*range(last, run.start()), run.start()]
-        ends += [*range(last + 1, run.start() + 1), run.end()]
+        starts += [*src[last : run.start()], src[run.start()]]
+        ends += [*(i + 1 for i in src[last : run.start()]), src[run.end() - 1] + 1]
         last = run.end()
     parts.append(low[last:])
-    starts += range(last, len(low))
-    ends += range(last + 1, len(low) + 1)
-    n = len(text)
-    return "".join(parts), [min(i, n) for i in starts], [min(i, n) for i in ends]
+    starts += src[last:]
+    ends += (i + 1 for i in src[last:])
+    return "".join(parts), starts, ends
 
 
 def forms(text: str, n: tuple[int, int] = NGRAMS, across: bool = False) -> list[str]:
@@ -145,7 +146,8 @@ class Chargrams(Featurizer):
         self.across = bool(self.options["across"])
         if self.n[0] > self.n[1]:
             raise KsentError(
-                f"config {cfg.name!r}: the 'chargrams' view's min_n ({self.n[0]}) is above its max_n ({self.n[1]})"
+                f"config {cfg.name!r}: the 'chargrams' view's min_n ({self.n[0]}) is above its max_n ({self.n[1]}; "
+                f"default {NGRAMS[1]}): set max_n too"
             )
         self.padding = self.truncating = "post"  # a set, not a sequence: keep the first max_len
 
