@@ -23,7 +23,8 @@ the given members and prints validation and test accuracy of the mean, and of ea
 where the members agree (the share of rows every one gets right, every one gets wrong, which no
 average of them gets, and split, with how many of those the mean wins), the mean's
 behavioural-suite pass rates per category (runs that saved the suite's logits), and with
-`--against` a paired comparison (McNemar, bootstrap interval) with another ensemble; with `--fitted`,
+`--against` a paired comparison (McNemar, bootstrap interval) of the mean with another ensemble's
+mean (with `--fitted` too, also of the two weighed by their own fitted weights, on test); with `--fitted`,
 also the weights and bias `combine="fitted"` fits on the validation rows (`ksent.combine`), whether it
 would keep them (they beat the mean out of fold there) or the mean, and the members so weighed on
 test (the fitted weights, whichever it would keep). `linear` saves
@@ -378,7 +379,17 @@ def combine(args) -> None:
         if "suite" in weighted:
             rates = behaviour.pass_rates(lambda _: 1 / (1 + np.exp(-weighted["suite"])))["pass_rate"]
             print(f"{'behaviour, as fitted':28s} " + "  ".join(f"{c} {r:.2f}" for c, r in rates.items()))
-    if args.against:  # a paired comparison, row by row, on each split
+    if args.against and args.fitted and len(args.files) > 1:  # the two as `combine="fitted"` would weigh them
+        those = fitted_logits([f for arg in args.against for f in arg.split("+")])
+        those.pop("report")
+        y = mean["y_test"]
+        cmp = paired_comparison(y, weighted["test"] >= 0, those["test"] >= 0)
+        print(
+            f"{'as fitted vs those fitted':28s} test {cmp['a_minus_b']:+.2f} points (95 % CI {cmp['ci95'][0]:+.2f} to "
+            f"{cmp['ci95'][1]:+.2f}; only these right {cmp['only_a_right']}, only those {cmp['only_b_right']}; "
+            f"McNemar p = {cmp['mcnemar_p']:.3g})"
+        )
+    if args.against:  # a paired comparison of the means, row by row, on each split
         a, b = mean_logits(args.files), mean_logits(args.against)
         for split_name in ("val", "test"):
             y = a[f"y_{split_name}"]

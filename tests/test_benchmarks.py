@@ -107,6 +107,13 @@ def test_members_combine_fits_weights_on_validation_rows_only(tmp_path, capsys, 
     out = capsys.readouterr().out
     assert "fitted weights               fitted (validation out of fold: fitted 0.9" in out
     assert "as fitted vs the mean        test +" in out
+    # against another ensemble, each weighed by its own fitted weights: the same two members compare equal
+    argv = ["members.py", "combine", str(good), str(loud), "--fitted", "--against", f"{loud}+{good}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    members.main()
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("as fitted vs those fitted"))
+    assert "test +0.00 points" in line and "only these right 0, only those 0" in line
 
 
 def test_members_table_groups_seeds_and_compares_with_the_first_group(tmp_path, capsys):
