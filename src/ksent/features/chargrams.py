@@ -3,8 +3,8 @@ linear member.
 
 The view of the character TF-IDF + logistic regression baseline (scikit-learn's `char_wb`
 analyser): the raw review lowercased, each whitespace-separated word padded with a space on each
-side (" 꿀잼 "), and every 1- to 4-gram (by default) inside a padded word; a word shorter than n gives itself
-once. Its errors differ most from the LSTMs' (docs/benchmarks.md#views-amd), so a teacher gains
+side (" 꿀잼 "), and every 1- to 4-gram (by default) inside a padded word; a word shorter than n
+gives itself once. Its errors differ most from the LSTMs' (docs/benchmarks.md#views-amd), so a teacher gains
 most from it. A review's block lists each n-gram it holds once (the order they first appear, post-
 padded); n-grams seen in fewer than `min_count` training reviews are left out (no OOV id).
 
@@ -16,8 +16,8 @@ space): phrases whatever the spacing, which `char_wb` splits at each space
 The members that read this block are linear (`ksent.models.linear`), not LSTMs: the block is what
 they weigh, not a sequence. Options (`views={"chargrams": {...}}`): members, max_len (n-grams kept
 per review; default 400, NSMC's 99th percentile is about 350 for 1- to 4-grams inside words, 465 for
-2- to 6-grams across them, at most 648), min_count (default 2), min_n and max_n (the n-grams' lengths; default 1
-and 4), across (default false).
+2- to 6-grams across them, at most 648), min_count (default 2), min_n and max_n (the n-grams' lengths;
+default 1 and 4), across (default false).
 """
 
 import re
