@@ -242,6 +242,8 @@ def before_born_again(args) -> None:
     clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0, combine="mean").validate()
     clf.model_ = Ensemble(first).eval()
     before = training["before_born_again"]
+    if before.get("teaching_members"):  # views with "votes": false taught the born-again members, then left
+        raise SystemExit(f"{args.model}: the members that only taught its born-again members were not kept")
     kept = {**training, "members": histories[: len(first)], "best_val_accuracy": before["best_val_accuracy"]}
     kept.pop("combine", None)
     clf.metrics_ = {**clf.metrics_, "training": kept, "made_by": f"members.py before-born-again {args.model}"}

@@ -161,6 +161,24 @@ def test_set_object_values_are_json_objects():
             resolve("default", [f"views={raw}"])
 
 
+def test_a_view_that_only_teaches_needs_born_again_members_and_is_not_counted_or_read():
+    from ksent.features import FeatureSet
+
+    ba = ["born_again=1", "distill=0.8", "members=1", "syllable_members=0", "piece_members=0"]
+    views = 'views={"jamo": {"votes": false, "max_len": 50}, "words": {"members": 2}}'
+    cfg = resolve("best", [*ba, views])
+    assert cfg.teaching_views() == ["jamo"] and cfg.n_members() == 1 + 2 + 1  # tokens, words x2, born again
+    # a model reads only the blocks that vote; training reads the teaching ones too, after them
+    assert FeatureSet.from_config(cfg).kinds() == ["tokens", "words"]
+    training = FeatureSet.from_config(cfg, teaching=True)
+    assert training.kinds() == ["tokens", "words", "jamo"] and [b.votes for b in training.blocks] == [True, True, False]
+    assert training.blocks[2].featurizer.width == 50  # "votes" is the section's, not the featurizer's
+    with pytest.raises(KsentError, match=r"the views \['jamo'\] have votes=false: .* set born_again >= 1"):
+        resolve("best", ['views={"jamo": {"votes": false}}'])
+    with pytest.raises(KsentError, match='a view\'s "votes" must be true or false'):
+        resolve("best", [*ba, 'views={"jamo": {"votes": "no"}}'])
+
+
 # --- through the command line ----------------------------------------------------------------------
 
 

@@ -473,6 +473,38 @@ def test_born_again_members_are_the_students_a_teacher_run_would_make(nsmc_dir, 
     assert resumed.metrics_["training"]["members"][2]["resumed_after_epoch"] == 2
 
 
+def test_a_view_that_only_teaches_teaches_as_a_voting_one_then_leaves_the_model(nsmc_dir, tmp_path):
+    """views {"jamo": {"votes": false}}: its member learns and teaches the born-again member exactly as
+    a voting jamo member would, then leaves: the model neither keeps it nor reads its block."""
+    rows = read_labelled(nsmc_path("train", nsmc_dir)).head(2000)
+    small = ["hidden=16", "embed_dim=16", "epochs=2", "members=1", "syllable_members=0", "piece_members=0"]
+    small += ["max_len=40", "distill=0.8", "augment=1", "born_again=1"]
+    jamo = {"max_len": 60, "epochs": 1}
+    teaching = resolve("best", [*small, f"views={json.dumps({'jamo': {**jamo, 'votes': False}})}", "combine=fitted"])
+    voting = resolve("best", [*small, f"views={json.dumps({'jamo': jamo})}"])
+    a = ksent.SentimentClassifier(teaching, device="cpu").fit_labelled(rows)
+    b = ksent.SentimentClassifier(voting, device="cpu").fit_labelled(rows)
+    assert a.features_.kinds() == ["tokens"] and b.features_.kinds() == ["tokens", "jamo"]
+    assert len(a.model_.members()) == 2 and len(b.model_.members()) == 3 and a.model_.weighted
+    # the same first members, so the same teacher: the born-again members are the same network
+    for net_a, net_b in ((0, 0), (1, 2)):
+        for k, v in b.model_.nets[net_b].state_dict().items():
+            assert torch.equal(a.model_.nets[net_a].state_dict()[k], v), (net_a, k)
+    history = a.metrics_["training"]
+    assert [m["reads"] for m in history["members"]] == ["tokens", "tokens"] and "born_again" in history["members"][1]
+    before = history["before_born_again"]
+    assert before["members"] == 2 and [m["reads"] for m in before["teaching_members"]] == ["jamo"]
+    assert a.encode(["정말 재밌다"]).shape == (1, 40)  # the jamo block is not read when it predicts
+
+    a.save(tmp_path / "모델")
+    assert [s["kind"] for s in json.loads((tmp_path / "모델" / "vocab.json").read_text())["features"]] == ["tokens"]
+    loaded = ksent.load(tmp_path / "모델", device="cpu")
+    texts = ["배우 연기 정말 좋았다", "시간 아까운 최악의 영화"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), a.predict_proba(texts))
+    e = loaded.explain(texts[1], member=1)
+    assert (e.member, e.n_members, e.reads) == (1, 2, "tokens") and e.fed
+
+
 def test_born_again_needs_what_it_learns_by_and_no_outside_teacher(trained):
     with pytest.raises(KsentError, match="born_again members learn from the other members' answers"):
         resolve("best", ["born_again=1"])

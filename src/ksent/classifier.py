@@ -183,7 +183,8 @@ class SentimentClassifier(Predicting):
     def _fit_rows(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport, Labelled]:
         self.config_ = cfg = self._config()
         kept, report = clean_training(data, clean=cfg.clean)
-        self.features_ = FeatureSet.from_config(cfg)
+        # the views that only teach too: they are dropped once the born-again members have learnt
+        self.features_ = FeatureSet.from_config(cfg, teaching=True)
         # Vocabularies over all training rows (validation included), as the seed's Tokenizer does.
         x = self.features_.fit(kept.texts, self._run(len(kept.texts)))
         x, y, rows = self._rows(x, kept, report)
@@ -287,6 +288,8 @@ class SentimentClassifier(Predicting):
             history["teacher"] = taught
         if cfg.born_again:
             model, history = self._born_again(model, history, x, y, rows, members[len(first) :], saved)
+            self.features_ = self.features_.voting()  # the model reads these blocks only: the first columns
+            x = x[:, : self.features_.width]
         if cfg.combine == "fitted":
             model, history = _weigh(model, history, x, y, self.progress)
         # The last n_val rows are the validation split: their scores under the kept weights go into
@@ -314,7 +317,8 @@ class SentimentClassifier(Predicting):
         """The born-again members (`cfg.born_again`): each a token member learning from the ensemble of
         the members trained so far, exactly as `ksent train --teacher` would teach it with that ensemble
         saved as the teacher (its answers on the training rows and on the perturbed copies of its seed,
-        `ksent.distill.teach`); then all of them averaged. Returns the model and its history."""
+        `ksent.distill.teach`); then all of them averaged, but for the members of views that only teach
+        ("votes": false), which leave the model here. Returns the model and its history."""
         cfg, tokens = self.config_, self.features_.blocks[0]
         teacher = SentimentClassifier(cfg, self.device, False, self.cache, self.workers)
         teacher.config_, teacher.features_, teacher.model_ = cfg, self.features_, model
@@ -358,16 +362,30 @@ class SentimentClassifier(Predicting):
             histories.append(
                 {**{k: h[k] for k in MEMBER_HISTORY if k in h}, "reads": tokens.featurizer.kind, "born_again": info}
             )
-        model = Ensemble(first + nets).eval()
+        ensemble = Ensemble(first + nets).eval()
         n_val = history["n_val"]
-        val_loss, val_acc = loss_accuracy(evaluate_logits(model, x[len(x) - n_val :]), y[len(y) - n_val :])
+        val_loss, val_acc = loss_accuracy(evaluate_logits(ensemble, x[len(x) - n_val :]), y[len(y) - n_val :])
         if self.progress:
             notice(f"ensemble of {len(first) + len(nets)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}")
         before = {"members": len(first), "best_val_accuracy": history["best_val_accuracy"]}
+        # the members of views that only teach ("votes": false) are last among the first; they leave here
+        n_voting = sum(b.members for b in self.features_.blocks if b.votes)
+        if n_voting < len(first):
+            ensemble = Ensemble(first[:n_voting] + nets).eval()
+            val_loss, val_acc = loss_accuracy(evaluate_logits(ensemble, x[len(x) - n_val :]), y[len(y) - n_val :])
+            if self.progress:
+                notice(
+                    f"without the {len(first) - n_voting} that only taught: {n_voting + len(nets)} members, "
+                    f"val_loss {val_loss:.4f} val_acc {val_acc:.4f}"
+                )
+            before["teaching_members"] = histories[n_voting : len(first)]
+            histories = histories[:n_voting] + histories[len(first) :]
         history = {**history, "best_val_accuracy": val_acc, "val_loss": val_loss, "members": histories}
         history["before_born_again"] = before
-        history["seconds"] = sum(h["seconds"] for h in histories)
-        return model, history
+        history["seconds"] = sum(h["seconds"] for h in histories) + sum(
+            h["seconds"] for h in before.get("teaching_members", [])
+        )
+        return ensemble, history
 
     def _p_positive(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(positive) (N,) and the padded ids the model read (N, max_len + any syllable block)."""

@@ -61,7 +61,10 @@ class Config:
     piece_members: int = 0
     piece_max_len: int = 96  # pieces a piece member reads
     # members over other registered featurizers (`ksent.features.register`), each kind with its own
-    # section: {"jamo": {"members": 1, "max_len": 200}} ("members", default 1; the rest the kind's options)
+    # section: {"jamo": {"members": 1, "max_len": 200}} ("members", default 1; "votes", default true;
+    # the rest the kind's options). A view with "votes": false only teaches: its members learn as the
+    # others do, join the ensemble the born-again members learn from, and are then left out of the
+    # model (neither kept nor read when it predicts); it needs born_again >= 1.
     views: dict[str, dict] = field(default_factory=dict)
     # training (Keras defaults where the seed relies on them)
     optimizer: str = "adam"  # "adam" | "adamw" (decoupled weight decay)
@@ -139,6 +142,17 @@ class Config:
                 and all(isinstance(v, dict) and _count(v.get("members", 1)) for v in self.views.values()),
                 'views must map a featurizer kind to its section, e.g. {"jamo": {"members": 1}} (members >= 0)',
             ),
+            (
+                not isinstance(self.views, dict)
+                or all(isinstance(v.get("votes", True), bool) for v in self.views.values() if isinstance(v, dict)),
+                'a view\'s "votes" must be true or false (false: its members only teach the born-again members)',
+            ),
+            (
+                self.born_again or not self.teaching_views(),
+                f"the views {self.teaching_views()} have votes=false: their members only teach the born-again "
+                "members, and this config has none; set born_again >= 1 (with distill and/or augment), or drop "
+                '"votes": false',
+            ),
             (self.optimizer in ("adam", "adamw"), "optimizer must be 'adam' or 'adamw'"),
             (self.schedule in ("constant", "onecycle"), "schedule must be 'constant' or 'onecycle'"),
             (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0"),
@@ -167,10 +181,15 @@ class Config:
                 raise KsentError(f"config {self.name!r}: {msg}")
         return self
 
+    def teaching_views(self) -> list[str]:
+        """The views whose members only teach the born-again members ("votes": false)."""
+        sections = self.views.items() if isinstance(self.views, dict) else ()
+        return [kind for kind, v in sections if isinstance(v, dict) and v.get("votes", True) is False]
+
     def n_members(self) -> int:
-        """How many networks the model has (an ensemble when more than one)."""
+        """How many networks the model has (an ensemble when more than one): a teaching view's are not kept."""
         sections = self.views.values() if isinstance(self.views, dict) else ()
-        counts = [v.get("members", 1) for v in sections if isinstance(v, dict)]
+        counts = [v.get("members", 1) for v in sections if isinstance(v, dict) and v.get("votes", True) is not False]
         views = sum(n for n in counts if _count(n))
         return self.members + self.syllable_members + self.piece_members + views + self.born_again
 

@@ -27,6 +27,8 @@ from ksent.text.tokenizers import analyses_shared
 FEATURIZERS: dict[str, type[Featurizer]] = {}
 # their members are counted by their own config fields
 BUILT_IN = {"tokens": "members", "syllables": "syllable_members", "pieces": "piece_members"}
+# what a view's section says besides the featurizer's own options (`Config.views`)
+SECTION_KEYS = ("members", "votes")
 
 
 def register(cls: type[Featurizer]) -> type[Featurizer]:
@@ -51,25 +53,37 @@ class Block:
     featurizer: Featurizer
     columns: slice  # its columns in the feature set's ids
     members: int  # ensemble members that read it
+    votes: bool = True  # False: its members only teach the born-again members (`Config.views`)
 
 
 class FeatureSet:
-    """A model's featurizers in block order; `encode` concatenates their ids."""
+    """A model's featurizers in block order; `encode` concatenates their ids. While a model trains,
+    the blocks of views that only teach come last (`n_voting`: how many blocks come before them)."""
 
-    def __init__(self, featurizers: Sequence[Featurizer], members: Sequence[int]):
+    def __init__(self, featurizers: Sequence[Featurizer], members: Sequence[int], n_voting: int | None = None):
         self.blocks: list[Block] = []
+        n_voting = len(featurizers) if n_voting is None else n_voting
         start = 0
-        for f, n in zip(featurizers, members, strict=True):
-            self.blocks.append(Block(f, slice(start, start + f.width), n))
+        for k, (f, n) in enumerate(zip(featurizers, members, strict=True)):
+            self.blocks.append(Block(f, slice(start, start + f.width), n, votes=k < n_voting))
             start += f.width
         self.width = start
 
+    def voting(self) -> "FeatureSet":
+        """The blocks a trained model keeps: these featurizers (fitted), without those that only taught.
+        Their columns are the first `width` of this set's ids."""
+        kept = [b for b in self.blocks if b.votes]
+        return FeatureSet([b.featurizer for b in kept], [b.members for b in kept])
+
     @classmethod
-    def from_config(cls, cfg: Config) -> "FeatureSet":
+    def from_config(cls, cfg: Config, teaching: bool = False) -> "FeatureSet":
         """The unfitted featurizers a config asks for: tokens, then syllables and pieces if it has
-        such members, then each kind its `views` names, in that order."""
+        such members, then each kind its `views` names, in that order. With `teaching` (training), also
+        the views that only teach ("votes": false), after all the others: a model leaves them out
+        (`voting`), so the columns of the blocks it keeps are the same with or without them."""
         counts = [("tokens", cfg.members, {}), ("syllables", cfg.syllable_members, {})]
         counts.append(("pieces", cfg.piece_members, {}))
+        teachers = []
         for kind, section in cfg.views.items():
             if kind in BUILT_IN:
                 raise KsentError(f"config {cfg.name!r}: views cannot name {kind!r}; set {BUILT_IN[kind]} instead")
@@ -78,10 +92,18 @@ class FeatureSet:
                     f"config {cfg.name!r}: views names {kind!r}, which is not a registered featurizer "
                     f"(registered: {', '.join(FEATURIZERS)}); import the module that registers it first"
                 )
-            options = {k: v for k, v in section.items() if k != "members"}
-            counts.append((kind, int(section.get("members", 1)), options))
-        kept = [(kind, n, options) for kind, n, options in counts if n or kind == "tokens"]
-        return cls([FEATURIZERS[kind](cfg, options) for kind, _, options in kept], [n for _, n, _ in kept])
+            options = {k: v for k, v in section.items() if k not in SECTION_KEYS}
+            entry = (kind, int(section.get("members", 1)), options)
+            if section.get("votes", True) is False:
+                teachers.append(entry)
+            else:
+                counts.append(entry)
+        n_voting = sum(1 for kind, n, _ in counts if n or kind == "tokens")
+        kept = [
+            (kind, n, options) for kind, n, options in counts + (teachers if teaching else []) if n or kind == "tokens"
+        ]
+        featurizers = [FEATURIZERS[kind](cfg, options) for kind, _, options in kept]
+        return cls(featurizers, [n for _, n, _ in kept], n_voting)
 
     # -- the layout, known here only ---------------------------------------------------------
 
