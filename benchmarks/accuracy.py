@@ -163,8 +163,14 @@ def one_run(
         first = [k for k, h in enumerate(t["members"]) if "born_again" not in h]
         if len(first) < len(t["members"]):  # the model before its born-again members (their mean), same reviews
             p_first = p_positive(z[first].mean(axis=0))
+            # the first members the model keeps (`voting_members` of `members` where views only taught)
+            before = {k: v for k, v in t["before_born_again"].items() if k != "teaching_members"}
+            before["teaching_members"] = [
+                {"reads": h["reads"], "best_val_accuracy": h["best_val_accuracy"]}
+                for h in t["before_born_again"].get("teaching_members", [])
+            ]
             summary["before_born_again"] = {
-                **t["before_born_again"],
+                **before,
                 "test_accuracy": classification_report(test.labels, p_first)["accuracy"],
                 "after_minus_before": paired_comparison(test.labels, probs >= 0.5, p_first >= 0.5),
             }

@@ -2,7 +2,7 @@
 all 50,000 NSMC test reviews (and on the first 2,000, the sample tests/test_bundled.py checks), and
 its export (float32 and int8) into src/ksent/bundled_onnx, which the runtime install runs.
 
-    ksent train --config best --set members=1 --set hidden=192 --set val_split=0.2 --out runs/bundle
+    ksent train --config distilled --teacher runs/teacher --set seed=44 --out runs/bundle
     python benchmarks/bundle.py runs/bundle
     python benchmarks/bundle.py runs/bundle --out /tmp/bundle --limit 300   # a check that it all runs
 

@@ -80,9 +80,11 @@ def prepared(cfg: Config, reads: str, seed: int) -> Config:
     kind: what `train` prepares the rows with, so that its block is fitted as that model's is. A view
     (`jamo`) keeps its section of the config's `views`, if it has one, for its options."""
     counts = {field: int(kind in ("tokens", reads)) for kind, field in BUILT_IN.items()}
-    views = {} if reads in BUILT_IN else {reads: {**cfg.views.get(reads, {}), "members": 1}}
-    # one member is trained: nothing to weigh (combine="fitted" needs an ensemble)
-    return dataclasses.replace(cfg, **counts, views=views, seed=seed, combine="mean").validate()
+    own = {k: v for k, v in cfg.views.get(reads, {}).items() if k != "votes"}  # it votes: it is the model
+    views = {} if reads in BUILT_IN else {reads: {**own, "members": 1}}
+    # one member is trained: nothing to weigh (combine="fitted" needs an ensemble), none born again
+    alone = {"combine": "mean", "born_again": 0, "distill": 0.0, "augment": 0}
+    return dataclasses.replace(cfg, **counts, views=views, seed=seed, **alone).validate()
 
 
 def the_member(cfg: Config, features, reads: str) -> Member:
@@ -238,12 +240,12 @@ def before_born_again(args) -> None:
     first = [net for net, h in zip(clf.model_.members(), histories, strict=True) if "born_again" not in h]
     if len(first) == len(histories) or len(first) < 2:
         raise SystemExit(f"{args.model}: not an ensemble with born-again members")
-    # the first members' mean: weights fitted for all of them (combine="fitted") do not hold for fewer
-    clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0, combine="mean").validate()
-    clf.model_ = Ensemble(first).eval()
     before = training["before_born_again"]
     if before.get("teaching_members"):  # views with "votes": false taught the born-again members, then left
         raise SystemExit(f"{args.model}: the members that only taught its born-again members were not kept")
+    # the first members' mean: weights fitted for all of them (combine="fitted") do not hold for fewer
+    clf.config_ = dataclasses.replace(clf.config_, born_again=0, distill=0.0, augment=0, combine="mean").validate()
+    clf.model_ = Ensemble(first).eval()
     kept = {**training, "members": histories[: len(first)], "best_val_accuracy": before["best_val_accuracy"]}
     kept.pop("combine", None)
     clf.metrics_ = {**clf.metrics_, "training": kept, "made_by": f"members.py before-born-again {args.model}"}

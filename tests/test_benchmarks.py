@@ -232,7 +232,7 @@ def test_members_a_jamo_member_and_the_linear_baseline_on_the_members_split(smal
         np.testing.assert_array_equal(run["y_val"], tok["y_val"])
         np.testing.assert_array_equal(run["y_test"], tok["y_test"])
     # the linear member is the baseline pipeline fitted on the members' training rows, its logit saved
-    clf = SentimentClassifier(resolve("best", ["members=1", "syllable_members=0"]), device="cpu")
+    clf = SentimentClassifier(resolve("best", ["members=1", "syllable_members=0", "views={}"]), device="cpu")
     x, y, _, rows = clf._fit_rows(read_labelled(small_nsmc / "ratings_train.txt"))
     n_train, n_val = split(len(x), 0.1)
     pipe = linear_pipeline().fit(rows.texts[:n_train], y[:n_train])
@@ -665,7 +665,7 @@ def test_members_unpack_saves_each_member_of_a_model_on_its_validation_rows(smal
     from ksent.train import split
 
     over = ["hidden=8", "embed_dim=8", "epochs=1", "members=2", "syllable_members=1", "syllable_epochs=1"]
-    over += ["piece_members=0", "bf16=false"]
+    over += ["piece_members=0", "bf16=false", "views={}", "born_again=0", "distill=0", "augment=0", "combine=mean"]
     rows = read_labelled(small_nsmc / "ratings_train.txt")
     clf = SentimentClassifier(resolve("best", over), device="cpu").fit_labelled(rows)
     model_dir = clf.save(hangul_root / "풀 모델")

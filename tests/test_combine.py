@@ -84,7 +84,7 @@ def fitted(nsmc_dir, tmp_path_factory):
     cfg = resolve(
         "best",
         ["members=2", "syllable_members=0", "piece_members=0", "epochs=1", "hidden=8", "embed_dim=8"]
-        + ['views={"chargrams": {"members": 1}}', "combine=fitted"],
+        + ['views={"chargrams": {"members": 1}}', "combine=fitted", "born_again=0", "distill=0", "augment=0"],
     )
     clf = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(rows)
     return clf, clf.save(tmp_path_factory.mktemp("가중") / "가중 앙상블")

@@ -177,6 +177,8 @@ def test_a_view_that_only_teaches_needs_born_again_members_and_is_not_counted_or
         resolve("best", ['views={"jamo": {"votes": false}}'])
     with pytest.raises(KsentError, match='a view\'s "votes" must be true or false'):
         resolve("best", [*ba, 'views={"jamo": {"votes": "no"}}'])
+    # a view of no members teaches nothing: it asks for no born-again member
+    assert resolve("default", ['views={"jamo": {"members": 0, "votes": false}}']).teaching_views() == []
 
 
 # --- through the command line ----------------------------------------------------------------------

@@ -439,7 +439,8 @@ def test_born_again_members_are_the_students_a_teacher_run_would_make(nsmc_dir, 
     members are exactly the run without it, and a resumed run reads every stage from its checkpoint."""
     rows = read_labelled(nsmc_path("train", nsmc_dir)).head(3000)
     small = ["hidden=16", "embed_dim=16", "epochs=2", "syllable_epochs=1", "members=1", "piece_members=0"]
-    small += ["syllable_max_len=60", "max_len=40", "distill=0.8", "augment=1"]
+    small += ["syllable_max_len=60", "max_len=40", "distill=0.8", "augment=1", "views={}", "born_again=0"]
+    small += ["combine=mean"]  # the LSTM recipe alone, as `--teacher` students are
     cfg = resolve("best", [*small, "born_again=1"])
     one = ksent.SentimentClassifier(cfg, device="cpu").fit_labelled(rows, checkpoint=tmp_path / "ck")
     history = one.metrics_["training"]
@@ -507,7 +508,7 @@ def test_a_view_that_only_teaches_teaches_as_a_voting_one_then_leaves_the_model(
 
 def test_born_again_needs_what_it_learns_by_and_no_outside_teacher(trained):
     with pytest.raises(KsentError, match="born_again members learn from the other members' answers"):
-        resolve("best", ["born_again=1"])
+        resolve("best", ["born_again=1", "distill=0", "augment=0"])
     with pytest.raises(KsentError, match="born_again must be >= 0"):
         resolve("best", ["born_again=-1", "distill=0.8"])
     _, teacher = trained

@@ -660,7 +660,9 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab, tmp_path):
     torch.manual_seed(11)
     model = randomise(build_model([m.spec for m in members_of(cfg, features)]))
     kinds = [net.reads for net in model.members()]
-    assert isinstance(model, Ensemble) and kinds == ["tokens"] * cfg.members + ["syllables", "pieces"]
+    # `best`'s LSTMs and its born-again token member (its linear views only teach: not in the model)
+    expected = ["tokens"] * cfg.members + ["syllables", "pieces"] + ["tokens"] * cfg.born_again
+    assert isinstance(model, Ensemble) and kinds == expected and cfg.born_again == 1
     text = reviews[1]
     x = torch.from_numpy(features.encode([text]))
     with torch.no_grad():
@@ -689,7 +691,7 @@ def test_explain_a_packed_ensemble_of_the_best_preset(small_vocab, tmp_path):
         with torch.no_grad():
             p_without = float(torch.sigmoid(model(torch.from_numpy(rows[1:2])))[0])
         assert abs(first.p_positive_without - p_without) <= 1e-6
-        assert f"ensemble member {k} of 4" in "\n".join(str(c) for c in [table(ex).caption])
+        assert f"ensemble member {k} of {len(kinds)}" in "\n".join(str(c) for c in [table(ex).caption])
         assert ex.to_dict()["model"]["reads"] == net.reads
     # the pictures, per unit: a syllable member's heatmap has one column per character
     ex = explain_review(model, features, cfg, text, member=kinds.index("syllables"))

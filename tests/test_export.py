@@ -29,16 +29,21 @@ KINDS = {  # every kind of model ksent trains, small: what each reads and how it
     "default": ("default", []),  # Kiwi tokens, the same network
     "best": (  # an ensemble: bidirectional two-layer packed members over tokens, syllables, pieces and
         "best",  # jamo, and linear members over character n-grams and word n-grams
-        ["members=1", "syllable_members=1", "syllable_epochs=1", "piece_members=1", "num_layers=2"]
+        ["members=1", "syllable_members=1", "syllable_epochs=1", "piece_members=1", "num_layers=2", "combine=mean"]
+        + ["born_again=0", "distill=0", "augment=0"]
         + [
             'views={"jamo": {"members": 1, "max_len": 120, "epochs": 1}, "chargrams": {"members": 1}, '
             '"words": {"members": 1}}'
         ],
     ),
     "fast": ("fast", ["subword_vocab=800"]),  # one packed LSTM over subword pieces, max + mean pooled
-    "weighted": ("best", ["members=2", "syllable_members=0", "piece_members=0", "combine=fitted"]),  # weights
+    "weighted": (  # `best`'s kind of model: weights, a born-again member, a linear view that only taught it
+        "best",
+        ["members=2", "syllable_members=0", "piece_members=0", "combine=fitted", "augment=1"]
+        + ['views={"words": {"votes": false}}'],
+    ),
 }
-WEIGHTS = ([0.8, -0.3], 0.25)  # the weighted kind's, whatever its fit chose: the graph must carry them
+WEIGHTS = ([0.8, -0.3, 0.5], 0.25)  # the weighted kind's, whatever its fit chose: the graph must carry them
 
 
 @pytest.fixture(scope="module")

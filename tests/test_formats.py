@@ -12,7 +12,8 @@ The old layouts, from `git log -p -- src/ksent/artifacts.py src/ksent/config.py`
   5: + piece members: vocab.json "pieces" {"words", "subword"}
   6: vocab.json {"features": [one section per block]}, config "views"; later augment_recipe,
      adversarial, born_again and distill_loss joined the config under the same number
-  7 (now): config "combine" (a "fitted" ensemble's weights hold its members' weights and bias)
+  7 (now): config "combine" (a "fitted" ensemble's weights hold its members' weights and bias); later
+     a view's "votes" (false: its members only teach the born-again ones) joined under the same number
 The rewrite was checked once against folders that ksent itself wrote at each of those commits (its
 source from `git archive`): the same config keys and vocab.json layout, and this ksent loads them and
 gives the same probabilities as the ksent that trained them.

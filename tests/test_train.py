@@ -263,7 +263,9 @@ def test_training_flushes_denormals_and_gives_the_mode_back():
 def _tiny_best(**kw) -> Config:
     from ksent.config import resolve
 
-    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, "syllable_members": 0, "piece_members": 0, **kw}
+    over = {"epochs": 2, "hidden": 8, "embed_dim": 8, "members": 1, "syllable_members": 0, "piece_members": 0}
+    # the LSTM recipe alone: no views that teach, no born-again member (tested in test_distill)
+    over |= {"views": "{}", "born_again": 0, "distill": 0, "augment": 0, "combine": "mean", **kw}
     return resolve("best", [f"{k}={v}" for k, v in over.items()])
 
 

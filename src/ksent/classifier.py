@@ -176,7 +176,8 @@ class SentimentClassifier(Predicting):
 
     def fit_prepare(self, data: Labelled) -> tuple[np.ndarray, np.ndarray, DropReport]:
         """Fit the featurizers on training rows and return their padded ids (N, width), labels (N,)
-        and the report of every dropped row (as `fit_transform` fits and transforms)."""
+        and the report of every dropped row (as `fit_transform` fits and transforms). The ids include
+        the blocks of views that only teach ("votes": false), last: `fit` leaves them out of its model."""
         x, y, report, _ = self._fit_rows(data)
         return x, y, report
 
@@ -378,6 +379,7 @@ class SentimentClassifier(Predicting):
                     f"without the {len(first) - n_voting} that only taught: {n_voting + len(nets)} members, "
                     f"val_loss {val_loss:.4f} val_acc {val_acc:.4f}"
                 )
+            before["voting_members"] = n_voting  # of before["members"]: the others only taught
             before["teaching_members"] = histories[n_voting : len(first)]
             histories = histories[:n_voting] + histories[len(first) :]
         history = {**history, "best_val_accuracy": val_acc, "val_loss": val_loss, "members": histories}

@@ -184,7 +184,11 @@ class Config:
     def teaching_views(self) -> list[str]:
         """The views whose members only teach the born-again members ("votes": false)."""
         sections = self.views.items() if isinstance(self.views, dict) else ()
-        return [kind for kind, v in sections if isinstance(v, dict) and v.get("votes", True) is False]
+        return [
+            kind
+            for kind, v in sections
+            if isinstance(v, dict) and v.get("votes", True) is False and v.get("members", 1) != 0
+        ]
 
     def n_members(self) -> int:
         """How many networks the model has (an ensemble when more than one): a teaching view's are not kept."""
@@ -242,60 +246,77 @@ def _count(n) -> bool:
 _ARTICLE = {"int": "a whole number (int)", "float": "a number", "bool": "true or false", "str": "a string"}
 
 
+# The LSTM recipe `best`, `teacher` and `fast` share: every character kept, Kiwi morphemes with their
+# tags, packed bidirectional LSTMs pooled over their tokens, regularised, one-cycle trained (batches of
+# one length, bf16 forward), two of them beside one that reads syllables and one that reads BPE pieces:
+# each view errs differently. docs/benchmarks.md has the runs that chose each part (on the validation
+# split).
+_LSTMS = Config(
+    name="best",
+    clean=False,
+    tags=True,
+    stopwords=[],
+    min_count=2,
+    max_len=80,
+    padding="post",
+    readout="max_mean",
+    embed_dim=128,
+    hidden=128,
+    bidirectional=True,
+    token_dropout=0.25,
+    head_dropout=0.3,
+    pack=True,
+    members=2,
+    syllable_members=1,
+    syllable_epochs=6,
+    piece_members=1,
+    optimizer="adamw",
+    lr=3e-3,
+    weight_decay=0.01,
+    schedule="onecycle",
+    grad_clip=1.0,
+    bucket=True,
+    bf16=True,
+    batch_size=128,
+    epochs=4,
+    val_split=0.1,
+)
+# The two linear views (ksent.models.linear): character 2- to 6-grams across the spaces between words
+# and word n-grams (the analyser's tokens and their runs of two and three). They err differently from
+# every LSTM (docs/benchmarks.md#views-amd, #words-view, #chargrams-across).
+_LINEAR_VIEWS = {
+    "chargrams": {"members": 1, "across": True, "min_n": 2, "max_n": 6, "max_len": 650},
+    "words": {"members": 1},
+}
 PRESETS = {
     "seed": Config(name="seed", tokenizer="okt", oov=False),
     "default": Config(name="default"),
-    # Every character kept, Kiwi morphemes with their tags, packed bidirectional LSTMs pooled over
-    # their tokens, regularised, one-cycle trained (batches of one length, bf16 forward), two of
-    # them averaged with one that reads syllables and one that reads BPE pieces: each view errs
-    # differently. docs/benchmarks.md has the runs that chose each part (on the validation split).
-    "best": Config(
-        name="best",
-        clean=False,
-        tags=True,
-        stopwords=[],
-        min_count=2,
-        max_len=80,
-        padding="post",
-        readout="max_mean",
-        embed_dim=128,
-        hidden=128,
-        bidirectional=True,
-        token_dropout=0.25,
-        head_dropout=0.3,
-        pack=True,
-        members=2,
-        syllable_members=1,
-        syllable_epochs=6,
-        piece_members=1,
-        optimizer="adamw",
-        lr=3e-3,
-        weight_decay=0.01,
-        schedule="onecycle",
-        grad_clip=1.0,
-        bucket=True,
-        bf16=True,
-        batch_size=128,
-        epochs=4,
-        val_split=0.1,
+    # The recipe's four LSTMs (the syllable member for 4 epochs) and the two linear views, which only
+    # teach: then one more Kiwi BiLSTM born again from those six (taught by their answers on the
+    # training rows and 4 perturbed copies of each), the linear members left out, and the five LSTMs
+    # weighed by weights fitted on the validation rows (ksent.combine). All LSTMs, in 20 minutes on 2
+    # cores with AVX-512 (docs/benchmarks.md#best-teaching has the runs that chose it).
+    "best": dataclasses.replace(
+        _LSTMS,
+        syllable_epochs=4,
+        views={kind: {**section, "votes": False} for kind, section in _LINEAR_VIEWS.items()},
+        distill=0.8,
+        augment=4,
+        born_again=1,
+        combine="fitted",
     ),
 }
 # The strongest model ksent trains, to teach the shipped one (`ksent train --config distilled --teacher
-# runs/teacher`): `best`'s four LSTMs and two linear members (ksent.models.linear), one over character
-# n-grams (2 to 6 characters, across the spaces between words) and one over word n-grams (the
-# analyser's tokens and their runs of two and three), then one more Kiwi BiLSTM born again from those
-# six (taught by their answers on the training rows and 8 perturbed copies of each, as `distilled` is
-# taught), the seven logits weighed by weights fitted on the validation rows (ksent.combine; the mean
-# where those do not beat it out of fold). The linear views err differently from every LSTM, and the
-# born-again member was the first that moved the ensemble (docs/benchmarks.md#views-amd, #born-again,
-# #combine-fitted, #words-view and #chargrams-across have the runs that chose them).
+# runs/teacher`): the recipe's four LSTMs and the two linear views as members, then one more Kiwi
+# BiLSTM born again from those six (taught by their answers on the training rows and 8 perturbed copies
+# of each, as `distilled` is taught), the seven logits weighed by weights fitted on the validation rows
+# (ksent.combine; the mean where those do not beat it out of fold). The born-again member was the first
+# that moved the ensemble (docs/benchmarks.md#born-again, #combine-fitted, #words-view and
+# #chargrams-across have the runs that chose them).
 PRESETS["teacher"] = dataclasses.replace(
-    PRESETS["best"],
+    _LSTMS,
     name="teacher",
-    views={
-        "chargrams": {"members": 1, "across": True, "min_n": 2, "max_n": 6, "max_len": 650},
-        "words": {"members": 1},
-    },
+    views=_LINEAR_VIEWS,
     distill=0.8,
     augment=8,
     born_again=1,
@@ -305,7 +326,7 @@ PRESETS["teacher"] = dataclasses.replace(
 # `best`'s are. Several times faster to prepare and to predict than any Kiwi config, for some
 # accuracy (docs/benchmarks.md: 16,000 pieces and one direction were chosen on the validation split).
 PRESETS["fast"] = dataclasses.replace(
-    PRESETS["best"],
+    _LSTMS,
     name="fast",
     tokenizer="subword",
     tags=False,

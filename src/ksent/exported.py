@@ -114,7 +114,8 @@ class ExportedClassifier(Predicting):
         """Each member's embedding (recorded at export) has as many rows as its featurizer's vocabulary."""
         if not isinstance(members, list) or not members:
             raise KsentError(f'{path / "config.json"} has no "members"; the export is damaged: export again')
-        blocks = self.features_.member_blocks()
+        # the born-again members (last) read the token block
+        blocks = self.features_.member_blocks() + [self.features_.blocks[0]] * self.config_.born_again
         if len(blocks) != len(members):
             raise KsentError(
                 f"{path}: vocab.json has {len(blocks)} member blocks, the graph {len(members)}; export again"
