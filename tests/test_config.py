@@ -174,7 +174,7 @@ def test_a_view_that_only_teaches_needs_born_again_members_and_is_not_counted_or
     assert training.kinds() == ["tokens", "words", "jamo"] and [b.votes for b in training.blocks] == [True, True, False]
     assert training.blocks[2].featurizer.width == 50  # "votes" is the section's, not the featurizer's
     with pytest.raises(KsentError, match=r"the views \['jamo'\] have votes=false: .* set born_again >= 1"):
-        resolve("best", ['views={"jamo": {"votes": false}}'])
+        resolve("default", ['views={"jamo": {"votes": false}}'])
     with pytest.raises(KsentError, match='a view\'s "votes" must be true or false'):
         resolve("best", [*ba, 'views={"jamo": {"votes": "no"}}'])
     # a view of no members teaches nothing: it asks for no born-again member
