@@ -294,8 +294,8 @@ PRESETS = {
     # The recipe's four LSTMs (the syllable member for 4 epochs) and the two linear views, which only
     # teach: then one more Kiwi BiLSTM born again from those six (taught by their answers on the
     # training rows and 4 perturbed copies of each), the linear members left out, and the five LSTMs
-    # weighed by weights fitted on the validation rows (ksent.combine). All LSTMs, in 20 minutes on 2
-    # cores with AVX-512 (docs/benchmarks.md#best-teaching has the runs that chose it).
+    # weighed by weights fitted on the validation rows (ksent.combine). All LSTMs, in 18-19 minutes on
+    # 2 cores with AVX-512 (docs/benchmarks.md#best-teaching has the runs that chose it).
     "best": dataclasses.replace(
         _LSTMS,
         syllable_epochs=4,
