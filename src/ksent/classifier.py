@@ -365,7 +365,9 @@ class SentimentClassifier(Predicting):
             )
         ensemble = Ensemble(first + nets).eval()
         n_val = history["n_val"]
-        val_loss, val_acc = loss_accuracy(evaluate_logits(ensemble, x[len(x) - n_val :]), y[len(y) - n_val :])
+        y_val = y[len(y) - n_val :]
+        z = member_logits(ensemble, x[len(x) - n_val :])  # each member scored once, for both figures below
+        val_loss, val_acc = loss_accuracy(ensemble.combine(z), y_val)
         if self.progress:
             notice(f"ensemble of {len(first) + len(nets)}: val_loss {val_loss:.4f} val_acc {val_acc:.4f}")
         before = {"members": len(first), "best_val_accuracy": history["best_val_accuracy"]}
@@ -373,7 +375,8 @@ class SentimentClassifier(Predicting):
         n_voting = sum(b.members for b in self.features_.blocks if b.votes)
         if n_voting < len(first):
             ensemble = Ensemble(first[:n_voting] + nets).eval()
-            val_loss, val_acc = loss_accuracy(evaluate_logits(ensemble, x[len(x) - n_val :]), y[len(y) - n_val :])
+            kept = [*range(n_voting), *range(len(first), len(first) + len(nets))]
+            val_loss, val_acc = loss_accuracy(ensemble.combine(z[kept]), y_val)
             if self.progress:
                 notice(
                     f"without the {len(first) - n_voting} that only taught: {n_voting + len(nets)} members, "
